@@ -1,0 +1,152 @@
+"""Chat: one conversation turn, shared by the CLI and the web app.
+
+A turn checks the question, rewrites a follow-up into a standalone query using the
+history (the chat model condenses it; offline, a heuristic carries the previous
+question's named entities over), retrieves passages, and streams the answer. If the
+chat model fails, the turn says so and falls back to the extractive answer, so a user
+always gets an answer or a clear message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from rag.answering import Answer, ExtractiveAnswerer, LLMAnswerer, LLMError, finish_answer
+from rag.retrieval import Passage, QueryFilters, Retriever
+
+MAX_QUESTION_CHARS = 2000
+_FOLLOW_UP = re.compile(
+    r"^(and|but|also|so|then|what about|how about|and what about)\b|\b(it|its|they|them|their|he|she|his|her|this|that|these|those|there)\b",
+    re.IGNORECASE,
+)
+_LEADING_CONNECTIVE = re.compile(r"^(and|but|also|so|then)\s+", re.IGNORECASE)
+_ENTITY = re.compile(r"\b[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*")
+_QUESTION_WORDS = {"What", "Who", "Whom", "Which", "When", "Where", "Why", "How", "Did", "Does", "Do", "Is", "Are", "Was", "Were", "Can", "Could", "Will", "Would", "And", "But", "The", "A", "An", "In", "On"}
+
+CONDENSE_PROMPT = (
+    "Rewrite the user's last question as one standalone question that can be understood without the "
+    "conversation. Keep names, dates and places explicit. Reply with the question only."
+)
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One earlier turn: what was asked, the query searched, and the answer text."""
+
+    question: str
+    searched: str
+    answer: str
+
+
+@dataclass(frozen=True)
+class TurnUpdate:
+    """A step of a turn: `text` is the answer so far; `answer` is set on the final update."""
+
+    searched: str
+    text: str
+    passages: Sequence[Passage] = ()
+    answer: Answer | None = None
+    notices: list[str] = field(default_factory=list)
+
+
+class QuestionRejected(ValueError):
+    """The question cannot be asked as it is; the message says why and what to do."""
+
+
+def check_question(question: str) -> str:
+    text = question.strip()
+    if not text:
+        raise QuestionRejected("Please type a question.")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise QuestionRejected(
+            f"Your question is {len(text):,} characters long; the limit is {MAX_QUESTION_CHARS:,}. "
+            "Ask a shorter question, or ingest long text as an article."
+        )
+    if not re.search(r"\w", text):
+        raise QuestionRejected("Your question has no words in it. Please ask in words.")
+    return text
+
+
+def heuristic_standalone(question: str, history: Sequence[Exchange]) -> str:
+    """Carry the previous query's named entities into a follow-up that lacks them."""
+    if not history or not _FOLLOW_UP.search(question):
+        return question
+    cleaned = _LEADING_CONNECTIVE.sub("", question).strip()
+    cleaned = cleaned[:1].upper() + cleaned[1:]
+    entities = [
+        entity
+        for entity in _ENTITY.findall(history[-1].searched)
+        if entity not in _QUESTION_WORDS and entity.lower() not in question.lower()
+    ]
+    return f"{cleaned} ({', '.join(dict.fromkeys(entities))})" if entities else cleaned
+
+
+class ChatEngine:
+    """Answers questions over a retriever with the configured answerer."""
+
+    def __init__(
+        self, retriever: Retriever, extractive: ExtractiveAnswerer, llm: LLMAnswerer | None, top_k: int = 5
+    ) -> None:
+        self.retriever, self.extractive, self.llm, self.top_k = retriever, extractive, llm, top_k
+
+    @property
+    def answerer_name(self) -> str:
+        return self.llm.name if self.llm else self.extractive.name
+
+    def standalone(self, question: str, history: Sequence[Exchange]) -> tuple[str, list[str]]:
+        """The query to search, and any notice about how it was made."""
+        if not history or self.llm is None:
+            return heuristic_standalone(question, history), []
+        transcript = "\n".join(f"User: {e.question}\nAssistant: {e.answer}" for e in history[-3:])
+        messages = [
+            {"role": "system", "content": CONDENSE_PROMPT},
+            {"role": "user", "content": f"{transcript}\nUser: {question}"},
+        ]
+        try:
+            rewritten = self.llm.model.complete(messages).strip().strip('"')
+        except LLMError as error:
+            return heuristic_standalone(question, history), [f"{error} The follow-up was rewritten locally."]
+        return (rewritten or question), []
+
+    def ask(
+        self,
+        question: str,
+        history: Sequence[Exchange] = (),
+        filters: QueryFilters = QueryFilters(),
+        top_k: int | None = None,
+    ) -> Iterator[TurnUpdate]:
+        """Stream one turn. Raises QuestionRejected for an unusable question."""
+        question = check_question(question)
+        searched, notices = self.standalone(question, history)
+        passages = self.retriever.retrieve(searched, top_k or self.top_k, filters)
+        yield TurnUpdate(searched, "", passages, notices=notices)
+        if self.llm is not None:
+            text = ""
+            try:
+                for delta in self.llm.stream(searched, passages):
+                    text += delta
+                    yield TurnUpdate(searched, text, passages, notices=notices)
+                answer = _with_notices(finish_answer(text, passages, self.llm.name), notices)
+                yield TurnUpdate(searched, answer.text, passages, answer, answer.notices)
+                return
+            except LLMError as error:
+                notices = [*notices, f"{error} Showing the local extractive answer instead."]
+        text, citations = self.extractive.compose(searched, passages)
+        answer = _with_notices(finish_answer(text, passages, self.extractive.name, citations), notices)
+        yield TurnUpdate(searched, answer.text, passages, answer, answer.notices)
+
+    def answer(
+        self, question: str, history: Sequence[Exchange] = (), filters: QueryFilters = QueryFilters(), top_k: int | None = None
+    ) -> TurnUpdate:
+        """Run a turn to the end and return its final update."""
+        final = None
+        for final in self.ask(question, history, filters, top_k):
+            pass
+        assert final is not None and final.answer is not None
+        return final
+
+
+def _with_notices(answer: Answer, notices: list[str]) -> Answer:
+    return Answer(answer.text, answer.citations, answer.passages, answer.answerer, answer.declined, [*notices, *answer.notices])

@@ -1,0 +1,98 @@
+"""Citation markers and support matching: pure text functions.
+
+Answers cite passages with numbered markers such as `[1]`, `[2][3]` or `[1, 3]`.
+This module finds and validates markers, splits an answer into claims with their
+markers, and finds the sentence of a passage that best supports a claim (to highlight
+and quote it).
+"""
+
+from __future__ import annotations
+
+import re
+
+from rag.chunking import split_sentences
+
+MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
+_SPACED_MARKER = re.compile(r"\s*" + MARKER.pattern)
+_LEADING_MARKERS = re.compile(r"(?:\s*" + MARKER.pattern + r")+")
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+STOPWORDS = frozenset(
+    """a about above after again against all also am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further had has
+    have having he her here hers herself him himself his how i if in into is it its itself just me more
+    most my myself no nor not now of off on once only or other our ours ourselves out over own same she
+    should so some such than that the their theirs them themselves then there these they this those
+    through to too under until up very was we were what when where which while who whom why will with
+    would you your yours yourself yourselves said says say according""".split()
+)
+
+
+def parse_markers(text: str) -> list[int]:
+    """Numbers cited in `text`, in order of first appearance, without repeats."""
+    numbers: list[int] = []
+    for match in MARKER.finditer(text):
+        for part in re.split(r"[,;]", match.group(1)):
+            number = int(part)
+            if number not in numbers:
+                numbers.append(number)
+    return numbers
+
+
+def invalid_markers(text: str, passage_count: int) -> list[int]:
+    """Cited numbers that do not name one of the `passage_count` passages given."""
+    return [number for number in parse_markers(text) if not 1 <= number <= passage_count]
+
+
+def drop_markers(text: str, numbers: set[int]) -> str:
+    """Remove the given numbers from every marker (a marker left empty disappears)."""
+
+    def keep(match: re.Match[str]) -> str:
+        kept = [part.strip() for part in re.split(r"[,;]", match.group(1)) if int(part) not in numbers]
+        return f"[{', '.join(kept)}]" if kept else ""
+
+    return re.sub(r"\s+(?=[.,;:!?]|$)", "", MARKER.sub(keep, text)) if numbers else text
+
+
+def claims(text: str) -> list[tuple[str, list[int]]]:
+    """The answer's sentences with the numbers they cite.
+
+    Markers that open a sentence ("... neutrality. [2] Talks ...") belong to the sentence before.
+    """
+    result: list[tuple[str, list[int]]] = []
+    for start, end in split_sentences(text):
+        sentence = text[start:end]
+        leading = _LEADING_MARKERS.match(sentence)
+        if leading and result:
+            result[-1][1].extend(n for n in parse_markers(leading.group()) if n not in result[-1][1])
+            sentence = sentence[leading.end() :]
+        claim = _SPACED_MARKER.sub("", sentence).strip()
+        if claim:
+            result.append((claim, parse_markers(sentence)))
+    return result
+
+
+def content_terms(text: str) -> set[str]:
+    """Lower-cased words minus stop words, with a light plural/suffix folding."""
+    return {_fold(word) for word in _WORD.findall(text.lower()) if word not in STOPWORDS}
+
+
+def _fold(word: str) -> str:
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def term_overlap(query: str, text: str) -> float:
+    """Share of the query's content terms found in `text` (0.0 when the query has none)."""
+    wanted = content_terms(query)
+    return len(wanted & content_terms(text)) / len(wanted) if wanted else 0.0
+
+
+def best_supporting_sentence(claim: str, passage: str) -> tuple[int, int]:
+    """Offsets in `passage` of its sentence sharing most content terms with `claim`."""
+    spans = split_sentences(passage)
+    if not spans:
+        return (0, len(passage))
+    return max(spans, key=lambda span: term_overlap(claim, passage[span[0] : span[1]]))

@@ -1,0 +1,188 @@
+"""Command line: `rag ingest`, `rag ask`, `rag eval`, `rag serve` (each with --help).
+
+Parses arguments, builds `Settings` (flags override environment and `.env`), runs the
+stage, prints results. Errors that a user can fix are printed as one line, exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rag.answering import Answer
+from rag.chat import QuestionRejected
+from rag.config import Settings
+from rag.embedding import EmbedderUnavailable
+from rag.ingest import IngestReport
+from rag.retrieval import QueryFilters
+from rag.store import StoreError
+
+LISTED_CHANGES = 10
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {
+        name: value
+        for name in ("data_dir", "collection", "retrieval_mode", "top_k")
+        if (value := getattr(args, name, None)) is not None
+    }
+    return Settings(**overrides)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", type=Path, help="store directory (default .rag, env RAG_DATA_DIR)")
+    parser.add_argument("--collection", help="collection name (default news, env RAG_COLLECTION)")
+
+
+def _print_report(report: IngestReport) -> None:
+    for label, ids in (("added", report.added), ("updated", report.updated), ("removed", report.removed)):
+        for article_id in ids[:LISTED_CHANGES]:
+            print(f"  {label}: {article_id}")
+        if len(ids) > LISTED_CHANGES:
+            print(f"  … and {len(ids) - LISTED_CHANGES} more {label}")
+    if report.swept:
+        print(f"  cleaned up {report.swept} chunks left by an interrupted run")
+    for failure in report.failures:
+        print(f"  skipped {failure.path}: {failure.reason}", file=sys.stderr)
+    print(report.summary())
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from rag.pipeline import Pipeline
+
+    pipeline = Pipeline.open(_settings(args))
+    report = pipeline.ingest(args.paths, sync=args.sync, progress=not args.quiet)
+    _print_report(report)
+    return 1 if report.failures else 0
+
+
+def format_answer(answer: Answer, searched: str, question: str) -> str:
+    lines = [answer.text, ""]
+    if searched != question:
+        lines.insert(0, f"(searched: {searched})\n")
+    for notice in answer.notices:
+        lines.append(f"note: {notice}")
+    for citation in answer.citations:
+        passage = citation.passage
+        meta = " · ".join(part for part in (passage.date, passage.source, passage.url) if part)
+        lines.append(f"[{citation.number}] {passage.title}" + (f" ({meta})" if meta else ""))
+        lines.append(f"    “{citation.quote}”")
+    return "\n".join(lines).rstrip()
+
+
+def answer_json(answer: Answer, searched: str) -> dict[str, Any]:
+    return {
+        "answer": answer.text,
+        "searched": searched,
+        "declined": answer.declined,
+        "answerer": answer.answerer,
+        "notices": answer.notices,
+        "citations": [
+            {
+                "number": c.number,
+                "quote": c.quote,
+                "title": c.passage.title,
+                "date": c.passage.date,
+                "source": c.passage.source,
+                "url": c.passage.url,
+                "article_id": c.passage.article_id,
+                "passage": c.passage.text,
+                "score": round(c.passage.similarity, 4),
+            }
+            for c in answer.citations
+        ],
+    }
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from rag.pipeline import Pipeline
+
+    pipeline = Pipeline.open(_settings(args))
+    filters = QueryFilters(args.date_from or "", args.date_to or "", tuple(args.source or ()))
+    try:
+        final = pipeline.engine.answer(args.question, filters=filters)
+    except QuestionRejected as error:
+        print(error, file=sys.stderr)
+        return 2
+    assert final.answer is not None
+    if args.json:
+        print(json.dumps(answer_json(final.answer, final.searched), ensure_ascii=False, indent=2))
+    else:
+        print(format_answer(final.answer, final.searched, args.question))
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from rag.evaluation import run_cli
+
+    return run_cli(args, _settings(args))
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from rag.web import serve
+
+    settings = _settings(args)
+    overrides = {key: value for key, value in (("host", args.host), ("port", args.port)) if value is not None}
+    serve(settings.model_copy(update={**overrides, "share": args.share or settings.share}))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rag", description="Ask questions about news articles; answers cite passages.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    ingest = commands.add_parser("ingest", help="add or update articles in the store", description=(
+        "Read .txt .md .html .json .jsonl .csv articles from files or folders and store them. "
+        "Unchanged articles are skipped; changed ones replaced. Exit code 1 if any file was skipped."))
+    ingest.add_argument("paths", nargs="+", type=Path, help="files or folders")
+    ingest.add_argument("--sync", action="store_true", help="remove stored articles whose files are gone from these folders")
+    ingest.add_argument("--quiet", action="store_true", help="no progress bar")
+    _common(ingest)
+    ingest.set_defaults(run=cmd_ingest)
+
+    ask = commands.add_parser("ask", help="answer one question with cited passages")
+    ask.add_argument("question")
+    ask.add_argument("--top-k", dest="top_k", type=int, help="passages to retrieve (default 5)")
+    ask.add_argument("--from", dest="date_from", help="only articles on or after this date (YYYY[-MM[-DD]])")
+    ask.add_argument("--to", dest="date_to", help="only articles on or before this date")
+    ask.add_argument("--source", action="append", help="only articles from this source (repeatable)")
+    ask.add_argument("--retrieval", dest="retrieval_mode", choices=["hybrid", "dense", "bm25"])
+    ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    _common(ask)
+    ask.set_defaults(run=cmd_ask)
+
+    evaluate = commands.add_parser("eval", help="score the system against a test set and write a report")
+    evaluate.add_argument("testset", type=Path, help="JSON/JSONL test set, or MultiHop-RAG's queries file")
+    evaluate.add_argument("--limit", type=int, help="only the first N questions (after --sample)")
+    evaluate.add_argument("--sample", type=int, metavar="N", help="a random sample of N questions (seeded)")
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--out", type=Path, default=Path("reports"), help="report folder (default reports/)")
+    evaluate.add_argument("--retrieval", dest="retrieval_mode", choices=["hybrid", "dense", "bm25"])
+    evaluate.add_argument("--top-k", dest="top_k", type=int)
+    evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
+    _common(evaluate)
+    evaluate.set_defaults(run=cmd_eval)
+
+    serve = commands.add_parser("serve", help="start the web chat (same as python app.py)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--share", action="store_true", help="ask Gradio for a public share link (needs internet)")
+    _common(serve)
+    serve.set_defaults(run=cmd_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except (StoreError, EmbedderUnavailable, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; the store is consistent, re-run to finish", file=sys.stderr)
+        return 130

@@ -1,0 +1,254 @@
+"""Vector store: chunks and the article manifest in Chroma, embedded or on a server.
+
+`ChunkStore` is the only code that talks to chromadb. It keeps two collections:
+
+* `<name>`: one record per chunk (text, embedding, article metadata, offsets);
+* `<name>__articles`: the manifest, one record per *committed* article (its content
+  hash, origin file and chunk count) plus one state record (run-in-progress flag and a
+  generation counter bumped by every ingest that changed something).
+
+An article is committed only after all its chunks are written, and its old chunks are
+deleted only after that, so a crash at any point leaves either the old or the new
+version answerable. Chunks not covered by the manifest (left by a crash) are swept at
+the start of the next run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import chromadb
+import numpy as np
+from chromadb.api import ClientAPI
+from chromadb.api.models.Collection import Collection
+
+from rag.config import Settings
+from rag.embedding import ChromaEmbeddingFunction, Embedder
+
+STATE_ID = "__rag_state__"
+_UNIT = [1.0]  # manifest records carry a dummy 1-d vector: Chroma requires one
+
+
+class StoreError(RuntimeError):
+    """The store cannot be used as configured; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class ArticleRecord:
+    """What the manifest remembers of a committed article."""
+
+    id: str
+    content_hash: str
+    origin: str
+    title: str
+    chunk_count: int
+
+
+@dataclass(frozen=True)
+class ChunkRecord:
+    """A chunk as stored: id, text and metadata (see `chunk_metadata` in rag.ingest)."""
+
+    id: str
+    text: str
+    metadata: dict[str, Any]
+
+
+def connect(settings: Settings) -> ClientAPI:
+    """A Chroma client: HttpClient when CHROMA_HOST is set, else PersistentClient under data_dir."""
+    chroma_settings = chromadb.Settings(anonymized_telemetry=False)
+    if settings.uses_server:
+        headers = {}
+        if settings.chroma_token is not None:
+            headers["Authorization"] = f"Bearer {settings.chroma_token.get_secret_value()}"
+        try:
+            return chromadb.HttpClient(
+                host=settings.chroma_host or "",
+                port=settings.chroma_port,
+                headers=headers,
+                settings=chroma_settings,
+            )
+        except Exception as error:  # chromadb raises plain ValueError/ConnectionError here
+            raise StoreError(
+                f"Cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port} ({error}). "
+                "Start it with `chroma run --path <dir> --host 127.0.0.1 --port <port>` "
+                "or unset CHROMA_HOST to use the embedded store."
+            ) from error
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.data_dir / "chroma"), settings=chroma_settings)
+
+
+class ChunkStore:
+    """Chunks plus manifest of one corpus; the same code for embedded and server Chroma."""
+
+    def __init__(self, client: ClientAPI, name: str, embedder: Embedder) -> None:
+        self.name = name
+        self.model_id = embedder.model_id
+        function = ChromaEmbeddingFunction(embedder)
+        self._chunks = client.get_or_create_collection(
+            name,
+            embedding_function=function,
+            metadata={"embedder": embedder.model_id},
+            configuration={"hnsw": {"space": "cosine"}},
+        )
+        built_with = (self._chunks.metadata or {}).get("embedder")
+        if built_with != embedder.model_id:
+            raise StoreError(
+                f"Collection '{name}' was built with embedder '{built_with}', not '{embedder.model_id}'. "
+                f"Set RAG_EMBEDDER to match it, or choose another RAG_COLLECTION."
+            )
+        self._manifest = client.get_or_create_collection(
+            f"{name}__articles", embedding_function=function, configuration={"hnsw": {"space": "l2"}}
+        )
+        self._client = client
+        self._batch = client.get_max_batch_size()
+
+    @classmethod
+    def open(cls, settings: Settings, embedder: Embedder) -> ChunkStore:
+        return cls(connect(settings), settings.collection, embedder)
+
+    # --- manifest and run state ---------------------------------------------------------
+    def manifest(self) -> dict[str, ArticleRecord]:
+        records: dict[str, ArticleRecord] = {}
+        for record_id, meta in _iter_metadata(self._manifest, self._batch):
+            if record_id != STATE_ID:
+                records[record_id] = ArticleRecord(
+                    id=record_id,
+                    content_hash=str(meta["hash"]),
+                    origin=str(meta["origin"]),
+                    title=str(meta.get("title", "")),
+                    chunk_count=int(meta["chunks"]),
+                )
+        return records
+
+    def _state(self) -> dict[str, Any]:
+        found = self._manifest.get(ids=[STATE_ID], include=["metadatas"])
+        metadatas = found["metadatas"] or []
+        return dict(metadatas[0]) if metadatas else {"generation": 0, "running": False}
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        self._manifest.upsert(ids=[STATE_ID], embeddings=[_UNIT], metadatas=[state])
+
+    def generation(self) -> int:
+        """Changes whenever an ingest run changed the store: readers use it to refresh caches."""
+        return int(self._state()["generation"])
+
+    def begin_run(self) -> int:
+        """Mark a run as started; if the previous one never finished, sweep what it left. Returns chunks swept."""
+        state = self._state()
+        swept = self.sweep_orphans() if state.get("running") else 0
+        self._set_state({**state, "running": True})
+        return swept
+
+    def end_run(self, changed: bool) -> None:
+        state = self._state()
+        generation = int(state["generation"]) + (1 if changed else 0)
+        self._set_state({"generation": generation, "running": False})
+
+    def sweep_orphans(self) -> int:
+        """Delete chunks whose (article, hash) is not committed in the manifest."""
+        committed = {record.id: record.content_hash for record in self.manifest().values()}
+        orphans = [
+            chunk_id
+            for chunk_id, meta in _iter_metadata(self._chunks, self._batch)
+            if committed.get(str(meta["article_id"])) != meta["article_hash"]
+        ]
+        for start in range(0, len(orphans), self._batch):
+            self._chunks.delete(ids=orphans[start : start + self._batch])
+        return len(orphans)
+
+    # --- writing -----------------------------------------------------------------------
+    def write_chunks(
+        self, ids: Sequence[str], texts: Sequence[str], embeddings: np.ndarray, metadatas: Sequence[dict[str, Any]]
+    ) -> None:
+        for start in range(0, len(ids), self._batch):
+            stop = start + self._batch
+            self._chunks.upsert(
+                ids=list(ids[start:stop]),
+                documents=list(texts[start:stop]),
+                embeddings=embeddings[start:stop],
+                metadatas=list(metadatas[start:stop]),
+            )
+
+    def commit_articles(self, records: Sequence[ArticleRecord]) -> None:
+        """Record articles as committed, then delete their chunks of any other version."""
+        for start in range(0, len(records), self._batch):
+            batch = records[start : start + self._batch]
+            self._manifest.upsert(
+                ids=[record.id for record in batch],
+                embeddings=[_UNIT] * len(batch),
+                metadatas=[
+                    {"hash": r.content_hash, "origin": r.origin, "title": r.title, "chunks": r.chunk_count}
+                    for r in batch
+                ],
+            )
+        for record in records:
+            self._chunks.delete(
+                where={"$and": [{"article_id": record.id}, {"article_hash": {"$ne": record.content_hash}}]}
+            )
+
+    def remove_article(self, article_id: str) -> None:
+        """Forget an article: manifest first (so a crash leaves only sweepable orphans), then chunks."""
+        self._manifest.delete(ids=[article_id])
+        self._chunks.delete(where={"article_id": article_id})
+
+    # --- reading -------------------------------------------------------------------------
+    def query(
+        self, embedding: np.ndarray, k: int, where: dict[str, Any] | None = None
+    ) -> list[tuple[ChunkRecord, float]]:
+        """Nearest chunks with cosine similarity (1 - distance), best first."""
+        count = self._chunks.count()
+        if count == 0:
+            return []
+        result = self._chunks.query(
+            query_embeddings=[embedding],
+            n_results=min(k, count),
+            where=where or None,
+            include=["documents", "metadatas", "distances"],
+        )
+        return [
+            (ChunkRecord(chunk_id, text, dict(meta)), 1.0 - float(distance))
+            for chunk_id, text, meta, distance in zip(
+                result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0]
+            )
+        ]
+
+    def iter_chunks(self) -> Iterator[ChunkRecord]:
+        """Every chunk with its text and metadata, in pages (for building the BM25 index)."""
+        for page in _pages(self._chunks, ["documents", "metadatas"], self._batch):
+            for chunk_id, text, meta in zip(page["ids"], page["documents"], page["metadatas"]):
+                yield ChunkRecord(chunk_id, text, dict(meta))
+
+    def get_chunks(self, ids: Sequence[str]) -> list[ChunkRecord]:
+        found = self._chunks.get(ids=list(ids), include=["documents", "metadatas"])
+        by_id = {
+            chunk_id: ChunkRecord(chunk_id, text, dict(meta))
+            for chunk_id, text, meta in zip(found["ids"], found["documents"], found["metadatas"])
+        }
+        return [by_id[chunk_id] for chunk_id in ids if chunk_id in by_id]
+
+    def collection_names(self) -> list[str]:
+        """Chunk collections of this client (manifest collections left out)."""
+        return [c.name for c in self._client.list_collections() if not c.name.endswith("__articles")]
+
+    def chunk_count(self) -> int:
+        return self._chunks.count()
+
+    def article_count(self) -> int:
+        return max(0, self._manifest.count() - (1 if self._manifest.get(ids=[STATE_ID])["ids"] else 0))
+
+
+def _pages(collection: Collection, include: list[str], page_size: int) -> Iterator[Any]:
+    offset = 0
+    while True:
+        page = collection.get(include=include, limit=page_size, offset=offset)
+        if not page["ids"]:
+            return
+        yield page
+        offset += len(page["ids"])
+
+
+def _iter_metadata(collection: Collection, page_size: int) -> Iterator[tuple[str, dict[str, Any]]]:
+    for page in _pages(collection, ["metadatas"], page_size):
+        yield from zip(page["ids"], (dict(meta) for meta in page["metadatas"]))

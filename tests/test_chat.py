@@ -1,0 +1,57 @@
+"""Chat turns: question checks, follow-up rewriting, history-aware retrieval."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.chat import Exchange, QuestionRejected, check_question, heuristic_standalone
+from rag.pipeline import Pipeline
+from tests.openai_server import FakeOpenAI
+from tests.test_answering import llm_engine
+
+FIRST = Exchange("What guarantees does Kyiv want?", "What guarantees does Kyiv want?", "Security guarantees [1].")
+
+
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [("", "Please type a question."), ("   ", "Please type a question."), ("?!...", "no words"), ("x" * 100_000, "100,000 characters")],
+)
+def test_unusable_questions_are_rejected_clearly(question: str, message: str) -> None:
+    with pytest.raises(QuestionRejected, match=message):
+        check_question(question)
+
+
+def test_heuristic_carries_entities_into_follow_ups() -> None:
+    assert heuristic_standalone("And what does Russia demand?", [FIRST]) == "What does Russia demand? (Kyiv)"
+    assert heuristic_standalone("Who is Kirby?", [FIRST]) == "Who is Kirby?"  # standalone already
+    assert heuristic_standalone("And what does Russia demand?", []) == "And what does Russia demand?"
+
+
+def test_follow_up_in_extractive_chat(demo_pipeline: Pipeline) -> None:
+    engine = demo_pipeline.engine
+    first = engine.answer(FIRST.question)
+    assert first.answer is not None
+    history = [Exchange(FIRST.question, first.searched, first.answer.text)]
+    second = engine.answer("And what does Russia demand?", history)
+    assert second.searched == "What does Russia demand? (Kyiv)"
+    assert second.answer is not None and not second.answer.declined and second.answer.citations
+
+
+def test_non_english_and_long_questions_get_answers_not_crashes(demo_pipeline: Pipeline) -> None:
+    for question in ("Какие гарантии хочет Киев?", "guarantees " * 150):
+        final = demo_pipeline.engine.answer(question)
+        assert final.answer is not None and final.answer.text
+
+
+def test_llm_condenses_follow_up(demo_pipeline: Pipeline, fake_openai: FakeOpenAI) -> None:
+    def reply(messages: list[dict]) -> str:
+        if "standalone" in messages[0]["content"]:
+            return "What does Russia demand in the Istanbul talks with Kyiv?"
+        return "Russia wants neutrality [1]."
+
+    fake_openai.reply = reply
+    final = llm_engine(demo_pipeline, fake_openai).answer("And Russia?", [FIRST])
+    assert final.searched == "What does Russia demand in the Istanbul talks with Kyiv?"
+    condense_request = fake_openai.requests[0]
+    assert "What guarantees does Kyiv want?" in condense_request["messages"][1]["content"]
+    assert final.answer is not None and final.answer.text == "Russia wants neutrality [1]."

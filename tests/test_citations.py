@@ -1,0 +1,57 @@
+"""Citation markers and support matching (pure functions)."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rag.citations import (
+    best_supporting_sentence,
+    claims,
+    content_terms,
+    drop_markers,
+    invalid_markers,
+    parse_markers,
+    term_overlap,
+)
+
+
+def test_parse_markers_in_order_without_repeats() -> None:
+    assert parse_markers("Kyiv wants guarantees [2]. Allies [1][2] and [3, 4]; again [2].") == [2, 1, 3, 4]
+    assert parse_markers("No markers, [a] or [] or [12345].") == []
+
+
+def test_invalid_markers_name_missing_passages() -> None:
+    assert invalid_markers("A [1]. B [3]. C [0].", passage_count=2) == [3, 0]
+
+
+def test_drop_markers_keeps_valid_ones_and_punctuation() -> None:
+    assert drop_markers("A [1]. B [3]. C [1, 3].", {3}) == "A [1]. B. C [1]."
+    assert drop_markers("A [1].", set()) == "A [1]."
+
+
+def test_claims_attach_trailing_markers_to_their_sentence() -> None:
+    assert claims("Kyiv wants guarantees [1]. Russia wants neutrality. [2][3] Talks continue.") == [
+        ("Kyiv wants guarantees.", [1]),
+        ("Russia wants neutrality.", [2, 3]),
+        ("Talks continue.", []),
+    ]
+
+
+def test_content_terms_fold_plurals_and_drop_stopwords() -> None:
+    assert content_terms("What guarantees does Kyiv want?") == {"guarantee", "kyiv", "want"}
+    assert term_overlap("What guarantees does Kyiv want?", "Kyiv seeks a guarantee") == 2 / 3
+    assert term_overlap("what is it", "anything") == 0.0
+
+
+def test_best_supporting_sentence_finds_the_claim() -> None:
+    passage = "Troops moved north. Kyiv wants security guarantees from allies. Talks resume Friday."
+    start, end = best_supporting_sentence("Kyiv asks allies for security guarantees", passage)
+    assert passage[start:end] == "Kyiv wants security guarantees from allies."
+
+
+@given(st.lists(st.integers(min_value=1, max_value=999), max_size=8), st.text(alphabet="abc .", max_size=30))
+def test_markers_round_trip(numbers: list[int], filler: str) -> None:
+    text = filler + "".join(f" claim [{n}]." for n in numbers)
+    assert parse_markers(text) == list(dict.fromkeys(numbers))
+    assert parse_markers(drop_markers(text, set(numbers))) == []

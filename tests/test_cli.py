@@ -1,0 +1,69 @@
+"""The commands as a user runs them: separate processes, real store, no API key."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DEMO_DIR, ROOT
+
+
+def run(*args: str, data_dir: Path, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RAG_", "CHROMA_"))}
+    env.update({"RAG_DATA_DIR": str(data_dir), **(extra_env or {})})
+    return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def cli_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data_dir = tmp_path_factory.mktemp("cli") / "store"
+    result = run(sys.executable, "ingest.py", str(DEMO_DIR), data_dir=data_dir)
+    assert result.returncode == 0, result.stderr
+    assert "added 1, updated 0, unchanged 0, removed 0, failed 0" in result.stdout
+    return data_dir
+
+
+def test_ask_answers_with_citation_offline(cli_store: Path) -> None:
+    result = run(sys.executable, "-m", "rag", "ask", "What guarantees does Kyiv want?", data_dir=cli_store)
+    assert result.returncode == 0, result.stderr
+    answer, _, sources = result.stdout.partition("\n\n")
+    assert "designated guarantor countries" in answer and "[1]" in answer or "[2]" in answer
+    assert "guarantor countries" in sources and "2022-03" in sources
+
+
+def test_ask_json_and_decline(cli_store: Path) -> None:
+    result = run(sys.executable, "-m", "rag", "ask", "--json", "Who won the 2018 World Cup?", data_dir=cli_store)
+    payload = json.loads(result.stdout)
+    assert payload["declined"] is True and payload["answer"] == "The articles do not say." and payload["citations"] == []
+
+
+def test_rerun_is_a_no_op_and_bad_files_fail_the_exit_code(cli_store: Path, tmp_path: Path) -> None:
+    again = run(sys.executable, "-m", "rag", "ingest", "--quiet", str(DEMO_DIR), data_dir=cli_store)
+    assert again.returncode == 0 and "unchanged 1" in again.stdout and "chunks written 0" in again.stdout
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"title": "x", "body": ', encoding="utf-8")
+    result = run(sys.executable, "-m", "rag", "ingest", "--quiet", str(bad), data_dir=cli_store)
+    assert result.returncode == 1
+    assert "bad.json" in result.stderr and "failed 1" in result.stdout
+
+
+def test_empty_question_is_a_clear_error(cli_store: Path) -> None:
+    result = run(sys.executable, "-m", "rag", "ask", "  ", data_dir=cli_store)
+    assert result.returncode == 2 and "Please type a question." in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["ingest", "ask", "eval", "serve"])
+def test_every_command_has_help(command: str, tmp_path: Path) -> None:
+    result = run(sys.executable, "-m", "rag", command, "--help", data_dir=tmp_path)
+    assert result.returncode == 0 and "usage: rag " + command in result.stdout
+
+
+def test_scripts_have_help(tmp_path: Path) -> None:
+    for script in ("ingest.py", "app.py"):
+        result = run(sys.executable, script, "--help", data_dir=tmp_path)
+        assert result.returncode == 0 and "usage:" in result.stdout
