@@ -76,9 +76,13 @@ def ensure_demo(pipelines: Pipelines) -> str:
 def status_line(pipeline: Pipeline) -> str:
     store = pipeline.store
     return (
-        f"Collection **{html.escape(store.name)}**: {store.article_count():,} articles, "
-        f"{store.chunk_count():,} chunks · answerer: **{html.escape(pipeline.engine.answerer_name)}**"
+        f"Collection **{html.escape(store.name)}**: {_count(store.article_count(), 'article')}, "
+        f"{_count(store.chunk_count(), 'chunk')} · answerer: **{html.escape(pipeline.engine.answerer_name)}**"
     )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def linked_markers(text: str) -> str:
@@ -112,11 +116,12 @@ def sources_html(answer: Answer | None) -> str:
     return "".join(source_card(citation) for citation in answer.citations)
 
 
-def parse_filters(date_from: str, date_to: str) -> QueryFilters:
-    for label, value in (("From", date_from), ("To", date_to)):
-        if value.strip() and not _DATE.match(value.strip()):
+def parse_filters(date_from: str | None, date_to: str | None) -> QueryFilters:
+    bounds = [(value or "").strip() for value in (date_from, date_to)]
+    for label, value in zip(("From", "To"), bounds):
+        if value and not _DATE.match(value):
             raise QuestionRejected(f"{label} date '{value}' is not YYYY, YYYY-MM or YYYY-MM-DD.")
-    return QueryFilters(date_from.strip(), date_to.strip())
+    return QueryFilters(*bounds)
 
 
 def render_turn(update: TurnUpdate) -> str:
