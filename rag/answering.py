@@ -55,6 +55,7 @@ class Answer:
     answerer: str
     declined: bool
     notices: list[str] = field(default_factory=list)
+    dropped_markers: tuple[int, ...] = ()  # markers that named no given passage, removed from text
 
 
 class Answerer(Protocol):
@@ -224,7 +225,7 @@ def finish_answer(
     declined = is_refusal(text) and not parse_markers(text)
     if citations is None:
         citations = _support_spans(text, passages)
-    return Answer(text.strip(), [] if declined else citations, list(passages), answerer, declined, notices)
+    return Answer(text.strip(), [] if declined else citations, list(passages), answerer, declined, notices, tuple(invalid))
 
 
 def _support_spans(text: str, passages: Sequence[Passage]) -> list[Citation]:

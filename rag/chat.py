@@ -9,6 +9,7 @@ always gets an answer or a clear message, never a traceback.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -122,31 +123,44 @@ class ChatEngine:
         searched, notices = self.standalone(question, history)
         passages = self.retriever.retrieve(searched, top_k or self.top_k, filters)
         yield TurnUpdate(searched, "", passages, notices=notices)
+        yield from self.respond(searched, passages, notices)
+
+    def respond(self, question: str, passages: Sequence[Passage], notices: Sequence[str] = ()) -> Iterator[TurnUpdate]:
+        """Stream the answer to `question` from `passages`; the model's failure falls back to extractive."""
+        notices = list(notices)
         if self.llm is not None:
             text = ""
             try:
-                for delta in self.llm.stream(searched, passages):
+                for delta in self.llm.stream(question, passages):
                     text += delta
-                    yield TurnUpdate(searched, text, passages, notices=notices)
+                    yield TurnUpdate(question, text, passages, notices=notices)
                 answer = _with_notices(finish_answer(text, passages, self.llm.name), notices)
-                yield TurnUpdate(searched, answer.text, passages, answer, answer.notices)
+                yield TurnUpdate(question, answer.text, passages, answer, answer.notices)
                 return
             except LLMError as error:
-                notices = [*notices, f"{error} Showing the local extractive answer instead."]
-        text, citations = self.extractive.compose(searched, passages)
+                notices.append(f"{error} Showing the local extractive answer instead.")
+        text, citations = self.extractive.compose(question, passages)
         answer = _with_notices(finish_answer(text, passages, self.extractive.name, citations), notices)
-        yield TurnUpdate(searched, answer.text, passages, answer, answer.notices)
+        yield TurnUpdate(question, answer.text, passages, answer, answer.notices)
+
+    def finish(self, question: str, passages: Sequence[Passage]) -> TurnUpdate:
+        """The final update of `respond` (for evaluation and the API)."""
+        return _last(self.respond(question, passages))
 
     def answer(
         self, question: str, history: Sequence[Exchange] = (), filters: QueryFilters = QueryFilters(), top_k: int | None = None
     ) -> TurnUpdate:
         """Run a turn to the end and return its final update."""
-        final = None
-        for final in self.ask(question, history, filters, top_k):
-            pass
-        assert final is not None and final.answer is not None
-        return final
+        return _last(self.ask(question, history, filters, top_k))
+
+
+def _last(updates: Iterator[TurnUpdate]) -> TurnUpdate:
+    final = None
+    for final in updates:
+        pass
+    assert final is not None and final.answer is not None
+    return final
 
 
 def _with_notices(answer: Answer, notices: list[str]) -> Answer:
-    return Answer(answer.text, answer.citations, answer.passages, answer.answerer, answer.declined, [*notices, *answer.notices])
+    return dataclasses.replace(answer, notices=[*notices, *answer.notices])

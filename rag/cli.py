@@ -163,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--out", type=Path, default=Path("reports"), help="report folder (default reports/)")
     evaluate.add_argument("--retrieval", dest="retrieval_mode", choices=["hybrid", "dense", "bm25"])
     evaluate.add_argument("--top-k", dest="top_k", type=int)
+    evaluate.add_argument("--retrieval-only", action="store_true", help="score retrieval only (skip answering)")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
     _common(evaluate)
     evaluate.set_defaults(run=cmd_eval)
