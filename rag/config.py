@@ -36,7 +36,8 @@ class Settings(BaseSettings):
     )
 
     # --- loading -------------------------------------------------------------------
-    max_article_bytes: int = Field(5_000_000, description="Files larger than this are reported and skipped.")
+    max_article_bytes: int = Field(5_000_000, description="Larger articles (file or record text) are reported and skipped.")
+    max_file_bytes: int = Field(500_000_000, description="Larger .json/.jsonl/.csv files are reported and skipped.")
     csv_title_column: str = "headlines"
     csv_text_column: str = "articles"
     csv_date_column: str = "published"

@@ -16,19 +16,20 @@ import io
 import json
 import re
 import sys
-from dataclasses import astuple, dataclass, replace
+from dataclasses import astuple, dataclass
 from datetime import date, datetime
 from email.utils import parsedate_to_datetime
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
-from bs4 import BeautifulSoup
+from bs4 import BeautifulSoup, CData, NavigableString, PageElement, Tag
 from bs4.builder import ParserRejectedMarkup
 
 if TYPE_CHECKING:
     from rag.config import Settings
 
+RECORD_SUFFIXES = (".json", ".jsonl", ".csv")
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl", ".csv")
 
 
@@ -68,14 +69,15 @@ class CsvColumns:
 
 @dataclass(frozen=True)
 class LoadOptions:
-    max_bytes: int = 5_000_000
+    max_bytes: int = 5_000_000  # one article: a single-article file, or one record's text
+    max_file_bytes: int = 500_000_000  # a file of many records (.json, .jsonl, .csv)
     csv: CsvColumns = CsvColumns()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LoadOptions:
         columns = (settings.csv_title_column, settings.csv_text_column, settings.csv_date_column)
         columns += (settings.csv_source_column, settings.csv_url_column)
-        return cls(max_bytes=settings.max_article_bytes, csv=CsvColumns(*columns))
+        return cls(settings.max_article_bytes, settings.max_file_bytes, CsvColumns(*columns))
 
 
 class _Bad(Exception):
@@ -146,7 +148,6 @@ def _unsupported(path: Path) -> str:
     return f"unsupported file type '{path.suffix}'; use one of {', '.join(SUPPORTED_SUFFIXES)}"
 
 
-
 def load_file(path: Path, options: LoadOptions) -> tuple[list[Article], list[LoadFailure]]:
     """Load every article in `path`; bad files and bad records come back as failures."""
     try:
@@ -158,17 +159,21 @@ def load_file(path: Path, options: LoadOptions) -> tuple[list[Article], list[Loa
         parser = _PARSERS.get(path.suffix.lower())
         if parser is None:
             raise _Bad(_unsupported(path))
-        parsed = parser(_read_text(path, options.max_bytes), path, options)
+        many = path.suffix.lower() in RECORD_SUFFIXES
+        limit, setting = (options.max_file_bytes, "RAG_MAX_FILE_BYTES") if many else (options.max_bytes, "RAG_MAX_ARTICLE_BYTES")
+        parsed = parser(_read_text(path, limit, setting), path, options)
+        if not parsed:
+            raise _Bad("file holds no records (e.g. an empty list or a header-only CSV); add articles or remove it")
     except _Bad as exc:
         return [], [LoadFailure(origin, str(exc))]
     except RecursionError:
         return [], [LoadFailure(origin, "content is nested too deeply to parse; simplify the file")]
     except (csv.Error, ParserRejectedMarkup) as exc:
         return [], [LoadFailure(origin, f"cannot parse the file ({exc}); check that it is well formed")]
-    return _build(parsed, origin)
+    return _build(parsed, origin, options.max_bytes)
 
 
-def _read_text(path: Path, max_bytes: int) -> str:
+def _read_text(path: Path, max_bytes: int, setting: str) -> str:
     try:
         with path.open("rb") as handle:
             data = handle.read(max_bytes + 1)
@@ -178,7 +183,7 @@ def _read_text(path: Path, max_bytes: int) -> str:
     if size > max_bytes:
         raise _Bad(
             f"file is {size:,} bytes, over the limit of {max_bytes:,} bytes; "
-            "split it into smaller files or raise RAG_MAX_ARTICLE_BYTES"
+            f"split it into smaller files or raise {setting}"
         )
     text = _decode(data)
     if not text.strip():
@@ -198,7 +203,7 @@ def _decode(data: bytes) -> str:
         raise _Bad(f"not valid {encoding} ({where}); re-save the file as UTF-8") from None
 
 
-def _build(parsed: _Parsed, origin: str) -> tuple[list[Article], list[LoadFailure]]:
+def _build(parsed: _Parsed, origin: str, max_bytes: int) -> tuple[list[Article], list[LoadFailure]]:
     articles: list[Article] = []
     failures: list[LoadFailure] = []
     used: set[str] = set()
@@ -210,6 +215,10 @@ def _build(parsed: _Parsed, origin: str) -> tuple[list[Article], list[LoadFailur
         text = _clean(item.text)
         if not text:
             failures.append(LoadFailure(where, f"no body text ({item.needs}); add the article text or remove it"))
+            continue
+        size = len(text.encode("utf-8"))
+        if size > max_bytes:
+            failures.append(LoadFailure(where, f"article text is {size:,} bytes, over the limit of {max_bytes:,}; split it or raise RAG_MAX_ARTICLE_BYTES"))
             continue
         url = _one_line(item.url)
         base = url or (origin if item.n is None else f"{origin}#{item.n}")
@@ -224,6 +233,9 @@ def _build(parsed: _Parsed, origin: str) -> tuple[list[Article], list[LoadFailur
     return articles, failures
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")  # lone surrogates from JSON escapes cannot be encoded
+
+
 def _clean(value: str) -> str:
     value = value.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
     return _SURROGATE.sub("\ufffd", value).strip()
@@ -232,8 +244,6 @@ def _clean(value: str) -> str:
 def _one_line(value: str) -> str:
     return " ".join(_clean(value).split())
 
-
-_SURROGATE = re.compile("[\ud800-\udfff]")  # lone surrogates from JSON escapes cannot be encoded
 
 _NUMERIC_DATE = re.compile(r"(\d{4})(?:[-/.](\d{1,2})(?:[-/.](\d{1,2})(?:[T\s].*)?)?)?")
 _WORDY_DATE_FORMATS = ("%B %d, %Y", "%b %d, %Y", "%b. %d, %Y", "%B %d %Y", "%d %B %Y", "%d %b %Y")
@@ -287,8 +297,10 @@ def _split_front_matter(text: str) -> tuple[dict[str, str], str]:
         end = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), None)
         return (_meta_from(lines[1:end]), "\n".join(lines[end + 1 :])) if end else ({}, text)
     end = next((i for i, line in enumerate(lines) if not line.strip()), None)
+    if end is None:
+        return {}, text
     header = [_META_LINE.fullmatch(line.strip()) for line in lines[:end]]
-    if end and all(m and m.group(1).lower() in _META_KEYS for m in header):
+    if all(m and m.group(1).lower() in _META_KEYS for m in header):
         return _meta_from(lines[:end]), "\n".join(lines[end + 1 :])
     return {}, text
 
@@ -307,42 +319,54 @@ def _title_from_stem(stem: str) -> str:
     return words[:1].upper() + words[1:]
 
 
-_DROP_TAGS = ["head", "script", "style", "noscript", "nav", "header", "footer", "aside", "form", "iframe", "svg"]
-_BLOCK_TAGS = (
+_DROP_TAGS = {"head", "script", "style", "noscript", "nav", "header", "footer", "aside", "form", "iframe", "svg"}
+_BLOCK_TAGS = set(
     "p div section article main h1 h2 h3 h4 h5 h6 ul ol li blockquote pre figure figcaption "
-    "table tr td th dl dt dd br hr"
-).split()
-_BREAK = "\x1e"  # marks block boundaries while collecting text
+    "table tr td th dl dt dd br hr".split()
+)
+_BREAK = "\x1e"  # a plain str marking block boundaries; page text comes as NavigableString/CData
+_TEXT_TYPES = (str, NavigableString, CData)  # exact types: comments, doctypes etc. are subclasses
 
 
 def _parse_html(text: str, path: Path, options: LoadOptions) -> _Parsed:
     soup = BeautifulSoup(text, "html.parser")
-    meta = partial(_html_meta, soup)
+    meta = _html_meta(soup)
     time_tag = soup.find("time", datetime=True)
     canonical = soup.find("link", rel="canonical", href=True)
-    draft = _Draft(  # metadata first: dropped parts (head, header) may hold it
-        text="",
-        needs="the page has no visible text",
-        title=meta("og:title") or _text_of(soup.find("title")) or _text_of(soup.find("h1")),
-        date=meta("article:published_time") or (str(time_tag["datetime"]) if time_tag else "") or meta("date"),
-        source=meta("og:site_name"),
-        url=str(canonical["href"]) if canonical else meta("og:url"),
-    )
-    for tag in soup.find_all(_DROP_TAGS):
-        tag.decompose()
-    root = soup.find("article") or soup.find("main") or soup
-    for tag in root.find_all(_BLOCK_TAGS):
-        tag.insert_before(_BREAK)
-        tag.insert_after(_BREAK)
-    paragraphs = (" ".join(part.split()) for part in root.get_text().split(_BREAK))
-    body = "\n\n".join(p for p in paragraphs if p)
-    return [replace(draft, text=body, title=draft.title.strip() or _title_from_stem(path.stem))]
+    title = meta.get("og:title") or _text_of(soup.find("title")) or _text_of(soup.find("h1"))
+    containers = [node for node in _visible(soup) if isinstance(node, Tag) and node.name in ("article", "main")]
+    root = next((tag for tag in containers if tag.name == "article"), containers[0] if containers else soup)
+    raw = "".join(node for node in _visible(root) if type(node) in _TEXT_TYPES)
+    body = "\n\n".join(p for p in (" ".join(part.split()) for part in raw.split(_BREAK)) if p)
+    title = title.strip() or _title_from_stem(path.stem)
+    when = meta.get("article:published_time") or (time_tag["datetime"] if time_tag else "") or meta.get("date", "")
+    url = canonical["href"] if canonical else meta.get("og:url", "")
+    return [_Draft(body, "the page has no visible text", title, str(when), meta.get("og:site_name", ""), str(url))]
 
 
-def _html_meta(soup: BeautifulSoup, key: str) -> str:
-    tag = soup.find("meta", attrs={"property": key}) or soup.find("meta", attrs={"name": key})
-    content = tag.get("content") if tag else None
-    return content if isinstance(content, str) else ""
+def _visible(root: Tag) -> Iterator[PageElement | str]:
+    """Nodes in document order outside dropped tags, with _BREAK around blocks; no recursion (deep pages)."""
+    stack: list[PageElement | str] = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Tag):
+            if node.name in _DROP_TAGS:
+                continue
+            if node.name in _BLOCK_TAGS:
+                yield _BREAK
+                stack.append(_BREAK)
+            stack.extend(reversed(node.contents))
+        yield node
+
+
+def _html_meta(soup: BeautifulSoup) -> dict[str, str]:
+    """<meta> content by property or name; the first occurrence wins."""
+    meta: dict[str, str] = {}
+    for tag in soup.find_all("meta", content=True):
+        for key in (tag.get("property"), tag.get("name")):
+            if isinstance(key, str):
+                meta.setdefault(key, str(tag["content"]))
+    return meta
 
 
 def _text_of(tag: Any) -> str:
@@ -381,14 +405,11 @@ def _parse_jsonl(text: str, path: Path, options: LoadOptions) -> _Parsed:
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            reason = f"not valid JSON ({exc.msg} at column {exc.colno}); fix or remove the line"
+            parsed.append(_record(json.loads(line), n, f"line {n}", path))
+        except (json.JSONDecodeError, RecursionError) as exc:
+            problem = f"{exc.msg} at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else "too deep"
+            reason = f"not valid JSON ({problem}); fix or remove the line"
             parsed.append(LoadFailure(f"{path.as_posix()}#line {n}", reason))
-            continue
-        except RecursionError:
-            record = []  # reported below as a non-object line
-        parsed.append(_record(record, n, f"line {n}", path))
     return parsed
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -86,6 +86,10 @@ def test_txt_leading_colon_paragraph_is_not_front_matter(tmp_path: Path) -> None
     assert article.title == "Note"
 
 
+def test_txt_of_only_key_value_lines_is_body_text(tmp_path: Path) -> None:
+    assert load_one(write(tmp_path / "t.txt", "Title: a line\nDate: another")).text == "Title: a line\nDate: another"
+
+
 def test_front_matter_without_body_is_a_failure(tmp_path: Path) -> None:
     failure = only_failure(write(tmp_path / "a.md", "---\ntitle: Only metadata\n---\n"))
     assert "no body text" in failure.reason
@@ -117,6 +121,7 @@ HTML_PAGE = """<!doctype html>
 </head><body>
   <header><h1>Site header</h1></header>
   <nav><a href="/">Home</a> MENU</nav>
+  <main><p>Main intro outside the article</p>
   <article>
     <h1>Story   headline</h1>
     <p>First   paragraph
@@ -124,7 +129,7 @@ HTML_PAGE = """<!doctype html>
     <script>alert("inline")</script>
     <p>Second paragraph.</p>
     <aside>Related links</aside>
-  </article>
+  </article></main>
   <footer>Copyright</footer>
 </body></html>"""
 
@@ -134,7 +139,7 @@ def test_html_metadata_and_clean_text(tmp_path: Path) -> None:
     assert article.text == "Story headline\n\nFirst paragraph with bold text.\n\nSecond paragraph."
     assert (article.title, article.source, article.date) == ("OG title", "The Daily", "2023-09-28")
     assert article.url == article.id == "https://daily.example/story"
-    for junk in ("SECRET", "alert", "MENU", "Site header", "Related", "Copyright", "color"):
+    for junk in ("SECRET", "alert", "MENU", "Site header", "Related", "Copyright", "color", "Main intro"):
         assert junk not in article.text
 
 
@@ -150,10 +155,20 @@ def test_html_fallbacks_without_meta(tmp_path: Path) -> None:
 
 
 def test_html_title_from_h1_and_meta_date(tmp_path: Path) -> None:
-    page = '<meta name="date" content="2022/06/23"><h1>Heading title</h1><p>Body.</p>'
+    page = '<meta name="date" content="2022/06/23"><h1>Heading title</h1><div>Lead<p>Body.</p>tail <i>end</i></div>'
     article = load_one(write(tmp_path / "q.html", page))
     assert (article.title, article.date, article.source) == ("Heading title", "2022-06-23", "")
-    assert article.text == "Heading title\n\nBody."
+    assert article.text == "Heading title\n\nLead\n\nBody.\n\ntail end"
+
+
+def test_html_without_container_uses_body_not_head(tmp_path: Path) -> None:
+    page = "<html><head><title>Head title</title></head><body><!-- note --><p>Only <em>body</em>.</p></body></html>"
+    article = load_one(write(tmp_path / "plain-page.html", page))
+    assert (article.title, article.text) == ("Head title", "Only body.")
+
+
+def test_html_without_any_title_uses_file_name(tmp_path: Path) -> None:
+    assert load_one(write(tmp_path / "kyiv_report.html", "<p>Text.</p>")).title == "Kyiv report"
 
 
 # --------------------------------------------------------------------------- JSON and JSONL
@@ -200,6 +215,7 @@ def test_jsonl_with_bad_lines(tmp_path: Path) -> None:
         "[1, 2]",
         json.dumps({"title": "No body"}),
         json.dumps({"title": "B", "body": "Beta.", "date": "2022-03"}),
+        '{"a": ' * 50_000,
     ]
     path = write(tmp_path / "feed.jsonl", "\n".join(lines) + "\n")
     articles, failures = load_file(path, OPTIONS)
@@ -208,10 +224,11 @@ def test_jsonl_with_bad_lines(tmp_path: Path) -> None:
         (f"{origin}#1", "A", "Alpha.", ""),
         (f"{origin}#6", "B", "Beta.", "2022-03"),
     ]
-    assert [f.path for f in failures] == [f"{origin}#line 3", f"{origin}#line 4", f"{origin}#line 5"]
+    assert [f.path for f in failures] == [f"{origin}#line {n}" for n in (3, 4, 5, 7)]
     assert "not valid JSON" in failures[0].reason and "column 2" in failures[0].reason
     assert "JSON array, not an object" in failures[1].reason
     assert "no body text" in failures[2].reason and "body, text, content, article" in failures[2].reason
+    assert "not valid JSON (too deep)" in failures[3].reason
 
 
 # --------------------------------------------------------------------------- CSV
@@ -239,7 +256,7 @@ def test_csv_in_ukraine_layout(tmp_path: Path) -> None:
 
 def test_csv_with_custom_mapping_and_big_field(tmp_path: Path) -> None:
     big = "word " * 40_000  # over csv's default 131072-character field limit
-    content = f'Heading,Body,When,Outlet,Link\nH1,"{big}",30 March 2022,Wire,https://w.example/1\n'
+    content = f'Heading, Body ,When,Outlet,Link\nH1,"{big}",30 March 2022,Wire,https://w.example/1\n'
     options = LoadOptions(csv=CsvColumns(title="Heading", text="Body", date="When", source="Outlet", url="Link"))
     article = load_one(write(tmp_path / "custom.csv", content), options)
     assert (article.title, article.date, article.source) == ("H1", "2022-03-30", "Wire")
@@ -297,7 +314,7 @@ def test_content_hash_tracks_content() -> None:
     article = Article("id", "T", "Text.", "2022", "S", "", "/o")
     same = Article("id", "T", "Text.", "2022", "S", "", "/elsewhere")
     changed = Article("id", "T", "Text!", "2022", "S", "", "/o")
-    assert len(article.content_hash) == 64
+    assert article.content_hash == hashlib.sha256("id\x1fT\x1f2022\x1fS\x1f\x1fText.".encode()).hexdigest()
     assert article.content_hash == same.content_hash
     assert article.content_hash != changed.content_hash
     assert Article("id", "T", "Text.", "2023", "S", "", "/o").content_hash != article.content_hash
@@ -372,6 +389,8 @@ def test_hostile_files_fail_cleanly_and_valid_files_still_load(tmp_path: Path) -
         "truncated.json": (b'[{"body": "cut', "malformed JSON at line 1, column 11"),
         "wrong.csv": (b"date,headline,body\n2022,T,Text\n", "columns found: date, headline, body"),
         "scripts.html": (b"<script>alert(1)</script><style>p{}</style>", "no body text"),
+        "empty-list.json": (b"[]", "holds no records"),
+        "header-only.csv": (b"published,headlines,articles\n", "holds no records"),
     }
     for name, (content, _) in hostile.items():
         write(tmp_path / name, content)
@@ -393,24 +412,26 @@ def test_hostile_files_fail_cleanly_and_valid_files_still_load(tmp_path: Path) -
     assert "RAG_CSV_TEXT_COLUMN" in failures["wrong.csv"]
 
 
-def test_unreadable_and_unsupported_files(tmp_path: Path) -> None:
+def test_unreadable_and_unsupported_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert "unsupported file type '.pdf'" in only_failure(write(tmp_path / "x.pdf", "x")).reason
-    assert "cannot read the file" in only_failure(tmp_path / "gone.txt").reason
+    assert "cannot read the file (No such file or directory)" in only_failure(tmp_path / "gone.txt").reason
     folder = tmp_path / "folder.txt"
     folder.mkdir()
     assert "cannot read the file (Is a directory)" in only_failure(folder).reason
     locked = write(tmp_path / "locked.txt", "secret")
-    locked.chmod(0)
-    try:
-        if os.access(locked, os.R_OK):
-            pytest.skip("running with privileges that ignore file permissions")
-        assert "cannot read the file (Permission denied)" in only_failure(locked).reason
-    finally:
-        locked.chmod(0o600)
+
+    def deny(self: Path, *args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "open", deny)  # chmod alone does not stop root
+    assert "cannot read the file (Permission denied)" in only_failure(locked).reason
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(content=st.binary(max_size=300) | st.text(max_size=300).map(str.encode), suffix=st.sampled_from(SUPPORTED_SUFFIXES))
+@given(
+    content=st.binary(max_size=300) | st.text(max_size=300).map(str.encode),
+    suffix=st.sampled_from(SUPPORTED_SUFFIXES),
+)
 def test_load_file_never_raises(tmp_path: Path, content: bytes, suffix: str) -> None:
     path = write(tmp_path / f"fuzz{suffix}", content)
     articles, failures = load_file(path, OPTIONS)

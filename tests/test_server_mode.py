@@ -1,0 +1,85 @@
+"""The same pipeline against a real Chroma server (`chroma run`) on loopback."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from rag.embedding import MiniLMEmbedder
+from rag.pipeline import Pipeline
+from rag.store import StoreError
+from tests.conftest import DEMO_DIR, ROOT, make_settings
+from tests.test_web import free_port
+
+pytestmark = pytest.mark.server
+
+
+@pytest.fixture(scope="module")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
+    assert chroma, "the chroma command comes with the chromadb package"
+    port = free_port()
+    path = tmp_path_factory.mktemp("chroma-server")
+    log = open(path / "server.log", "w")
+    process = subprocess.Popen([chroma, "run", "--path", str(path / "db"), "--host", "127.0.0.1", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2)
+                break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline, (path / "server.log").read_text()
+                time.sleep(0.3)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+def server_pipeline(tmp_path: Path, port: int, embedder: MiniLMEmbedder, collection: str) -> Pipeline:
+    return Pipeline.open(make_settings(tmp_path / "local", chroma_host="127.0.0.1", chroma_port=port, collection=collection), embedder)
+
+
+def test_ingest_ask_and_reingest_against_a_server(chroma_server: int, tmp_path: Path, embedder: MiniLMEmbedder, articles_dir: Path) -> None:
+    pipeline = server_pipeline(tmp_path, chroma_server, embedder, "served")
+    report = pipeline.ingest([articles_dir], progress=False)
+    assert len(report.added) == 1 and report.chunks_written > 1
+    assert not (tmp_path / "local" / "chroma").exists()  # nothing went to an embedded store
+    answer = pipeline.engine.answer("What guarantees does Kyiv want?").answer
+    assert answer is not None and "designated guarantor countries" in answer.text
+
+    again = pipeline.ingest([articles_dir], progress=False)
+    assert again.unchanged == 1 and again.chunks_written == 0
+
+    # a second client (another process's view: the app) sees a later ingest without a restart
+    reader = server_pipeline(tmp_path / "reader", chroma_server, embedder, "served")
+    assert reader.engine.answer("What happened in the zeppelin festival?").answer.declined
+    (articles_dir / "zeppelin.txt").write_text("The zeppelin festival drew a record crowd of nine thousand people to the airfield.", encoding="utf-8")
+    pipeline.ingest([articles_dir], progress=False)
+    late = reader.engine.answer("How many people came to the zeppelin festival?").answer
+    assert late is not None and "nine thousand" in late.text
+
+
+def test_cli_uses_the_server_from_the_environment(chroma_server: int, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RAG_", "CHROMA_"))}
+    env |= {"CHROMA_HOST": "127.0.0.1", "CHROMA_PORT": str(chroma_server), "RAG_DATA_DIR": str(tmp_path / "local"), "RAG_COLLECTION": "cli-served"}
+    ingest = subprocess.run([sys.executable, "ingest.py", "--quiet", str(DEMO_DIR)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert ingest.returncode == 0 and "added 1" in ingest.stdout, ingest.stderr
+    ask = subprocess.run([sys.executable, "-m", "rag", "ask", "What guarantees does Kyiv want?"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert "designated guarantor countries" in ask.stdout, ask.stderr
+    assert not (tmp_path / "local" / "chroma").exists()
+
+
+def test_unreachable_server_is_a_clear_error(tmp_path: Path, embedder: MiniLMEmbedder) -> None:
+    with pytest.raises(StoreError, match="chroma run"):
+        server_pipeline(tmp_path, free_port(), embedder, "nowhere")
