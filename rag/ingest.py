@@ -88,8 +88,8 @@ def chunk_metadata(article: Article, index: int, chunk: TextChunk) -> dict[str, 
 class _Batcher:
     """Collects chunked articles and writes them to the store FLUSH_CHUNKS at a time."""
 
-    def __init__(self, store: ChunkStore, embedder: Embedder, report: IngestReport) -> None:
-        self.store, self.embedder, self.report = store, embedder, report
+    def __init__(self, store: ChunkStore, embedder: Embedder, report: IngestReport, on_flush: Callable[[int], Any]) -> None:
+        self.store, self.embedder, self.report, self.on_flush = store, embedder, report, on_flush
         self.pending: list[tuple[Article, list[TextChunk], bool]] = []
 
     def add(self, article: Article, chunks: list[TextChunk], is_update: bool) -> None:
@@ -116,6 +116,7 @@ class _Batcher:
             (self.report.updated if is_update else self.report.added).append(article.id)
         self.report.chunks_written += len(ids)
         self.pending = []
+        self.on_flush(len(ids))
 
 
 def ingest(
@@ -133,8 +134,8 @@ def ingest(
     report.swept = store.begin_run()
     committed = store.manifest()
     seen: dict[str, str] = {}  # article id -> origin
-    batcher = _Batcher(store, embedder, report)
-    for path in tqdm(files, desc="ingest", unit="file", disable=not progress):
+    todo: list[tuple[Article, bool]] = []  # new or changed articles, and whether they replace a version
+    for path in tqdm(files, desc="reading", unit="file", disable=not progress or len(files) < 2):
         articles, failures = load_file(path, options.load)
         report.failures.extend(failures)
         for article in articles:
@@ -147,10 +148,18 @@ def ingest(
             previous = committed.get(article.id)
             if previous is not None and previous.content_hash == article.content_hash:
                 report.unchanged += 1
-                continue
-            chunks = chunk_text(article.text, embedder.count_tokens, options.chunk_tokens, options.chunk_overlap)
-            batcher.add(article, chunks, is_update=previous is not None)
-    batcher.flush()
+            else:
+                todo.append((article, previous is not None))
+    chunked = [
+        (article, chunk_text(article.text, embedder.count_tokens, options.chunk_tokens, options.chunk_overlap), is_update)
+        for article, is_update in todo
+    ]
+    total = sum(len(chunks) for _, chunks, _ in chunked)
+    with tqdm(total=total, desc="embedding", unit="chunk", disable=not progress or total == 0) as bar:
+        batcher = _Batcher(store, embedder, report, on_flush=bar.update)
+        for article, chunks, is_update in chunked:
+            batcher.add(article, chunks, is_update)
+        batcher.flush()
     if options.sync:
         report.removed = _remove_vanished(paths, store, committed, seen, report.failures)
     store.end_run(report.changed)

@@ -124,7 +124,7 @@ class Bm25Index:
 
     def refresh(self, store: ChunkStore) -> None:
         """Load the index for the store's current generation, building and saving it if needed."""
-        generation = store.generation()
+        generation = store.refresh()
         with self._lock:
             if generation == self._generation:
                 return
@@ -179,6 +179,7 @@ class Retriever:
         self.mode, self.candidates = mode, candidates
 
     def retrieve(self, query: str, k: int, filters: QueryFilters = QueryFilters()) -> list[Passage]:
+        self.store.refresh()
         query_vector = self.embedder.embed([query])[0]
         dense = self.store.query(query_vector, max(k, self.candidates), filters.chroma_where()) if self.mode != "bm25" else []
         lexical: list[tuple[str, float]] = []

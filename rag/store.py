@@ -15,8 +15,10 @@ the start of the next run.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import chromadb
@@ -55,19 +57,43 @@ class ChunkRecord:
     metadata: dict[str, Any]
 
 
-def connect(settings: Settings) -> ClientAPI:
-    """A Chroma client: HttpClient when CHROMA_HOST is set, else PersistentClient under data_dir."""
+class Connection:
+    """A Chroma client that can be reopened.
+
+    An embedded (PersistentClient) process keeps its vector index in memory and does not
+    see vectors another process added; reopening it does. `epoch` counts reopenings so
+    stores know to fetch fresh collection handles; `lock` keeps queries off a closing client.
+    """
+
+    def __init__(self, factory: Callable[[], ClientAPI], embedded: bool) -> None:
+        self._factory, self.embedded = factory, embedded
+        self.client = factory()
+        self.epoch = 0
+        self.lock = threading.RLock()
+
+    def reopen(self) -> None:
+        with self.lock:
+            self.client.clear_system_cache()
+            self.client = self._factory()
+            self.epoch += 1
+
+
+_EMBEDDED: dict[Path, Connection] = {}  # one per store directory in this process (Chroma shares them anyway)
+
+
+def connect(settings: Settings) -> Connection:
+    """HttpClient when CHROMA_HOST is set, else a PersistentClient under data_dir."""
     chroma_settings = chromadb.Settings(anonymized_telemetry=False)
     if settings.uses_server:
         headers = {}
         if settings.chroma_token is not None:
             headers["Authorization"] = f"Bearer {settings.chroma_token.get_secret_value()}"
         try:
-            return chromadb.HttpClient(
-                host=settings.chroma_host or "",
-                port=settings.chroma_port,
-                headers=headers,
-                settings=chroma_settings,
+            return Connection(
+                lambda: chromadb.HttpClient(
+                    host=settings.chroma_host or "", port=settings.chroma_port, headers=headers, settings=chroma_settings
+                ),
+                embedded=False,
             )
         except Exception as error:  # chromadb raises plain ValueError/ConnectionError here
             raise StoreError(
@@ -75,38 +101,67 @@ def connect(settings: Settings) -> ClientAPI:
                 "Start it with `chroma run --path <dir> --host 127.0.0.1 --port <port>` "
                 "or unset CHROMA_HOST to use the embedded store."
             ) from error
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(settings.data_dir / "chroma"), settings=chroma_settings)
+    path = (settings.data_dir / "chroma").resolve()
+    if path not in _EMBEDDED:
+        path.mkdir(parents=True, exist_ok=True)
+        _EMBEDDED[path] = Connection(lambda: chromadb.PersistentClient(path=str(path), settings=chroma_settings), embedded=True)
+    return _EMBEDDED[path]
 
 
 class ChunkStore:
     """Chunks plus manifest of one corpus; the same code for embedded and server Chroma."""
 
-    def __init__(self, client: ClientAPI, name: str, embedder: Embedder) -> None:
+    def __init__(self, connection: Connection, name: str, embedder: Embedder) -> None:
         self.name = name
         self.model_id = embedder.model_id
-        function = ChromaEmbeddingFunction(embedder)
-        self._chunks = client.get_or_create_collection(
-            name,
-            embedding_function=function,
-            metadata={"embedder": embedder.model_id},
-            configuration={"hnsw": {"space": "cosine"}},
-        )
+        self._connection = connection
+        self._function = ChromaEmbeddingFunction(embedder)
+        self._epoch = -1
+        self._handles: tuple[Collection, Collection] | None = None
         built_with = (self._chunks.metadata or {}).get("embedder")
         if built_with != embedder.model_id:
             raise StoreError(
                 f"Collection '{name}' was built with embedder '{built_with}', not '{embedder.model_id}'. "
                 f"Set RAG_EMBEDDER to match it, or choose another RAG_COLLECTION."
             )
-        self._manifest = client.get_or_create_collection(
-            f"{name}__articles", embedding_function=function, configuration={"hnsw": {"space": "l2"}}
-        )
-        self._client = client
-        self._batch = client.get_max_batch_size()
+        self._batch = connection.client.get_max_batch_size()
+        self._seen_generation = self.generation()
 
     @classmethod
     def open(cls, settings: Settings, embedder: Embedder) -> ChunkStore:
         return cls(connect(settings), settings.collection, embedder)
+
+    def _collections(self) -> tuple[Collection, Collection]:
+        if self._handles is None or self._epoch != self._connection.epoch:
+            client = self._connection.client
+            chunks = client.get_or_create_collection(
+                self.name,
+                embedding_function=self._function,
+                metadata={"embedder": self.model_id},
+                configuration={"hnsw": {"space": "cosine"}},
+            )
+            manifest = client.get_or_create_collection(
+                f"{self.name}__articles", embedding_function=self._function, configuration={"hnsw": {"space": "l2"}}
+            )
+            self._handles, self._epoch = (chunks, manifest), self._connection.epoch
+        return self._handles
+
+    @property
+    def _chunks(self) -> Collection:
+        return self._collections()[0]
+
+    @property
+    def _manifest(self) -> Collection:
+        return self._collections()[1]
+
+    def refresh(self) -> int:
+        """Notice another process's ingest (reopening an embedded store); returns the generation."""
+        generation = self.generation()
+        if generation != self._seen_generation:
+            if self._connection.embedded:
+                self._connection.reopen()
+            self._seen_generation = generation
+        return generation
 
     # --- manifest and run state ---------------------------------------------------------
     def manifest(self) -> dict[str, ArticleRecord]:
@@ -145,6 +200,7 @@ class ChunkStore:
         state = self._state()
         generation = int(state["generation"]) + (1 if changed else 0)
         self._set_state({"generation": generation, "running": False})
+        self._seen_generation = generation
 
     def sweep_orphans(self) -> int:
         """Delete chunks whose (article, hash) is not committed in the manifest."""
@@ -198,15 +254,16 @@ class ChunkStore:
         self, embedding: np.ndarray, k: int, where: dict[str, Any] | None = None
     ) -> list[tuple[ChunkRecord, float]]:
         """Nearest chunks with cosine similarity (1 - distance), best first."""
-        count = self._chunks.count()
-        if count == 0:
-            return []
-        result = self._chunks.query(
-            query_embeddings=[embedding],
-            n_results=min(k, count),
-            where=where or None,
-            include=["documents", "metadatas", "distances"],
-        )
+        with self._connection.lock:
+            count = self._chunks.count()
+            if count == 0:
+                return []
+            result = self._chunks.query(
+                query_embeddings=[embedding],
+                n_results=min(k, count),
+                where=where or None,
+                include=["documents", "metadatas", "distances"],
+            )
         return [
             (ChunkRecord(chunk_id, text, dict(meta)), 1.0 - float(distance))
             for chunk_id, text, meta, distance in zip(
@@ -230,7 +287,7 @@ class ChunkStore:
 
     def collection_names(self) -> list[str]:
         """Chunk collections of this client (manifest collections left out)."""
-        return [c.name for c in self._client.list_collections() if not c.name.endswith("__articles")]
+        return [c.name for c in self._connection.client.list_collections() if not c.name.endswith("__articles")]
 
     def chunk_count(self) -> int:
         return self._chunks.count()
