@@ -195,13 +195,9 @@ class Retriever:
         else:
             ranked = reciprocal_rank_fusion([[r.id for r, _ in dense], [chunk_id for chunk_id, _ in lexical]])
         top = ranked[:k]
-        missing = [chunk_id for chunk_id, _ in top if chunk_id not in records]
-        if missing:
-            for record in self.store.get_chunks(missing):
-                records[record.id] = record
-            texts = [records[chunk_id].text for chunk_id in missing if chunk_id in records]
-            for chunk_id, vector in zip([c for c in missing if c in records], self.embedder.embed(texts)):
-                similarity[chunk_id] = float(np.dot(vector, query_vector))
+        for record, vector in self.store.get_chunks([chunk_id for chunk_id, _ in top if chunk_id not in records]):
+            records[record.id] = record
+            similarity[record.id] = float(np.dot(vector, query_vector))
         return [
             Passage.from_record(records[chunk_id], score, similarity[chunk_id])
             for chunk_id, score in top

@@ -277,11 +277,14 @@ class ChunkStore:
             for chunk_id, text, meta in zip(page["ids"], page["documents"], page["metadatas"]):
                 yield ChunkRecord(chunk_id, text, dict(meta))
 
-    def get_chunks(self, ids: Sequence[str]) -> list[ChunkRecord]:
-        found = self._chunks.get(ids=list(ids), include=["documents", "metadatas"])
+    def get_chunks(self, ids: Sequence[str]) -> list[tuple[ChunkRecord, np.ndarray]]:
+        """The chunks with these ids (those that exist, in the order asked) and their embeddings."""
+        if not ids:
+            return []
+        found = self._chunks.get(ids=list(ids), include=["documents", "metadatas", "embeddings"])
         by_id = {
-            chunk_id: ChunkRecord(chunk_id, text, dict(meta))
-            for chunk_id, text, meta in zip(found["ids"], found["documents"], found["metadatas"])
+            chunk_id: (ChunkRecord(chunk_id, text, dict(meta)), np.asarray(vector, dtype=np.float32))
+            for chunk_id, text, meta, vector in zip(found["ids"], found["documents"], found["metadatas"], found["embeddings"])
         }
         return [by_id[chunk_id] for chunk_id in ids if chunk_id in by_id]
 
