@@ -248,7 +248,8 @@ class CachedEmbedder:
             self._db.close()
 
 
-def _raw_embedder(settings: Settings) -> Embedder:
+def make_model(settings: Settings) -> Embedder:
+    """The configured embedding model, uncached."""
     name = settings.embedder
     if name == "minilm":
         return MiniLMEmbedder(batch_size=settings.embed_batch_size)
@@ -266,9 +267,9 @@ def _raw_embedder(settings: Settings) -> Embedder:
     raise ValueError(f"unknown embedder {name!r}: use 'minilm' or 'openai:<model>'")
 
 
-def make_embedder(settings: Settings) -> Embedder:
-    """The configured embedder, behind the cache file under `settings.data_dir`."""
-    return CachedEmbedder(_raw_embedder(settings), settings.data_dir / CACHE_FILE)
+def make_embedder(settings: Settings, model: Embedder | None = None) -> CachedEmbedder:
+    """The configured model (or `model`, to share one), behind the cache file under `settings.data_dir`."""
+    return CachedEmbedder(model or make_model(settings), settings.data_dir / CACHE_FILE)
 
 
 class LlamaIndexEmbedding(BaseEmbedding):

@@ -41,6 +41,7 @@ class IngestReport:
     removed: list[str] = field(default_factory=list)
     failures: list[LoadFailure] = field(default_factory=list)
     chunks_written: int = 0
+    embedded: int = 0  # chunks the model embedded (the rest came from the embedding cache)
     swept: int = 0
     seconds: float = 0.0
 
@@ -52,7 +53,7 @@ class IngestReport:
         return (
             f"added {len(self.added)}, updated {len(self.updated)}, unchanged {self.unchanged}, "
             f"removed {len(self.removed)}, failed {len(self.failures)}, "
-            f"chunks written {self.chunks_written} in {self.seconds:.1f} s"
+            f"chunks written {self.chunks_written} ({self.embedded} embedded, the rest cached) in {self.seconds:.1f} s"
         )
 
 

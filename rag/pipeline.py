@@ -14,7 +14,7 @@ from pathlib import Path
 from rag.answering import ExtractiveAnswerer, LLMAnswerer, OpenAIChatModel
 from rag.chat import ChatEngine
 from rag.config import Settings
-from rag.embedding import Embedder, make_embedder
+from rag.embedding import CachedEmbedder, Embedder, make_embedder
 from rag.ingest import IngestOptions, IngestReport, ingest
 from rag.loading import LoadOptions
 from rag.retrieval import Bm25Index, Retriever
@@ -24,16 +24,16 @@ from rag.store import ChunkStore
 @dataclass
 class Pipeline:
     settings: Settings
-    embedder: Embedder
+    embedder: CachedEmbedder
     store: ChunkStore
     lexical: Bm25Index
     retriever: Retriever
     engine: ChatEngine
 
     @classmethod
-    def open(cls, settings: Settings, embedder: Embedder | None = None) -> Pipeline:
-        """Build every part; pass `embedder` to share one model between pipelines."""
-        embedder = embedder or make_embedder(settings)
+    def open(cls, settings: Settings, model: Embedder | None = None) -> Pipeline:
+        """Build every part; pass `model` to share one embedding model between pipelines."""
+        embedder = make_embedder(settings, model)
         store = ChunkStore.open(settings, embedder)
         lexical = Bm25Index(settings.data_dir / "bm25" / settings.collection)
         retriever = Retriever(store, embedder, lexical, settings.retrieval_mode, settings.candidates)
@@ -53,7 +53,10 @@ class Pipeline:
             chunk_overlap=self.settings.chunk_overlap,
             sync=sync,
         )
-        return ingest(paths, self.store, self.embedder, options, progress, after_run=self._refresh_lexical)
+        misses = self.embedder.misses
+        report = ingest(paths, self.store, self.embedder, options, progress, after_run=self._refresh_lexical)
+        report.embedded = self.embedder.misses - misses
+        return report
 
     def _refresh_lexical(self, report: IngestReport) -> None:
         if self.settings.retrieval_mode != "dense":

@@ -24,7 +24,7 @@ from rag.answering import Answer, Citation
 from rag.chat import Exchange, QuestionRejected, TurnUpdate
 from rag.cli import answer_json
 from rag.config import Settings
-from rag.embedding import make_embedder
+from rag.embedding import make_model
 from rag.pipeline import Pipeline
 from rag.retrieval import QueryFilters
 
@@ -47,7 +47,7 @@ class Pipelines:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.embedder = make_embedder(settings)
+        self.model = make_model(settings)
         self._open: dict[str, Pipeline] = {}
         self._lock = threading.Lock()
 
@@ -56,7 +56,7 @@ class Pipelines:
         with self._lock:
             if name not in self._open:
                 settings = self.settings.model_copy(update={"collection": name})
-                self._open[name] = Pipeline.open(settings, self.embedder)
+                self._open[name] = Pipeline.open(settings, self.model)
             return self._open[name]
 
     def collections(self) -> list[str]:
