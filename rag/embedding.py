@@ -3,14 +3,13 @@
 `Embedder` is the one interface the rest of the pipeline sees. Implementations:
 `MiniLMEmbedder` (offline int8 ONNX all-MiniLM-L6-v2, the default), `OpenAIEmbedder`
 (any OpenAI-compatible `/v1/embeddings` endpoint) and `CachedEmbedder` (sqlite cache in
-front of either). `make_embedder` picks one from `Settings`. Two adapters expose an
-embedder to llama-index (`LlamaIndexEmbedding`) and to Chroma (`ChromaEmbeddingFunction`),
-so neither library ever falls back on a model of its own (which would download one).
+front of either). `make_embedder` picks one from `Settings`. `ChromaEmbeddingFunction`
+exposes an embedder to Chroma so it never falls back on its own default model (which
+would download one); rag.llamaindex does the same for llama-index.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import hashlib
 import sqlite3
@@ -22,8 +21,6 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
 from chromadb.utils.embedding_functions import register_embedding_function
-from llama_index.core.embeddings import BaseEmbedding
-from pydantic import PrivateAttr
 
 from rag.config import Settings
 
@@ -270,38 +267,6 @@ def make_model(settings: Settings) -> Embedder:
 def make_embedder(settings: Settings, model: Embedder | None = None) -> CachedEmbedder:
     """The configured model (or `model`, to share one), behind the cache file under `settings.data_dir`."""
     return CachedEmbedder(model or make_model(settings), settings.data_dir / CACHE_FILE)
-
-
-class LlamaIndexEmbedding(BaseEmbedding):
-    """Exposes an `Embedder` to llama-index (queries and texts embed the same way)."""
-
-    _embedder: Embedder = PrivateAttr()
-
-    def __init__(self, embedder: Embedder, embed_batch_size: int = 64, **kwargs: Any) -> None:
-        super().__init__(model_name=embedder.model_id, embed_batch_size=embed_batch_size, **kwargs)
-        self._embedder = embedder
-
-    @classmethod
-    def class_name(cls) -> str:
-        return "LlamaIndexEmbedding"
-
-    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        return self._embedder.embed(texts).tolist()
-
-    def _get_text_embedding(self, text: str) -> list[float]:
-        return self._get_text_embeddings([text])[0]
-
-    def _get_query_embedding(self, query: str) -> list[float]:
-        return self._get_text_embedding(query)
-
-    async def _aget_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        return await asyncio.to_thread(self._get_text_embeddings, texts)
-
-    async def _aget_text_embedding(self, text: str) -> list[float]:
-        return await asyncio.to_thread(self._get_text_embedding, text)
-
-    async def _aget_query_embedding(self, query: str) -> list[float]:
-        return await asyncio.to_thread(self._get_query_embedding, query)
 
 
 @functools.cache

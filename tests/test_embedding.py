@@ -3,7 +3,6 @@ OpenAI-shaped server, the sqlite cache and the llama-index / Chroma adapters."""
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,7 +18,6 @@ from rag.embedding import (
     CachedEmbedder,
     ChromaEmbeddingFunction,
     EmbedderUnavailable,
-    LlamaIndexEmbedding,
     MiniLMEmbedder,
     OpenAIEmbedder,
     make_embedder,
@@ -200,21 +198,6 @@ def test_openai_dimension_probe_via_settings(fake_openai: FakeOpenAI, tmp_path: 
 
 
 # --- llama-index adapter -----------------------------------------------------------------
-
-
-def test_llama_index_adapter(minilm: MiniLMEmbedder) -> None:
-    adapter = LlamaIndexEmbedding(minilm)
-    assert adapter.model_name == MINILM_MODEL_ID
-    raw = minilm.embed([GUARANTEE, UNRELATED])
-    np.testing.assert_allclose(adapter.get_text_embedding(GUARANTEE), raw[0], atol=1e-6)
-    np.testing.assert_allclose(adapter.get_query_embedding(UNRELATED), raw[1], atol=1e-6)
-    np.testing.assert_allclose(
-        adapter.get_text_embedding_batch([GUARANTEE, UNRELATED]), raw, atol=1e-6
-    )
-    np.testing.assert_allclose(asyncio.run(adapter.aget_query_embedding(GUARANTEE)), raw[0], atol=1e-6)
-    np.testing.assert_allclose(
-        asyncio.run(adapter.aget_text_embedding_batch([GUARANTEE, UNRELATED])), raw, atol=1e-6
-    )
 
 
 # --- Chroma adapter ----------------------------------------------------------------------
