@@ -174,3 +174,16 @@ def test_llm_answer_streams_in_the_browser(browser, tmp_path: Path) -> None:
         assert "designated guarantor countries" in answer and "[1]" in answer
         assert server.requests and server.requests[-1]["stream"] is True
         page.locator("#sources mark").first.wait_for()
+
+
+@needs_browser
+def test_each_browser_session_has_its_own_history(demo_app: str, browser) -> None:
+    alice, bob = browser.new_context().new_page(), browser.new_context().new_page()
+    for page in (alice, bob):
+        page.goto(demo_app)
+        page.wait_for_selector("#question textarea")
+    ask(alice, "What guarantees does Kyiv want?", 0)
+    ask(bob, "What did John Kirby say about Russian troops?", 0)
+    assert "Kirby" not in alice.inner_text("#chat") and "guarantees does Kyiv" not in bob.inner_text("#chat")
+    ask(bob, "And what about Chernihiv?", 1)
+    assert "Kirby" in bob.inner_text("#searched")  # rewritten from Bob's own history, not Alice's
