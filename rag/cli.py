@@ -38,6 +38,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--collection", help="collection name (default news, env RAG_COLLECTION)")
 
 
+def _retrieval_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--top-k", dest="top_k", type=int, help="passages given to the answerer (default 5, env RAG_TOP_K)")
+    parser.add_argument("--retrieval", dest="retrieval_mode", choices=["hybrid", "dense", "bm25"], help="default hybrid")
+
+
 def _print_report(report: IngestReport) -> None:
     for label, ids in (("added", report.added), ("updated", report.updated), ("removed", report.removed)):
         for article_id in ids[:LISTED_CHANGES]:
@@ -146,12 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     ask = commands.add_parser("ask", help="answer one question with cited passages")
     ask.add_argument("question")
-    ask.add_argument("--top-k", dest="top_k", type=int, help="passages to retrieve (default 5)")
     ask.add_argument("--from", dest="date_from", help="only articles on or after this date (YYYY[-MM[-DD]])")
     ask.add_argument("--to", dest="date_to", help="only articles on or before this date")
     ask.add_argument("--source", action="append", help="only articles from this source (repeatable)")
-    ask.add_argument("--retrieval", dest="retrieval_mode", choices=["hybrid", "dense", "bm25"])
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    _retrieval_options(ask)
     _common(ask)
     ask.set_defaults(run=cmd_ask)
 
@@ -161,10 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--sample", type=int, metavar="N", help="a random sample of N questions (seeded)")
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument("--out", type=Path, default=Path("reports"), help="report folder (default reports/)")
-    evaluate.add_argument("--retrieval", dest="retrieval_mode", choices=["hybrid", "dense", "bm25"])
-    evaluate.add_argument("--top-k", dest="top_k", type=int)
     evaluate.add_argument("--retrieval-only", action="store_true", help="score retrieval only (skip answering)")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
+    _retrieval_options(evaluate)
     _common(evaluate)
     evaluate.set_defaults(run=cmd_eval)
 

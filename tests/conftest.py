@@ -3,8 +3,14 @@ a store with the demo article, and the fake OpenAI-protocol server on loopback."
 
 from __future__ import annotations
 
+import os
 import shutil
-from collections.abc import Iterator
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +37,39 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment without the project's settings, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RAG_", "CHROMA_", "GRADIO_"))}
+    return env | {"GRADIO_ANALYTICS_ENABLED": "False"} | extra
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serving(command: Sequence[str], ready_url: str, log_path: Path, env: dict[str, str] | None = None) -> Iterator[None]:
+    """Run a server process until the block ends; wait (up to 2 min) until `ready_url` answers."""
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    urllib.request.urlopen(ready_url, timeout=2)
+                    break
+                except OSError:
+                    if process.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(f"{command[0]} did not start:\n{log_path.read_text()}") from None
+                    time.sleep(0.3)
+            yield
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
 
 
 @pytest.fixture(scope="session")

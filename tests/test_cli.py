@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import DEMO_DIR, ROOT
+from tests.conftest import DEMO_DIR, ROOT, clean_env
 
 
 def run(*args: str, data_dir: Path, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RAG_", "CHROMA_"))}
-    env.update({"RAG_DATA_DIR": str(data_dir), **(extra_env or {})})
+    env = clean_env(RAG_DATA_DIR=str(data_dir), **(extra_env or {}))
     return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 

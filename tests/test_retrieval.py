@@ -84,18 +84,16 @@ def test_empty_store_returns_nothing(pipeline: Pipeline) -> None:
 
 def test_embedded_reader_sees_another_process_ingest(news_pipeline: Pipeline, tmp_path: Path) -> None:
     """The web app's situation: it keeps its store open while `ingest.py` runs in another process."""
-    import os
     import subprocess
     import sys
 
-    from tests.conftest import ROOT
+    from tests.conftest import ROOT, clean_env
 
     news_pipeline.retriever.mode = "dense"
     query = "Which hot air balloon team won the race over the lake?"
     assert "balloon" not in news_pipeline.retriever.retrieve(query, k=1)[0].text
     extra = tmp_path / "balloon.txt"
     extra.write_text("A hot air balloon race over the lake was won by a team from Lyon.", encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RAG_", "CHROMA_"))}
-    env |= {"RAG_DATA_DIR": str(news_pipeline.settings.data_dir), "RAG_COLLECTION": news_pipeline.settings.collection}
+    env = clean_env(RAG_DATA_DIR=str(news_pipeline.settings.data_dir), RAG_COLLECTION=news_pipeline.settings.collection)
     subprocess.run([sys.executable, "ingest.py", "--quiet", str(extra)], cwd=ROOT, env=env, check=True, capture_output=True)
     assert "balloon" in news_pipeline.retriever.retrieve(query, k=1)[0].text

@@ -4,7 +4,6 @@ reported and skipped while the good ones in the same run are ingested."""
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import sqlite3
@@ -14,7 +13,7 @@ import time
 from pathlib import Path
 
 from rag.pipeline import Pipeline
-from tests.conftest import ROOT, make_settings
+from tests.conftest import ROOT, clean_env, make_settings
 
 TOPICS = ["harbour", "bridge", "school", "railway", "museum", "market", "hospital", "stadium", "library", "airport"]
 
@@ -39,8 +38,7 @@ def store_state(data_dir: Path, embedder) -> tuple[dict[str, str], list[str]]:
 
 
 def ingest_env(data_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RAG_", "CHROMA_"))}
-    return env | {"RAG_DATA_DIR": str(data_dir), "RAG_COLLECTION": "news"}
+    return clean_env(RAG_DATA_DIR=str(data_dir), RAG_COLLECTION="news")
 
 
 def test_sigkilled_ingests_end_equal_to_a_clean_ingest(tmp_path: Path, embedder) -> None:

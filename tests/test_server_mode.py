@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,8 +13,7 @@ import pytest
 from rag.embedding import MiniLMEmbedder
 from rag.pipeline import Pipeline
 from rag.store import StoreError
-from tests.conftest import DEMO_DIR, ROOT, make_settings
-from tests.test_web import free_port
+from tests.conftest import DEMO_DIR, ROOT, clean_env, free_port, make_settings, serving
 
 pytestmark = pytest.mark.server
 
@@ -28,22 +24,9 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     assert chroma, "the chroma command comes with the chromadb package"
     port = free_port()
     path = tmp_path_factory.mktemp("chroma-server")
-    log = open(path / "server.log", "w")
-    process = subprocess.Popen([chroma, "run", "--path", str(path / "db"), "--host", "127.0.0.1", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2)
-                break
-            except OSError:
-                assert process.poll() is None and time.monotonic() < deadline, (path / "server.log").read_text()
-                time.sleep(0.3)
+    command = [chroma, "run", "--path", str(path / "db"), "--host", "127.0.0.1", "--port", str(port)]
+    with serving(command, f"http://127.0.0.1:{port}/api/v2/heartbeat", path / "server.log"):
         yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
 
 
 def server_pipeline(tmp_path: Path, port: int, embedder: MiniLMEmbedder, collection: str) -> Pipeline:
@@ -71,8 +54,7 @@ def test_ingest_ask_and_reingest_against_a_server(chroma_server: int, tmp_path: 
 
 
 def test_cli_uses_the_server_from_the_environment(chroma_server: int, tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RAG_", "CHROMA_"))}
-    env |= {"CHROMA_HOST": "127.0.0.1", "CHROMA_PORT": str(chroma_server), "RAG_DATA_DIR": str(tmp_path / "local"), "RAG_COLLECTION": "cli-served"}
+    env = clean_env(CHROMA_HOST="127.0.0.1", CHROMA_PORT=str(chroma_server), RAG_DATA_DIR=str(tmp_path / "local"), RAG_COLLECTION="cli-served")
     ingest = subprocess.run([sys.executable, "ingest.py", "--quiet", str(DEMO_DIR)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert ingest.returncode == 0 and "added 1" in ingest.stdout, ingest.stderr
     ask = subprocess.run([sys.executable, "-m", "rag", "ask", "What guarantees does Kyiv want?"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)

@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import DEMO_DIR, ROOT
+from tests.conftest import DEMO_DIR, ROOT, clean_env, free_port, serving
 from tests.openai_server import FakeOpenAI
 
 CHROMIUM = "/usr/bin/chromium"
@@ -33,35 +30,13 @@ needs_browser = pytest.mark.skipif(
 )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def running_app(data_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RAG_", "CHROMA_", "GRADIO_"))}
-    env.update({"RAG_DATA_DIR": str(data_dir), "GRADIO_ANALYTICS_ENABLED": "False", **(extra_env or {})})
-    log = open(data_dir.parent / f"app-{port}.log", "w")
-    process = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((data_dir.parent / f"app-{port}.log").read_text())
-                time.sleep(0.5)
+    env = clean_env(RAG_DATA_DIR=str(data_dir), **(extra_env or {}))
+    with serving([sys.executable, "app.py", "--port", str(port)], url, data_dir.parent / f"app-{port}.log", env):
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
 
 
 @pytest.fixture(scope="module")
@@ -132,8 +107,7 @@ def test_article_markup_never_runs(browser, tmp_path: Path) -> None:
     articles.mkdir()
     shutil.copy(DEMO_DIR / "istanbul-talks-2022-03.txt", articles)
     (articles / "zeppelin.txt").write_text(XSS_ARTICLE, encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RAG_", "CHROMA_"))}
-    subprocess.run([sys.executable, "ingest.py", "--quiet", str(articles)], cwd=ROOT, env={**env, "RAG_DATA_DIR": str(data_dir)}, check=True)
+    subprocess.run([sys.executable, "ingest.py", "--quiet", str(articles)], cwd=ROOT, env=clean_env(RAG_DATA_DIR=str(data_dir)), check=True)
     with running_app(data_dir) as url:
         page = browser.new_page()
         dialogs: list[str] = []
