@@ -97,9 +97,9 @@ def connect(settings: Settings) -> Connection:
             )
         except Exception as error:  # chromadb raises plain ValueError/ConnectionError here
             raise StoreError(
-                f"Cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port} ({error}). "
-                "Start it with `chroma run --path <dir> --host 127.0.0.1 --port <port>` "
-                "or unset CHROMA_HOST to use the embedded store."
+                f"Cannot use the Chroma server at {settings.chroma_host}:{settings.chroma_port} ({error}). "
+                "Check that it runs (`chroma run --path <dir> --host 127.0.0.1 --port <port>`) and, if it "
+                "needs one, that CHROMA_TOKEN is right; or unset CHROMA_HOST to use the embedded store."
             ) from error
     path = (settings.data_dir / "chroma").resolve()
     if path not in _EMBEDDED:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import http.client
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -65,3 +68,58 @@ def test_cli_uses_the_server_from_the_environment(chroma_server: int, tmp_path: 
 def test_unreachable_server_is_a_clear_error(tmp_path: Path, embedder: MiniLMEmbedder) -> None:
     with pytest.raises(StoreError, match="chroma run"):
         server_pipeline(tmp_path, free_port(), embedder, "nowhere")
+
+
+TOKEN = "s3cret-token"
+
+
+@pytest.fixture(scope="module")
+def auth_proxy(chroma_server: int) -> Iterator[int]:
+    """An authenticating reverse proxy in front of the server, as a deployment would put there."""
+
+    class Proxy(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def _reply(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+            self.send_response(status)
+            for name, value in headers:
+                if name.lower() not in ("transfer-encoding", "connection", "content-length"):
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def forward(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else None
+            if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+                self._reply(401, [("Content-Type", "application/json")], b'{"error": "Unauthorized"}')
+                return
+            upstream = http.client.HTTPConnection("127.0.0.1", chroma_server, timeout=60)
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection", "authorization")}
+            upstream.request(self.command, self.path, body=body, headers=headers)
+            response = upstream.getresponse()
+            self._reply(response.status, response.getheaders(), response.read())
+            upstream.close()
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = forward
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def test_token_reaches_an_authenticating_proxy(auth_proxy: int, tmp_path: Path, embedder: MiniLMEmbedder, articles_dir: Path) -> None:
+    settings = make_settings(tmp_path / "local", chroma_host="127.0.0.1", chroma_port=auth_proxy, chroma_token=TOKEN, collection="guarded")
+    pipeline = Pipeline.open(settings, embedder)
+    assert len(pipeline.ingest([articles_dir], progress=False).added) == 1
+    answer = pipeline.engine.answer("What guarantees does Kyiv want?").answer
+    assert answer is not None and "designated guarantor countries" in answer.text
+    with pytest.raises(StoreError, match="CHROMA_TOKEN"):
+        Pipeline.open(make_settings(tmp_path / "other", chroma_host="127.0.0.1", chroma_port=auth_proxy, collection="guarded"), embedder)
