@@ -95,6 +95,9 @@ def test_chat_in_the_browser(demo_app: str, browser, tmp_path: Path) -> None:
     assert second.strip() and "Searched for" in page.inner_text("#searched")
     assert "Kyiv" in page.inner_text("#searched")  # the follow-up was rewritten with the context
 
+    huge = ask(page, "Why? " * 20_000, 2)  # a 100 KB paste
+    assert "99,999 characters long; the limit is 2,000" in huge and "Traceback" not in page.inner_text("body")
+
     page.click("#clear")
     page.wait_for_function("() => document.querySelectorAll('#chat [data-testid=\"bot\"]').length === 0")
     assert dialogs == []
@@ -161,3 +164,16 @@ def test_each_browser_session_has_its_own_history(demo_app: str, browser) -> Non
     assert "Kirby" not in alice.inner_text("#chat") and "guarantees does Kyiv" not in bob.inner_text("#chat")
     ask(bob, "And what about Chernihiv?", 1)
     assert "Kirby" in bob.inner_text("#searched")  # rewritten from Bob's own history, not Alice's
+
+
+@needs_browser
+def test_failing_model_endpoint_gives_a_message_and_the_extractive_answer(browser, tmp_path: Path) -> None:
+    with FakeOpenAI(mode="error") as server, running_app(
+        tmp_path / "store", {"OPENAI_API_KEY": "test", "OPENAI_BASE_URL": server.base_url, "RAG_LLM_MODEL": "fake-model"}
+    ) as url:
+        page = browser.new_page()
+        page.goto(url)
+        answer = ask(page, "What guarantees does Kyiv want?", 0)
+        assert "designated guarantor countries" in answer
+        assert "answered with HTTP 500" in answer and "extractive answer instead" in answer
+        assert "Traceback" not in page.inner_text("body")
