@@ -295,11 +295,11 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = RRF_K) ->
 class Fusion:
     """Weights of the rankings fused in hybrid mode (and of the hint rankings in every mode).
 
-    Each ranking adds weight / (rrf_k + rank) to a chunk's score. A named source adds a BM25
-    ranking within that source and the dense candidates from it, each weighted
-    `source_hint` times its base ranking; the named dates do the same with `date_hint`.
-    Tuned on half of MultiHop-RAG's dev queries: BM25 is far stronger than MiniLM there,
-    and a small `rrf_k` lets the first ranks of each list count.
+    Each ranking adds weight / (rrf_k + rank) to a chunk's score. Every source a question
+    names adds two rankings: BM25 within that source, and the dense candidates from it,
+    weighted `source_hint` times the plain BM25 and dense rankings; the dates it names do
+    the same with `date_hint`. Tuned on half of MultiHop-RAG's dev queries: BM25 is far
+    stronger than MiniLM there, and a small `rrf_k` lets the first ranks count more.
     """
 
     dense: float = 0.3
@@ -311,18 +311,19 @@ class Fusion:
 
 @dataclass(frozen=True)
 class Candidate:
-    """A fused candidate as a reranker sees it."""
+    """A fused candidate, as a reranker sees it."""
 
     chunk_id: str
     score: float  # fused score; higher is better
-    similarity: float | None  # cosine to the question, when the dense search returned the chunk
+    similarity: float | None  # cosine to the question; None when the dense search did not return the chunk
+    lexical: float  # BM25 score (0.0 when not scored: dense mode, or no query term in the chunk)
     source: str
     date_num: int
     article_id: str
 
 
 class Reranker(Protocol):
-    """Reorders (and may drop) fused candidates; gets the question and its embedding."""
+    """Reorders (and may drop) the fused candidates, best first."""
 
     def rerank(self, query: str, query_vector: np.ndarray, candidates: list[Candidate]) -> list[Candidate]: ...
 
@@ -332,30 +333,32 @@ class Reranker(Protocol):
 
 @dataclass(frozen=True)
 class LexicalScores:
-    """BM25 scores of one question against every chunk (zero where filters exclude it)."""
+    """One question's BM25 score for every indexed chunk (zero where the filters exclude it)."""
 
     ids: list[str]
     scores: np.ndarray
     meta: list[dict[str, Any]]
+    rows: dict[str, int]  # chunk id -> position in ids
     source_codes: np.ndarray
     source_names: list[str]
     dates: np.ndarray
 
-    def top(self, k: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
-        """Best `k` (row, score) pairs with a positive score, within `mask` if given."""
+    def top(self, k: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
+        """Best `k` (chunk id, score) pairs with a positive score, within `mask` if given."""
         scores = self.scores if mask is None else np.where(mask, self.scores, 0.0)
         k = min(k, len(scores))
         if k <= 0:
             return []
         rows = np.argpartition(-scores, k - 1)[:k]
         rows = rows[np.argsort(-scores[rows], kind="stable")]
-        return [(int(row), float(scores[row])) for row in rows if scores[row] > 0]
+        return [(self.ids[row], float(scores[row])) for row in rows if scores[row] > 0]
+
+    def score_of(self, chunk_id: str) -> float:
+        row = self.rows.get(chunk_id)
+        return 0.0 if row is None else float(self.scores[row])
 
     def source_mask(self, source: str) -> np.ndarray | None:
-        try:
-            return self.source_codes == self.source_names.index(source)
-        except ValueError:
-            return None
+        return self.source_codes == self.source_names.index(source) if source in self.source_names else None
 
     def date_mask(self, hints: QueryHints) -> np.ndarray | None:
         if not hints.dates:
@@ -368,16 +371,21 @@ class LexicalScores:
 
 
 class Bm25Index:
-    """BM25 over every chunk (article title + chunk text) of a store, persisted per store generation."""
+    """BM25 over every chunk of a store, persisted per store generation under `directory`.
 
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
+    A chunk is indexed with its article's title in front (`titles=False`: text only), so
+    a question naming an article's subject finds all of its chunks.
+    """
+
+    def __init__(self, directory: Path, titles: bool = True) -> None:
+        self.directory, self.titles = directory, titles
         self._stemmer = Stemmer.Stemmer("english")
         self._lock = threading.Lock()
         self._generation: int | None = None
         self._model: bm25s.BM25 | None = None
         self._ids: list[str] = []
         self._meta: list[dict[str, Any]] = []
+        self._rows: dict[str, int] = {}
         self._source_codes = np.zeros(0, dtype=np.int32)
         self._source_names: list[str] = []
         self._dates = np.zeros(0, dtype=np.int64)
@@ -391,12 +399,14 @@ class Bm25Index:
         with self._lock:
             if generation == self._generation:
                 return
-            saved = self.directory / f"v{INDEX_FORMAT}-gen-{generation}"
+            variant = "" if self.titles else "-text"
+            saved = self.directory / f"v{INDEX_FORMAT}{variant}-gen-{generation}"
             if not (saved / "ids.json").exists():
                 self._build(store, saved)
             sidecar = json.loads((saved / "ids.json").read_text(encoding="utf-8"))
             self._ids, self._meta = sidecar["ids"], sidecar["meta"]
             self._model = bm25s.BM25.load(saved, show_progress=False) if self._ids else None
+            self._rows = {chunk_id: row for row, chunk_id in enumerate(self._ids)}
             self._source_names = sorted({str(m.get("source", "")) for m in self._meta})
             codes = {name: code for code, name in enumerate(self._source_names)}
             self._source_codes = np.array([codes[str(m.get("source", ""))] for m in self._meta], dtype=np.int32)
@@ -413,15 +423,11 @@ class Bm25Index:
         staging.mkdir(parents=True)
         model = bm25s.BM25()
         if records:
-            texts = [f"{r.metadata.get('title', '')}\n{r.text}" for r in records]
+            texts = [f"{r.metadata.get('title', '')}\n{r.text}" if self.titles else r.text for r in records]
             model.index(self._tokens(texts), show_progress=False)
             model.save(staging, show_progress=False)
         meta = [
-            {
-                "date_num": r.metadata.get("date_num", 0),
-                "source": r.metadata.get("source", ""),
-                "article_id": r.metadata.get("article_id", ""),
-            }
+            {key: r.metadata.get(key, default) for key, default in (("date_num", 0), ("source", ""), ("article_id", ""))}
             for r in records
         ]
         (staging / "ids.json").write_text(json.dumps({"ids": [r.id for r in records], "meta": meta}), encoding="utf-8")
@@ -430,14 +436,14 @@ class Bm25Index:
 
     @property
     def sources(self) -> list[str]:
-        """Every non-empty source of the indexed chunks (sorted)."""
+        """The non-empty sources of the indexed chunks, sorted."""
         with self._lock:
             return [name for name in self._source_names if name]
 
     def scores(self, query: str, filters: QueryFilters = QueryFilters()) -> LexicalScores | None:
         """The question's BM25 score for every chunk; None when the index or the question is empty."""
         with self._lock:
-            model, ids, meta = self._model, self._ids, self._meta
+            model, ids, meta, rows = self._model, self._ids, self._meta, self._rows
             codes, names, dates = self._source_codes, self._source_names, self._dates
         if model is None or not ids:
             return None
@@ -447,12 +453,12 @@ class Bm25Index:
         scores = np.asarray(model.get_scores(query_tokens[0]), dtype=np.float32)
         if filters != QueryFilters():
             scores = scores * np.array([filters.admits(m) for m in meta], dtype=np.float32)
-        return LexicalScores(ids, scores, meta, codes, names, dates)
+        return LexicalScores(ids, scores, meta, rows, codes, names, dates)
 
     def search(self, query: str, k: int, filters: QueryFilters = QueryFilters()) -> list[tuple[str, float]]:
         """Best `k` chunk ids for the query with their BM25 scores (zero-score hits dropped)."""
         scored = self.scores(query, filters)
-        return [] if scored is None else [(scored.ids[row], score) for row, score in scored.top(k)]
+        return [] if scored is None else scored.top(k)
 
 
 # --- retriever ----------------------------------------------------------------------------
@@ -461,9 +467,11 @@ class Bm25Index:
 class Retriever:
     """Question -> passages, in the configured mode.
 
-    `candidates` chunks come from each ranking; `fusion` weighs the rankings; `hints`
-    turns the source/date boosts of questions on; `reranker` (none by default) reorders
-    the fused candidates before the best `k` are returned.
+    Each ranking contributes `candidates` chunks; `fusion` weighs the rankings; `hints`
+    turns on the boosts for sources and dates named in the question (in every mode: in
+    dense mode they reorder the dense candidates, in BM25 mode they add BM25 rankings
+    within the named sources and dates); `reranker`, if any, reorders the fused
+    candidates before the best `k` are returned.
     """
 
     def __init__(
@@ -493,27 +501,20 @@ class Retriever:
             lexical = self.lexical.scores(query, filters)
         records = {record.id: record for record, _ in dense}
         similarity = {record.id: sim for record, sim in dense}
-        info: dict[str, tuple[str, int, str]] = {  # chunk id -> (source, date_num, article id)
-            r.id: (str(r.metadata.get("source", "")), int(r.metadata.get("date_num", 0)), str(r.metadata.get("article_id", "")))
-            for r in records.values()
-        }
-        known = self.lexical.sources if self.mode != "dense" else sorted({source for source, _, _ in info.values()})
-        hints = parse_query_hints(query, known) if self.hints else QueryHints()
-        lexical_top = lexical.top(depth) if lexical is not None else []
-        if lexical is not None:
-            for row, _ in lexical_top:
-                info.setdefault(lexical.ids[row], _row_info(lexical, row))
-        if not hints and self.mode == "dense":
-            ranked = [(record.id, sim) for record, sim in dense]
-        elif not hints and self.mode == "bm25":
-            ranked = [(lexical.ids[row], score) for row, score in lexical_top] if lexical is not None else []
+        if self.hints:
+            known = self.lexical.sources if self.mode != "dense" else {str(r.metadata.get("source", "")) for r in records.values()}
+            hints = parse_query_hints(query, known)
         else:
-            ranked = weighted_rrf(self._rankings(dense, lexical, lexical_top, hints, info, depth), self.fusion.rrf_k)
+            hints = QueryHints()
+        lexical_top = lexical.top(depth) if lexical is not None else []
+        if hints or self.mode == "hybrid":
+            ranked = weighted_rrf(self._rankings(records, lexical, lexical_top, hints, depth), self.fusion.rrf_k)
+        elif self.mode == "dense":
+            ranked = [(record.id, sim) for record, sim in dense]
+        else:
+            ranked = lexical_top
         if self.reranker is not None:
-            pool = [
-                Candidate(chunk_id, score, similarity.get(chunk_id), *info.get(chunk_id, ("", 0, "")))
-                for chunk_id, score in ranked[:depth]
-            ]
+            pool = [self._candidate(chunk_id, score, records, similarity, lexical) for chunk_id, score in ranked[:depth]]
             ranked = [(c.chunk_id, c.score) for c in self.reranker.rerank(query, query_vector, pool)]
         top = ranked[:k]
         for record, vector in self.store.get_chunks([chunk_id for chunk_id, _ in top if chunk_id not in records]):
@@ -527,37 +528,52 @@ class Retriever:
 
     def _rankings(
         self,
-        dense: list[tuple[ChunkRecord, float]],
+        dense: dict[str, ChunkRecord],
         lexical: LexicalScores | None,
-        lexical_top: list[tuple[int, float]],
+        lexical_top: list[tuple[str, float]],
         hints: QueryHints,
-        info: dict[str, tuple[str, int, str]],
         depth: int,
     ) -> list[tuple[list[str], float]]:
-        """The weighted rankings to fuse: dense and BM25, then per named source and for the named dates."""
+        """The weighted rankings to fuse: dense and BM25, then the same within each named source and the named dates."""
         weights = self.fusion
-        dense_ids = [record.id for record, _ in dense]
-        rankings: list[tuple[list[str], float]] = []
-        if dense_ids:
-            rankings.append((dense_ids, weights.dense))
-        if lexical is not None:
-            rankings.append(([lexical.ids[row] for row, _ in lexical_top], weights.lexical))
-        def boost(factor: float, admits: Callable[[str], bool], mask: np.ndarray | None) -> None:
-            if dense_ids:
-                rankings.append(([chunk for chunk in dense_ids if admits(chunk)], factor * weights.dense))
+        rankings: list[tuple[list[str], float]] = [
+            (list(dense), weights.dense),
+            ([chunk_id for chunk_id, _ in lexical_top], weights.lexical),
+        ]
+
+        def boost(factor: float, admits: Callable[[dict[str, Any]], bool], mask: np.ndarray | None) -> None:
+            rankings.append(([chunk_id for chunk_id, r in dense.items() if admits(r.metadata)], factor * weights.dense))
             if lexical is not None and mask is not None and mask.any():
-                rows = lexical.top(depth, mask)
-                for row, _ in rows:
-                    info.setdefault(lexical.ids[row], _row_info(lexical, row))
-                rankings.append(([lexical.ids[row] for row, _ in rows], factor * weights.lexical))
+                rankings.append(([chunk_id for chunk_id, _ in lexical.top(depth, mask)], factor * weights.lexical))
 
         for source in hints.sources:
-            boost(weights.source_hint, lambda chunk, s=source: info[chunk][0] == s, lexical.source_mask(source) if lexical else None)
+            mask = lexical.source_mask(source) if lexical is not None else None
+            boost(weights.source_hint, lambda meta, s=source: meta.get("source") == s, mask)
         if hints.dates:
-            boost(weights.date_hint, lambda chunk: hints.matches_date(info[chunk][1]), lexical.date_mask(hints) if lexical else None)
+            mask = lexical.date_mask(hints) if lexical is not None else None
+            boost(weights.date_hint, lambda meta: hints.matches_date(int(meta.get("date_num", 0))), mask)
         return [(ranking, weight) for ranking, weight in rankings if ranking and weight > 0]
 
-
-def _row_info(lexical: LexicalScores, row: int) -> tuple[str, int, str]:
-    meta = lexical.meta[row]
-    return str(meta.get("source", "")), int(meta.get("date_num", 0)), str(meta.get("article_id", ""))
+    @staticmethod
+    def _candidate(
+        chunk_id: str,
+        score: float,
+        dense: dict[str, ChunkRecord],
+        similarity: dict[str, float],
+        lexical: LexicalScores | None,
+    ) -> Candidate:
+        if chunk_id in dense:
+            meta = dense[chunk_id].metadata
+        elif lexical is not None and chunk_id in lexical.rows:
+            meta = lexical.meta[lexical.rows[chunk_id]]
+        else:
+            meta = {}
+        return Candidate(
+            chunk_id,
+            score,
+            similarity.get(chunk_id),
+            lexical.score_of(chunk_id) if lexical is not None else 0.0,
+            str(meta.get("source", "")),
+            int(meta.get("date_num", 0)),
+            str(meta.get("article_id", "")),
+        )
