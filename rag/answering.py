@@ -24,7 +24,7 @@ import numpy as np
 import openai
 
 from rag.chunking import split_sentences
-from rag.citations import best_supporting_sentence, claims, drop_markers, invalid_markers, parse_markers, term_overlap
+from rag.citations import claims, drop_markers, invalid_markers, parse_markers, supporting_span, term_overlap
 from rag.embedding import Embedder
 from rag.metrics import is_refusal
 from rag.retrieval import Passage
@@ -113,16 +113,14 @@ class ExtractiveAnswerer:
                 chosen.append(candidate)
         return chosen
 
-    def compose(self, question: str, passages: Sequence[Passage]) -> tuple[str, list[Citation]]:
+    def compose(self, question: str, passages: Sequence[Passage]) -> str:
         chosen = self.select(question, passages)
         if not chosen:
-            return DECLINE, []
-        text = " ".join(f"{passages[c.number - 1].text[c.start:c.end]} [{c.number}]" for c in chosen)
-        citations = [Citation(c.number, passages[c.number - 1], c.start, c.end) for c in chosen]
-        return text, citations
+            return DECLINE
+        return " ".join(f"{passages[c.number - 1].text[c.start:c.end]} [{c.number}]" for c in chosen)
 
     def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
-        yield self.compose(question, passages)[0]
+        yield self.compose(question, passages)
 
 
 # --- language model ------------------------------------------------------------------------
@@ -213,9 +211,7 @@ class LLMAnswerer:
 
 
 # --- final answer -------------------------------------------------------------------------------
-def finish_answer(
-    text: str, passages: Sequence[Passage], answerer: str, citations: list[Citation] | None = None
-) -> Answer:
+def finish_answer(text: str, passages: Sequence[Passage], answerer: str) -> Answer:
     """Validate markers and attach the supporting span of every cited passage."""
     notices: list[str] = []
     invalid = invalid_markers(text, len(passages))
@@ -223,9 +219,8 @@ def finish_answer(
         text = drop_markers(text, set(invalid))
         notices.append(f"Removed citation markers that name no retrieved passage: {', '.join(map(str, invalid))}.")
     declined = is_refusal(text) and not parse_markers(text)
-    if citations is None:
-        citations = _support_spans(text, passages)
-    return Answer(text.strip(), [] if declined else citations, list(passages), answerer, declined, notices, tuple(invalid))
+    citations = [] if declined else _support_spans(text, passages)
+    return Answer(text.strip(), citations, list(passages), answerer, declined, notices, tuple(invalid))
 
 
 def _support_spans(text: str, passages: Sequence[Passage]) -> list[Citation]:
@@ -236,6 +231,6 @@ def _support_spans(text: str, passages: Sequence[Passage]) -> list[Citation]:
     citations = []
     for number in parse_markers(text):
         passage = passages[number - 1]
-        start, end = best_supporting_sentence(" ".join(claims_by_number.get(number, [])), passage.text)
+        start, end = supporting_span(claims_by_number.get(number, []), passage.text)
         citations.append(Citation(number, passage, start, end))
     return citations

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from rag.answering import Answer, ExtractiveAnswerer, LLMAnswerer, LLMError, finish_answer
+from rag.answering import Answer, Answerer, ExtractiveAnswerer, LLMAnswerer, LLMError, finish_answer
 from rag.retrieval import Passage, QueryFilters, Retriever
 
 MAX_QUESTION_CHARS = 2000
@@ -128,19 +128,18 @@ class ChatEngine:
     def respond(self, question: str, passages: Sequence[Passage], notices: Sequence[str] = ()) -> Iterator[TurnUpdate]:
         """Stream the answer to `question` from `passages`; the model's failure falls back to extractive."""
         notices = list(notices)
-        if self.llm is not None:
-            text = ""
-            try:
-                for delta in self.llm.stream(question, passages):
-                    text += delta
-                    yield TurnUpdate(question, text, passages, notices=notices)
-                answer = _with_notices(finish_answer(text, passages, self.llm.name), notices)
-                yield TurnUpdate(question, answer.text, passages, answer, answer.notices)
-                return
-            except LLMError as error:
-                notices.append(f"{error} Showing the local extractive answer instead.")
-        text, citations = self.extractive.compose(question, passages)
-        answer = _with_notices(finish_answer(text, passages, self.extractive.name, citations), notices)
+        answerer: Answerer = self.llm or self.extractive
+        text = ""
+        try:
+            for delta in answerer.stream(question, passages):
+                text += delta
+                yield TurnUpdate(question, text, passages, notices=notices)
+        except LLMError as error:
+            notices.append(f"{error} Showing the local extractive answer instead.")
+            answerer = self.extractive
+            text = self.extractive.compose(question, passages)
+        answer = finish_answer(text, passages, answerer.name)
+        answer = dataclasses.replace(answer, notices=[*notices, *answer.notices])
         yield TurnUpdate(question, answer.text, passages, answer, answer.notices)
 
     def finish(self, question: str, passages: Sequence[Passage]) -> TurnUpdate:
@@ -160,7 +159,3 @@ def _last(updates: Iterator[TurnUpdate]) -> TurnUpdate:
         pass
     assert final is not None and final.answer is not None
     return final
-
-
-def _with_notices(answer: Answer, notices: list[str]) -> Answer:
-    return dataclasses.replace(answer, notices=[*notices, *answer.notices])

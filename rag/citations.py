@@ -90,6 +90,16 @@ def term_overlap(query: str, text: str) -> float:
     return len(wanted & content_terms(text)) / len(wanted) if wanted else 0.0
 
 
+def supporting_span(claims: list[str], passage: str) -> tuple[int, int]:
+    """Offsets in `passage` of the first claim it contains verbatim (a quote), else of its
+    sentence sharing most content terms with the claims."""
+    for claim in claims:
+        found = passage.find(claim) if claim else -1
+        if found >= 0:
+            return (found, found + len(claim))
+    return best_supporting_sentence(" ".join(claims), passage)
+
+
 def best_supporting_sentence(claim: str, passage: str) -> tuple[int, int]:
     """Offsets in `passage` of its sentence sharing most content terms with `claim`."""
     spans = split_sentences(passage)

@@ -132,11 +132,6 @@ def citation_precision(cited_texts: Sequence[str], gold_facts: Iterable[str]) ->
     return sum(is_hit(text, facts) for text in cited_texts) / len(cited_texts)
 
 
-def citations_valid(cited_numbers: Iterable[int], passage_count: int) -> bool:
-    """True when every citation marker names a passage in 1..passage_count (vacuously true if none)."""
-    return all(1 <= number <= passage_count for number in cited_numbers)
-
-
 def _quote_in_passage(quote: str, passage: str) -> bool:
     needle = " ".join(quote.split())
     return bool(needle) and needle in " ".join(passage.split())

@@ -135,7 +135,8 @@ _DATE_PATTERNS = tuple(
         r"\b(?:in|during|of|before|after|since|until)\s+" + _YEAR + r"(?![\d-])",  # in 2023, before 2024
     )
 )
-_BEFORE = re.compile(r"\b(?:before|prior\s+to|until|till|earlier\s+than)\s+(?:the\s+)?$", re.IGNORECASE)
+_BEFORE = re.compile(r"\b(?:before|prior\s+to|earlier\s+than)\s+(?:the\s+)?$", re.IGNORECASE)
+_UNTIL = re.compile(r"\b(?:until|till|through|up\s+to)\s+(?:the\s+)?$", re.IGNORECASE)
 _AFTER = re.compile(r"\b(?:after|since|following|later\s+than)\s+(?:the\s+)?$", re.IGNORECASE)
 _OPEN_END = 99_991_231
 
@@ -189,11 +190,31 @@ def _date_range(match: re.Match[str]) -> DateRange | None:
     return DateRange(base + 101, base + 1231)
 
 
+def _day_before(date_num: int) -> int:
+    """The previous day in date_num form, every month taken as 31 days long (fine for bounds)."""
+    year, month, day = date_num // 10_000, date_num // 100 % 100, date_num % 100 - 1
+    if day < 1:
+        month, day = month - 1, 31
+        if month < 1:
+            year, month = year - 1, 12
+    return max(0, year * 10_000 + month * 100 + day)
+
+
+def _day_after(date_num: int) -> int:
+    year, month, day = date_num // 10_000, date_num // 100 % 100, date_num % 100 + 1
+    if day > 31:
+        month, day = month + 1, 1
+        if month > 12:
+            year, month = year + 1, 1
+    return year * 10_000 + month * 100 + day
+
+
 def parse_dates(query: str) -> tuple[DateRange, ...]:
     """Dates a question names (days, months, years), in order of mention.
 
-    "before X" / "prior to X" / "until X" turn X into everything earlier, "after X" /
-    "since X" / "following X" into everything later; any other mention means X itself.
+    "before X" / "prior to X" turn X into everything earlier, "until X" / "through X" into
+    everything up to and including X, "after X" / "since X" / "following X" into everything
+    later; any other mention means X itself.
     """
     found: list[tuple[int, DateRange]] = []
     taken: list[tuple[int, int]] = []
@@ -208,9 +229,11 @@ def parse_dates(query: str) -> tuple[DateRange, ...]:
             first = min(match.start(name) for name, value in match.groupdict().items() if value is not None)
             before = query[max(0, first - 30) : first]
             if _BEFORE.search(before):
-                span = DateRange(0, span.start - 1, span.any_year)
+                span = DateRange(0, _day_before(span.start), span.any_year)
+            elif _UNTIL.search(before):
+                span = DateRange(0, span.end, span.any_year)
             elif _AFTER.search(before):
-                span = DateRange(span.end + 1, 1231 if span.any_year else _OPEN_END, span.any_year)
+                span = DateRange(_day_after(span.end), 1231 if span.any_year else _OPEN_END, span.any_year)
             found.append((match.start(), span))
     return tuple(dict.fromkeys(span for _, span in sorted(found, key=lambda pair: pair[0])))
 

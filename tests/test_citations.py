@@ -12,6 +12,7 @@ from rag.citations import (
     drop_markers,
     invalid_markers,
     parse_markers,
+    supporting_span,
     term_overlap,
 )
 
@@ -55,3 +56,11 @@ def test_markers_round_trip(numbers: list[int], filler: str) -> None:
     text = filler + "".join(f" claim [{n}]." for n in numbers)
     assert parse_markers(text) == list(dict.fromkeys(numbers))
     assert parse_markers(drop_markers(text, set(numbers))) == []
+
+
+def test_supporting_span_prefers_a_verbatim_quote() -> None:
+    passage = "Kyiv wants guarantees. Kyiv wants guarantees from strong armies, officials said."
+    quote = "Kyiv wants guarantees from strong armies, officials said."
+    assert supporting_span(["Something else entirely.", quote], passage) == (passage.index(quote), len(passage))
+    start, end = supporting_span(["Officials said Kyiv wants strong armies as guarantors"], passage)
+    assert passage[start:end] == quote

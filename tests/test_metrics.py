@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 
 from rag.metrics import (
     citation_precision,
-    citations_valid,
     contains_answer,
     exact_match,
     first_hit_rank,
@@ -147,13 +146,6 @@ def test_citation_precision() -> None:
     cited = ["gamma fact one delta", "alpha beta", "fact two here"]
     assert citation_precision(cited, GOLD) == pytest.approx(2 / 3)  # two of three cited passages hold a fact
     assert citation_precision([], GOLD) is None
-
-
-def test_citations_valid() -> None:
-    assert citations_valid([1, 3], passage_count=3)
-    assert citations_valid([], passage_count=0)
-    assert not citations_valid([0], passage_count=3)
-    assert not citations_valid([2, 4], passage_count=3)
 
 
 def test_quote_fidelity() -> None:
