@@ -56,7 +56,8 @@ class Settings(BaseSettings):
     # --- retrieval -------------------------------------------------------------------
     top_k: int = Field(5, description="Passages given to the answerer.")
     retrieval_mode: RetrievalMode = "hybrid"
-    candidates: int = Field(30, description="Candidates taken from each retriever before fusion.")
+    candidates: int = Field(60, description="Candidates taken from each ranking before fusion.")
+    query_hints: bool = Field(True, description="Boost articles from sources and dates named in the question.")
 
     # --- answering -------------------------------------------------------------------
     openai_api_key: SecretStr | None = Field(

@@ -36,7 +36,7 @@ class Pipeline:
         embedder = make_embedder(settings, model)
         store = ChunkStore.open(settings, embedder)
         lexical = Bm25Index(settings.data_dir / "bm25" / settings.collection)
-        retriever = Retriever(store, embedder, lexical, settings.retrieval_mode, settings.candidates)
+        retriever = Retriever(store, embedder, lexical, settings.retrieval_mode, settings.candidates, hints=settings.query_hints)
         llm = None
         if settings.uses_llm and settings.openai_api_key is not None:
             model = OpenAIChatModel.connect(
