@@ -31,6 +31,7 @@ from rag.retrieval import Passage
 
 DECLINE = "The articles do not say."
 MAX_SENTENCES = 3
+MIN_WORDS = 6  # shorter "sentences" are mostly headlines, bylines and captions
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,12 @@ class ExtractiveAnswerer:
 
     def select(self, question: str, passages: Sequence[Passage]) -> list[_Candidate]:
         """Up to MAX_SENTENCES supporting sentences, best first, near-duplicates dropped."""
-        spans = [(number, start, end) for number, p in enumerate(passages, 1) for start, end in split_sentences(p.text)]
+        spans = [
+            (number, start, end)
+            for number, p in enumerate(passages, 1)
+            for start, end in split_sentences(p.text)
+            if len(p.text[start:end].split()) >= MIN_WORDS
+        ]
         if not spans:
             return []
         texts = [passages[number - 1].text[start:end] for number, start, end in spans]

@@ -15,6 +15,7 @@ from rag.chunking import split_sentences
 MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
 _SPACED_MARKER = re.compile(r"\s*" + MARKER.pattern)
 _LEADING_MARKERS = re.compile(r"(?:\s*" + MARKER.pattern + r")+")
+_MARKER_THEN_CAPITAL = re.compile(r"(" + MARKER.pattern + r")\s+(?=[A-Z“\"‘'])")
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 STOPWORDS = frozenset(
     """a about above after again against all also am an and any are as at be because been before being
@@ -59,7 +60,7 @@ def claims(text: str) -> list[tuple[str, list[int]]]:
     Markers that open a sentence ("... neutrality. [2] Talks ...") belong to the sentence before.
     """
     result: list[tuple[str, list[int]]] = []
-    for start, end in split_sentences(text):
+    for start, end in _claim_spans(text):
         sentence = text[start:end]
         leading = _LEADING_MARKERS.match(sentence)
         if leading and result:
@@ -69,6 +70,18 @@ def claims(text: str) -> list[tuple[str, list[int]]]:
         if claim:
             result.append((claim, parse_markers(sentence)))
     return result
+
+
+def _claim_spans(text: str) -> list[tuple[int, int]]:
+    """Sentence spans, also cut after a marker that is followed by a capitalised word
+    ("Team News [5] Ahead of ..."): quoted headlines and lists often lack a full stop."""
+    spans: list[tuple[int, int]] = []
+    for start, end in split_sentences(text):
+        for cut in _MARKER_THEN_CAPITAL.finditer(text, start, end):
+            spans.append((start, cut.end(1)))
+            start = cut.end()
+        spans.append((start, end))
+    return spans
 
 
 def content_terms(text: str) -> set[str]:

@@ -64,3 +64,12 @@ def test_supporting_span_prefers_a_verbatim_quote() -> None:
     assert supporting_span(["Something else entirely.", quote], passage) == (passage.index(quote), len(passage))
     start, end = supporting_span(["Officials said Kyiv wants strong armies as guarantors"], passage)
     assert passage[start:end] == quote
+
+
+def test_claims_are_cut_after_markers_before_a_new_capitalised_claim() -> None:
+    text = "Manchester United Team News [5] Ahead of their visit, Chelsea won [2]. Kyiv wants guarantees [1] and allies agree [3]."
+    assert claims(text) == [
+        ("Manchester United Team News", [5]),
+        ("Ahead of their visit, Chelsea won.", [2]),
+        ("Kyiv wants guarantees and allies agree.", [1, 3]),
+    ]
