@@ -65,18 +65,14 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 1 if report.failures else 0
 
 
-def format_answer(answer: Answer, searched: str, question: str) -> str:
-    lines = [answer.text, ""]
-    if searched != question:
-        lines.insert(0, f"(searched: {searched})\n")
-    for notice in answer.notices:
-        lines.append(f"note: {notice}")
+def format_sources(answer: Answer) -> str:
+    lines = [f"note: {notice}" for notice in answer.notices]
     for citation in answer.citations:
         passage = citation.passage
         meta = " · ".join(part for part in (passage.date, passage.source, passage.url) if part)
         lines.append(f"[{citation.number}] {passage.title}" + (f" ({meta})" if meta else ""))
         lines.append(f"    “{citation.quote}”")
-    return "\n".join(lines).rstrip()
+    return "\n".join(lines)
 
 
 def answer_json(answer: Answer, searched: str) -> dict[str, Any]:
@@ -108,16 +104,23 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     pipeline = Pipeline.open(_settings(args))
     filters = QueryFilters(args.date_from or "", args.date_to or "", tuple(args.source or ()))
+    streamed = ""
     try:
-        final = pipeline.engine.answer(args.question, filters=filters)
+        for update in pipeline.engine.ask(args.question, filters=filters):
+            if update.answer is None and not args.json:  # a chat model's answer, as it arrives
+                print(update.text[len(streamed) :], end="", flush=True)
+                streamed = update.text
     except QuestionRejected as error:
         print(error, file=sys.stderr)
         return 2
-    assert final.answer is not None
+    assert update.answer is not None
     if args.json:
-        print(json.dumps(answer_json(final.answer, final.searched), ensure_ascii=False, indent=2))
-    else:
-        print(format_answer(final.answer, final.searched, args.question))
+        print(json.dumps(answer_json(update.answer, update.searched), ensure_ascii=False, indent=2))
+        return 0
+    answer = update.answer
+    if not streamed or answer.text != streamed.strip():  # extractive, or the model's text was corrected
+        print(("\n\n" if streamed else "") + answer.text, end="")
+    print("\n\n" + format_sources(answer) if answer.citations or answer.notices else "")
     return 0
 
 
