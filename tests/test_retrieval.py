@@ -21,19 +21,24 @@ STORIES = [
 ]
 
 
-@pytest.fixture
-def news_pipeline(tmp_path: Path, embedder) -> Pipeline:
-    path = tmp_path / "news.jsonl"
+def stories_pipeline(folder: Path, embedder, stories: list[tuple[str, str, str, str]]) -> Pipeline:
+    """A store holding (title, date, source, body) stories, one JSONL record each."""
+    path = folder / "stories.jsonl"
     path.write_text(
         "\n".join(
-            json.dumps({"title": t, "published_at": d, "source": s, "url": f"https://e.com/{t}", "body": b})
-            for t, d, s, b in STORIES
+            json.dumps({"title": t, "published_at": d, "source": s, "url": f"https://e.com/{i}-{t}", "body": b})
+            for i, (t, d, s, b) in enumerate(stories)
         ),
         encoding="utf-8",
     )
-    pipeline = Pipeline.open(make_settings(tmp_path / "store"), embedder)
+    pipeline = Pipeline.open(make_settings(folder / "store"), embedder)
     pipeline.ingest([path], progress=False)
     return pipeline
+
+
+@pytest.fixture
+def news_pipeline(tmp_path: Path, embedder) -> Pipeline:
+    return stories_pipeline(tmp_path, embedder, STORIES)
 
 
 def test_rrf_rewards_agreement() -> None:
@@ -48,7 +53,7 @@ def test_each_mode_finds_the_right_story(news_pipeline: Pipeline, mode: str) -> 
     passages = news_pipeline.retriever.retrieve("Which bridge was closed because of cracks?", k=2)
     assert passages[0].title == "bridge"
     assert passages[0].date == "2023-11-28" and passages[0].source == "Herald"
-    assert passages[0].url == "https://e.com/bridge"
+    assert passages[0].url == "https://e.com/3-bridge"
     assert -1.0 <= passages[0].similarity <= 1.0
 
 
@@ -230,17 +235,7 @@ BRIDGE_STORIES = [
 
 @pytest.fixture
 def bridge_pipeline(tmp_path: Path, embedder) -> Pipeline:
-    path = tmp_path / "bridges.jsonl"
-    path.write_text(
-        "\n".join(
-            json.dumps({"title": t, "published_at": d, "source": s, "url": f"https://e.com/{i}", "body": b})
-            for i, (t, d, s, b) in enumerate(BRIDGE_STORIES)
-        ),
-        encoding="utf-8",
-    )
-    pipeline = Pipeline.open(make_settings(tmp_path / "store"), embedder)
-    pipeline.ingest([path], progress=False)
-    return pipeline
+    return stories_pipeline(tmp_path, embedder, BRIDGE_STORIES)
 
 
 def _retriever(pipeline: Pipeline, **options) -> Retriever:
