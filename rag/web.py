@@ -200,7 +200,8 @@ def build_app(settings: Settings) -> gr.Blocks:
 
 
 def serve(settings: Settings) -> None:
-    logging.basicConfig(level=logging.INFO)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log.setLevel(logging.INFO)
     app = build_app(settings)
     auth = None
     if settings.auth_user and settings.auth_password is not None:
