@@ -31,7 +31,7 @@ import urllib.request
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -39,11 +39,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python bench/scale.py` puts bench/ first, not the project
     sys.path.insert(0, str(ROOT))
 
-from rag.config import Settings  # noqa: E402
-from rag.embedding import MINILM_DIMENSION, MINILM_MODEL_ID  # noqa: E402
-from rag.ingest import FLUSH_CHUNKS  # noqa: E402
-from rag.retrieval import Bm25Index  # noqa: E402
-from rag.store import ArticleRecord, ChunkStore, connect  # noqa: E402
+from rag.config import Settings
+from rag.embedding import MINILM_DIMENSION, MINILM_MODEL_ID
+from rag.ingest import FLUSH_CHUNKS
+from rag.retrieval import Bm25Index
+from rag.store import ArticleRecord, ChunkStore, connect
 
 MULTIHOP_DIR = ROOT / "bench" / "out" / "multihop"
 MULTIHOP_COLLECTION = "multihop"
@@ -436,7 +436,7 @@ class ChromaServer:
                 self.process.wait(timeout=30)
         self.process = None
 
-    def __enter__(self) -> ChromaServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

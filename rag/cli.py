@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from rag.answering import Answer
 from rag.chat import QuestionRejected
 from rag.config import Settings
@@ -187,6 +189,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args))
+    except ValidationError as error:  # a setting from the environment, .env or a flag
+        for problem in error.errors():
+            name = ".".join(map(str, problem["loc"]))
+            print(f"error: setting {name}: {problem['msg'].removeprefix('Value error, ')}", file=sys.stderr)
+        return 2
     except (StoreError, EmbedderUnavailable, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

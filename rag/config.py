@@ -6,10 +6,11 @@ nothing below this module looks at `os.environ`.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 RetrievalMode = Literal["hybrid", "dense", "bm25"]
@@ -79,6 +80,16 @@ class Settings(BaseSettings):
     auth_password: SecretStr | None = None
     share: bool = False
     concurrency: int = Field(4, description="Chat requests processed at once by the web app.")
+
+    @field_validator("collection")
+    @classmethod
+    def _collection_name(cls, name: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]", name):
+            raise ValueError(
+                f"collection name {name!r} must be 3-63 letters, digits, '.', '_' or '-', "
+                "starting and ending with a letter or digit"
+            )
+        return name
 
     @property
     def uses_server(self) -> bool:

@@ -126,7 +126,7 @@ def ingest(
     embedder: Embedder,
     options: IngestOptions,
     progress: bool = True,
-    after_run: Callable[[IngestReport], None] | None = None,
+    before_publish: Callable[[int], None] | None = None,
 ) -> IngestReport:
     """Bring the store in line with the articles under `paths`; never raises for bad files."""
     started = time.perf_counter()
@@ -163,9 +163,9 @@ def ingest(
         batcher.flush()
     if options.sync:
         report.removed = _remove_vanished(paths, store, committed, seen, report.failures)
+    if report.changed and before_publish is not None:
+        before_publish(store.generation() + 1)  # e.g. build the BM25 index readers will need
     store.end_run(report.changed)
-    if after_run is not None:
-        after_run(report)
     report.seconds = time.perf_counter() - started
     return report
 

@@ -54,10 +54,10 @@ class Pipeline:
             sync=sync,
         )
         misses = self.embedder.misses
-        report = ingest(paths, self.store, self.embedder, options, progress, after_run=self._refresh_lexical)
+        prepare = None if self.settings.retrieval_mode == "dense" else self._prepare_lexical
+        report = ingest(paths, self.store, self.embedder, options, progress, before_publish=prepare)
         report.embedded = self.embedder.misses - misses
         return report
 
-    def _refresh_lexical(self, report: IngestReport) -> None:
-        if self.settings.retrieval_mode != "dense":
-            self.lexical.refresh(self.store)
+    def _prepare_lexical(self, generation: int) -> None:
+        self.lexical.prepare(self.store, generation)

@@ -20,8 +20,10 @@ bench/RESULTS-multihop.md).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +40,7 @@ from rag.query import QueryHints, parse_query_hints
 from rag.store import ChunkRecord, ChunkStore
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant
+STAGING_TTL = 600  # seconds after which an unfinished index build counts as abandoned
 INDEX_FORMAT = 2  # bumped when what the BM25 index holds changes (2: title + text, article ids)
 
 
@@ -225,16 +228,27 @@ class Bm25Index:
     def _tokens(self, texts: list[str]) -> Any:
         return bm25s.tokenize(texts, stopwords="en", stemmer=self._stemmer, show_progress=False)
 
+    def _path(self, generation: int) -> Path:
+        variant = "" if self.titles else "-text"
+        return self.directory / f"v{INDEX_FORMAT}{variant}-gen-{generation}"
+
+    def prepare(self, store: ChunkStore, generation: int) -> Path:
+        """Build and save the index of the store's current chunks as `generation`, unless saved already.
+
+        An ingest calls this before it publishes the generation, so readers find it ready.
+        """
+        saved = self._path(generation)
+        if not (saved / "ids.json").exists():
+            self._build(store, saved)
+        return saved
+
     def refresh(self, store: ChunkStore) -> None:
         """Load the index for the store's current generation, building and saving it if needed."""
         generation = store.refresh()
         with self._lock:
             if generation == self._generation:
                 return
-            variant = "" if self.titles else "-text"
-            saved = self.directory / f"v{INDEX_FORMAT}{variant}-gen-{generation}"
-            if not (saved / "ids.json").exists():
-                self._build(store, saved)
+            saved = self.prepare(store, generation)
             sidecar = json.loads((saved / "ids.json").read_text(encoding="utf-8"))
             self._ids, self._meta = sidecar["ids"], sidecar["meta"]
             self._model = bm25s.BM25.load(saved, show_progress=False) if self._ids else None
@@ -244,14 +258,22 @@ class Bm25Index:
             self._source_codes = np.array([codes[str(m.get("source", ""))] for m in self._meta], dtype=np.int32)
             self._dates = np.array([int(m.get("date_num", 0)) for m in self._meta], dtype=np.int64)
             self._generation = generation
-            for old in self.directory.glob("*gen-*"):
-                if old != saved:
-                    shutil.rmtree(old, ignore_errors=True)
+            self._remove_older(generation)
+
+    def _remove_older(self, generation: int) -> None:
+        """Delete saved indexes of earlier generations, and staging folders abandoned long ago."""
+        for path in self.directory.glob("*gen-*"):
+            if ".tmp" in path.name:
+                obsolete = time.time() - path.stat().st_mtime > STAGING_TTL
+            else:
+                number = path.name.rsplit("-", 1)[-1]
+                obsolete = number.isdigit() and int(number) < generation
+            if obsolete:
+                shutil.rmtree(path, ignore_errors=True)
 
     def _build(self, store: ChunkStore, target: Path) -> None:
         records = list(store.iter_chunks())
-        staging = target.with_name(target.name + ".tmp")
-        shutil.rmtree(staging, ignore_errors=True)
+        staging = target.with_name(f"{target.name}.tmp{os.getpid()}-{threading.get_ident()}")
         staging.mkdir(parents=True)
         model = bm25s.BM25()
         if records:
@@ -263,8 +285,10 @@ class Bm25Index:
             for r in records
         ]
         (staging / "ids.json").write_text(json.dumps({"ids": [r.id for r in records], "meta": meta}), encoding="utf-8")
-        shutil.rmtree(target, ignore_errors=True)
-        staging.rename(target)
+        try:
+            staging.rename(target)
+        except OSError:  # another process saved the same generation first: theirs is as good
+            shutil.rmtree(staging, ignore_errors=True)
 
     @property
     def sources(self) -> list[str]:

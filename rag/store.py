@@ -210,8 +210,7 @@ class ChunkStore:
             for chunk_id, meta in _iter_metadata(self._chunks, self._batch)
             if committed.get(str(meta["article_id"])) != meta["article_hash"]
         ]
-        for start in range(0, len(orphans), self._batch):
-            self._chunks.delete(ids=orphans[start : start + self._batch])
+        self._delete(orphans)
         return len(orphans)
 
     # --- writing -----------------------------------------------------------------------
@@ -239,10 +238,21 @@ class ChunkStore:
                     for r in batch
                 ],
             )
-        for record in records:
-            self._chunks.delete(
-                where={"$and": [{"article_id": record.id}, {"article_hash": {"$ne": record.content_hash}}]}
-            )
+        if not records:
+            return
+        current = {record.id: record.content_hash for record in records}
+        found = self._chunks.get(where={"article_id": {"$in": list(current)}}, include=["metadatas"])
+        self._delete(
+            [
+                chunk_id
+                for chunk_id, meta in zip(found["ids"], found["metadatas"])
+                if current[str(meta["article_id"])] != meta["article_hash"]
+            ]
+        )
+
+    def _delete(self, chunk_ids: Sequence[str]) -> None:
+        for start in range(0, len(chunk_ids), self._batch):
+            self._chunks.delete(ids=list(chunk_ids[start : start + self._batch]))
 
     def remove_article(self, article_id: str) -> None:
         """Forget an article: manifest first (so a crash leaves only sweepable orphans), then chunks."""

@@ -79,3 +79,12 @@ def test_scripts_have_help(tmp_path: Path) -> None:
     for script in ("ingest.py", "app.py"):
         result = run(sys.executable, script, "--help", data_dir=tmp_path)
         assert result.returncode == 0 and "usage:" in result.stdout
+
+
+def test_bad_setting_is_one_clear_line(tmp_path: Path) -> None:
+    result = run(sys.executable, "-m", "rag", "ask", "--collection", "x", "Who?", data_dir=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == (
+        "error: setting collection: collection name 'x' must be 3-63 letters, digits, '.', '_' or '-', "
+        "starting and ending with a letter or digit"
+    )

@@ -130,3 +130,17 @@ def test_date_number() -> None:
     assert date_number("2022-03") == 20220301
     assert date_number("2022") == 20220101
     assert date_number("") == 0
+
+
+def test_ingest_saves_the_lexical_index_before_publishing_its_generation(pipeline: Pipeline, tmp_path: Path) -> None:
+    """Readers (the app) find the BM25 index of a new generation ready instead of building it mid-request."""
+    folder = tmp_path / "feed"
+    folder.mkdir()
+    write_jsonl(folder / "a.jsonl", [news(1)])
+    pipeline.ingest([folder], progress=False)
+    generation = pipeline.store.generation()
+    saved = sorted(path.name for path in pipeline.lexical.directory.iterdir())
+    assert saved == [f"v2-gen-{generation}"]
+    write_jsonl(folder / "a.jsonl", [news(1), news(2)])
+    pipeline.ingest([folder], progress=False)
+    assert (pipeline.lexical.directory / f"v2-gen-{generation + 1}" / "ids.json").exists()
