@@ -24,7 +24,6 @@ import argparse
 import datetime as dt
 import random
 import shlex
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -90,13 +89,7 @@ class App:
         return self.process is not None and self.process.poll() is None
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=30)
+        syn.stop_process(self.process)
 
 
 # --- load rounds ---------------------------------------------------------------------------------
@@ -398,15 +391,10 @@ def main(argv: list[str] | None = None) -> int:
         log_errors = [line for line in app.log.read_text(errors="replace").splitlines()
                       if "Traceback" in line or "ERROR" in line or "Error:" in line]
         text = report(args, info, build, startup_s, rounds, ingest, app_memory, log_errors, time.perf_counter() - started)
-        print(text)
-        if args.out:
-            args.out.write_text(text, encoding="utf-8")
+        syn.emit(text, args.out)
     finally:
         app.stop()
-        if not args.keep:
-            shutil.rmtree(root, ignore_errors=True)
-        else:
-            print(f"kept {root}", file=sys.stderr)
+        syn.cleanup(root, args.keep)
     return 0
 
 

@@ -513,14 +513,9 @@ def main(argv: list[str] | None = None) -> int:
             cli = time_cli_reingest()
         text = report(args, info, embed, stores, reingest, cli, notes, time.perf_counter() - started)
         (root / "raw.json").write_text(json.dumps({"embed": embed, "stores": stores, "reingest": reingest, "cli": cli}, indent=1))
-        print(text)
-        if args.out:
-            args.out.write_text(text, encoding="utf-8")
+        syn.emit(text, args.out)
     finally:
-        if not args.keep:
-            shutil.rmtree(root, ignore_errors=True)
-        else:
-            print(f"kept {root}", file=sys.stderr)
+        syn.cleanup(root, args.keep)
     return 0
 
 

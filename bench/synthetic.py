@@ -387,6 +387,32 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def stop_process(process: subprocess.Popen[Any] | None) -> None:
+    """Terminate a child process (kill it after 30 s)."""
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=30)
+
+
+def emit(text: str, out: Path | None) -> None:
+    """Print a report and save it to `out` if given."""
+    print(text)
+    if out:
+        out.write_text(text, encoding="utf-8")
+
+
+def cleanup(root: Path, keep: bool) -> None:
+    """Remove a benchmark's work folder, unless asked to keep it."""
+    if keep:
+        print(f"kept {root}", file=sys.stderr)
+    else:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def wait_http(url: str, process: subprocess.Popen[Any], log: Path, timeout: float = 180.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
@@ -427,13 +453,7 @@ class ChromaServer:
         return proc_memory_mb(self.process.pid) if self.process else {}
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=30)
+        stop_process(self.process)
         self.process = None
 
     def __enter__(self) -> Self:
