@@ -19,7 +19,7 @@ from pathlib import Path
 from rag.chunking import chunk_text
 from rag.embedding import MiniLMEmbedder
 
-CORPUS = Path("/work/shared/data/multihop-rag/corpus.json")
+CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "multihop-rag" / "corpus.json"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

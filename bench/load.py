@@ -14,7 +14,7 @@ never restarted, app to see whether the new articles became answerable.
     python bench/load.py --articles 2000 --concurrency 1 4 --requests 20
     python bench/load.py --out bench/RESULTS-load.md
 
-Needs the MultiHop store (bench/out/mh-ingest.log ending with `done`). The temporary
+Ingests the MultiHop corpus into bench/out/multihop first if it is not there. The temporary
 store is removed at the end (--keep keeps it).
 """
 
@@ -305,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
     info = syn.hardware()
-    syn.wait_for_multihop()
+    syn.ensure_multihop()
     root = Path(tempfile.mkdtemp(prefix="rag-load-", dir=args.tmp))
     app = App(root / "store", root / "app.log")
     try:

@@ -41,7 +41,7 @@ from rag.query import parse_query_hints
 from rag.retrieval import Bm25Index, Candidate, Fusion, Retriever
 from rag.store import ChunkStore
 
-DATA = Path("/work/shared/data/multihop-rag")
+DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "multihop-rag"
 DEPTH = 10
 METRICS = ("hit@1", "hit@4", "hit@10", "mrr@10", "recall@10")
 PUBLISHED = (  # MultiHop-RAG paper (Tang & Yang, 2024), 256-token chunks, top 10

@@ -15,7 +15,7 @@ MultiHop store (`bench/out/multihop`, only read apart from its run-state record)
     python bench/scale.py --sizes 10000 --modes embedded --queries 50
     python bench/scale.py --out bench/RESULTS-scale.md     # also write the report
 
-Needs the MultiHop store (bench/out/mh-ingest.log ending with `done`). Temporary stores
+Ingests the MultiHop corpus into bench/out/multihop first if it is not there. Temporary stores
 go under --tmp and are removed at the end (--keep keeps them).
 """
 
@@ -482,7 +482,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     started = time.perf_counter()
     info = syn.hardware()
-    syn.wait_for_multihop()
+    syn.ensure_multihop()
     root = Path(tempfile.mkdtemp(prefix="rag-scale-", dir=args.tmp))
     notes: list[str] = []
     try:

@@ -47,8 +47,7 @@ from rag.store import ArticleRecord, ChunkStore, connect
 
 MULTIHOP_DIR = ROOT / "bench" / "out" / "multihop"
 MULTIHOP_COLLECTION = "multihop"
-MULTIHOP_LOG = ROOT / "bench" / "out" / "mh-ingest.log"
-DATA = Path("/work/shared/data/multihop-rag")
+DATA = ROOT.parent / "shared" / "data" / "multihop-rag"
 CORPUS = DATA / "corpus.json"
 QUERIES = DATA / "queries-dev.json"
 
@@ -90,22 +89,13 @@ class NoModel:
 
 
 # --- the real chunks -------------------------------------------------------------------------
-def multihop_ready() -> bool:
-    """True once the MultiHop ingest log ends with a line `done`."""
-    if not MULTIHOP_LOG.exists():
-        return False
-    lines = [line.strip() for line in MULTIHOP_LOG.read_text(errors="replace").replace("\r", "\n").splitlines()]
-    lines = [line for line in lines if line]
-    return bool(lines) and lines[-1] == "done"
+def ensure_multihop() -> None:
+    """Ingest the MultiHop corpus into its benchmark store (a no-op when it is there already)."""
+    from rag.pipeline import Pipeline
 
-
-def wait_for_multihop(timeout: float = 3600.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not multihop_ready():
-        if time.monotonic() > deadline:
-            raise SystemExit(f"{MULTIHOP_LOG} does not end with 'done' after {timeout:.0f} s")
-        print(f"waiting for the MultiHop store ({MULTIHOP_LOG} does not end with 'done' yet)", file=sys.stderr)
-        time.sleep(30)
+    pipeline = Pipeline.open(bench_settings(MULTIHOP_DIR, MULTIHOP_COLLECTION))
+    report = pipeline.ingest([CORPUS], progress=True)
+    print(f"MultiHop store {MULTIHOP_DIR}: {report.summary()}", file=sys.stderr)
 
 
 @dataclass

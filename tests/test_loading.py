@@ -21,7 +21,7 @@ from rag.loading import (
     load_file,
 )
 
-CORPUS = Path("/work/shared/data/multihop-rag/corpus.json")
+CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "multihop-rag" / "corpus.json"
 OPTIONS = LoadOptions()
 
 
