@@ -177,3 +177,15 @@ def test_failing_model_endpoint_gives_a_message_and_the_extractive_answer(browse
         assert "designated guarantor countries" in answer
         assert "answered with HTTP 500" in answer and "extractive answer instead" in answer
         assert "Traceback" not in page.inner_text("body")
+
+
+def test_username_and_password_protect_the_app(tmp_path: Path) -> None:
+    from gradio_client import Client
+
+    with running_app(tmp_path / "store", {"RAG_AUTH_USER": "editor", "RAG_AUTH_PASSWORD": "s3cret"}) as url:
+        with pytest.raises(Exception):
+            Client(url, verbose=False)  # no credentials: the API is closed
+        with pytest.raises(Exception):
+            Client(url, verbose=False, auth=("editor", "wrong"))
+        client = Client(url, verbose=False, auth=("editor", "s3cret"))
+        assert "designated guarantor countries" in client.predict("What guarantees does Kyiv want?", "", 0, api_name="/ask")["answer"]
