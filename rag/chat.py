@@ -143,7 +143,7 @@ class ChatEngine:
         yield TurnUpdate(question, answer.text, passages, answer, answer.notices)
 
     def finish(self, question: str, passages: Sequence[Passage]) -> TurnUpdate:
-        """The final update of `respond` (for evaluation and the API)."""
+        """The final update of `respond` (evaluation answers retrieved passages this way)."""
         return _last(self.respond(question, passages))
 
     def answer(

@@ -39,10 +39,10 @@ class Pipeline:
         retriever = Retriever(store, embedder, lexical, settings.retrieval_mode, settings.candidates, hints=settings.query_hints)
         llm = None
         if settings.uses_llm and settings.openai_api_key is not None:
-            model = OpenAIChatModel.connect(
+            chat_model = OpenAIChatModel.connect(
                 settings.openai_api_key.get_secret_value(), settings.openai_base_url, settings.llm_model, settings.llm_timeout
             )
-            llm = LLMAnswerer(model)
+            llm = LLMAnswerer(chat_model)
         engine = ChatEngine(retriever, ExtractiveAnswerer(embedder, settings.min_support), llm, settings.top_k)
         return cls(settings, embedder, store, lexical, retriever, engine)
 
