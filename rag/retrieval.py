@@ -347,14 +347,14 @@ class Retriever:
         self.fusion, self.hints, self.reranker = fusion, hints, reranker
 
     def retrieve(self, query: str, k: int, filters: QueryFilters = QueryFilters()) -> list[Passage]:
-        self.store.refresh()
+        if self.mode == "dense":
+            self.store.refresh()
+        else:
+            self.lexical.refresh(self.store)  # refreshes the store first
         query_vector = self.embedder.embed([query])[0]
         depth = max(k, self.candidates)
         dense = self.store.query(query_vector, depth, filters.chroma_where()) if self.mode != "bm25" else []
-        lexical: LexicalScores | None = None
-        if self.mode != "dense":
-            self.lexical.refresh(self.store)
-            lexical = self.lexical.scores(query, filters)
+        lexical = self.lexical.scores(query, filters) if self.mode != "dense" else None
         records = {record.id: record for record, _ in dense}
         similarity = {record.id: sim for record, sim in dense}
         if self.hints:
