@@ -75,9 +75,14 @@ class LoadOptions:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LoadOptions:
-        columns = (settings.csv_title_column, settings.csv_text_column, settings.csv_date_column)
-        columns += (settings.csv_source_column, settings.csv_url_column)
-        return cls(settings.max_article_bytes, settings.max_file_bytes, CsvColumns(*columns))
+        columns = CsvColumns(
+            title=settings.csv_title_column,
+            text=settings.csv_text_column,
+            date=settings.csv_date_column,
+            source=settings.csv_source_column,
+            url=settings.csv_url_column,
+        )
+        return cls(settings.max_article_bytes, settings.max_file_bytes, columns)
 
 
 class _Bad(Exception):

@@ -117,11 +117,11 @@ def sources_html(answer: Answer | None) -> str:
 
 
 def parse_filters(date_from: str | None, date_to: str | None) -> QueryFilters:
-    bounds = [(value or "").strip() for value in (date_from, date_to)]
-    for label, value in zip(("From", "To"), bounds):
+    start, end = ((value or "").strip() for value in (date_from, date_to))
+    for label, value in (("From", start), ("To", end)):
         if value and not _DATE.match(value):
             raise QuestionRejected(f"{label} date '{value}' is not YYYY, YYYY-MM or YYYY-MM-DD.")
-    return QueryFilters(*bounds)
+    return QueryFilters(date_from=start, date_to=end)
 
 
 def render_turn(update: TurnUpdate) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from rag.retrieval import QueryFilters
 from tests.conftest import DEMO_DIR, ROOT, clean_env, free_port, serving
 from tests.openai_server import FakeOpenAI
 
@@ -189,3 +190,13 @@ def test_username_and_password_protect_the_app(tmp_path: Path) -> None:
             Client(url, verbose=False, auth=("editor", "wrong"))
         client = Client(url, verbose=False, auth=("editor", "s3cret"))
         assert "designated guarantor countries" in client.predict("What guarantees does Kyiv want?", "", 0, api_name="/ask")["answer"]
+
+
+def test_date_filter_fields_are_checked() -> None:
+    from rag.chat import QuestionRejected
+    from rag.web import linked_markers, parse_filters
+
+    assert parse_filters(None, " 2023-11 ") == QueryFilters(date_from="", date_to="2023-11")
+    with pytest.raises(QuestionRejected, match="'2023/11' is not YYYY"):
+        parse_filters("2023/11", "")
+    assert linked_markers("<b>x</b> [2]") == '&lt;b&gt;x&lt;/b&gt; <a href="#cite-2">[2]</a>'
