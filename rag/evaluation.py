@@ -24,7 +24,7 @@ from typing import Any
 from tqdm import tqdm
 
 from rag import metrics
-from rag.answering import Answer
+from rag.answering import Answer, ExtractiveAnswerer
 from rag.chat import ChatEngine
 from rag.citations import claims
 from rag.config import Settings
@@ -108,7 +108,7 @@ def answer_quotes(answer: Answer) -> list[tuple[str, str]]:
     for claim, numbers in claims(answer.text):
         if not numbers:
             continue
-        quotes = [claim] if answer.answerer == "local extractive" else re.findall(_QUOTED, claim)
+        quotes = [claim] if answer.answerer == ExtractiveAnswerer.name else re.findall(_QUOTED, claim)
         cited = [answer.passages[n - 1].text for n in numbers if 1 <= n <= len(answer.passages)]
         for quote in quotes:
             pairs.append((quote, " ".join(cited)))

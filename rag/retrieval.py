@@ -311,11 +311,6 @@ class Bm25Index:
             scores = scores * np.array([filters.admits(m) for m in meta], dtype=np.float32)
         return LexicalScores(ids, scores, meta, rows, codes, names, dates)
 
-    def search(self, query: str, k: int, filters: QueryFilters = QueryFilters()) -> list[tuple[str, float]]:
-        """Best `k` chunk ids for the query with their BM25 scores (zero-score hits dropped)."""
-        scored = self.scores(query, filters)
-        return [] if scored is None else scored.top(k)
-
 
 # --- retriever ----------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ import gradio as gr
 
 from rag.answering import Answer, Citation
 from rag.chat import Exchange, QuestionRejected, TurnUpdate
+from rag.citations import MARKER
 from rag.cli import answer_json
 from rag.config import Settings
 from rag.embedding import make_model
@@ -31,7 +32,6 @@ from rag.retrieval import QueryFilters
 log = logging.getLogger("rag.web")
 DEMO_ARTICLES = Path(__file__).resolve().parent.parent / "demo" / "articles"
 _DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
-_MARKER = re.compile(r"\[(\d{1,3})\]")
 
 CSS = """
 .source-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 6px 10px; margin-bottom: 8px; }
@@ -86,8 +86,13 @@ def _count(n: int, noun: str) -> str:
 
 
 def linked_markers(text: str) -> str:
-    """Escape answer text and turn [n] markers into links to the source cards."""
-    return _MARKER.sub(r'<a href="#cite-\1">[\1]</a>', html.escape(text))
+    """Escape answer text and turn each number of its [n] / [n, m] markers into a link to its source card."""
+
+    def link(marker: re.Match[str]) -> str:
+        numbers = re.split(r"\s*[,;]\s*", marker.group(1))
+        return ", ".join(f'<a href="#cite-{n}">[{n}]</a>' for n in numbers)
+
+    return MARKER.sub(link, html.escape(text))
 
 
 def source_card(citation: Citation) -> str:
@@ -190,10 +195,13 @@ def build_app(settings: Settings) -> gr.Blocks:
                     date_to = gr.Textbox(label="To date (YYYY-MM-DD)", elem_id="date-to")
         inputs = [question, chatbot, exchanges, collection, top_k, date_from, date_to]
         outputs = [chatbot, sources, searched, exchanges, question]
+        def refresh_status(name: str) -> str:
+            return status_line(pipelines.get(name))
+
         for trigger in (question.submit, send.click):
-            trigger(respond, inputs, outputs, api_name=False).then(lambda c: status_line(pipelines.get(c)), collection, status, api_name=False)
+            trigger(respond, inputs, outputs, api_name=False).then(refresh_status, collection, status, api_name=False)
         clear.click(lambda: ([], "", "", []), None, [chatbot, sources, searched, exchanges], api_name=False)
-        collection.change(lambda c: status_line(pipelines.get(c)), collection, status, api_name=False)
+        collection.change(refresh_status, collection, status, api_name=False)
         gr.api(api_ask, api_name="ask")
     app.queue(default_concurrency_limit=settings.concurrency, max_size=64)
     return app
