@@ -26,17 +26,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--chunks", type=int, default=2000, help="chunks to embed (default 2000)")
     parser.add_argument("--corpus", type=Path, default=CORPUS, help="JSON list of articles with a 'body'")
-    parser.add_argument(
-        "--batch-sizes", type=int, nargs="+", default=[16, 32, 64, 128], help="batch sizes to time"
-    )
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[16, 32, 64, 128], help="batch sizes to time")
     parser.add_argument("--chunk-tokens", type=int, default=200, help="chunk size in wordpiece tokens")
     parser.add_argument("--seed", type=int, default=0, help="seed of the chunk sample")
     return parser.parse_args(argv)
 
 
-def sample_chunks(
-    corpus: Path, embedder: MiniLMEmbedder, count: int, max_tokens: int, seed: int
-) -> list[str]:
+def sample_chunks(corpus: Path, embedder: MiniLMEmbedder, count: int, max_tokens: int, seed: int) -> list[str]:
     """`count` chunks drawn at random from all chunks of the corpus bodies."""
     articles = json.loads(corpus.read_text(encoding="utf-8"))
     chunks = [

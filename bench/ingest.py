@@ -54,7 +54,9 @@ def main() -> None:
     parser.add_argument("--queries", type=Path, default=DATA / "queries-dev.json")
     args = parser.parse_args()
 
-    print(f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, Python {platform.python_version()}")
+    print(
+        f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, Python {platform.python_version()}"
+    )
     records = json.loads(args.corpus.read_text(encoding="utf-8"))[: args.articles]
     with tempfile.TemporaryDirectory() as tmp:
         corpus = Path(tmp) / "corpus.json"
@@ -70,8 +72,10 @@ def main() -> None:
         texts = [c.text for a in articles for c in chunk_text(a.text, model.count_tokens, 200, 40)]
         _, embed_seconds = timed(f"embedder alone on the same {len(texts)} chunks", MiniLMEmbedder().embed, texts)
         embed_rate = len(texts) / embed_seconds
-        print(f"  ingest {ingest_rate:.1f} chunks/s vs embedder alone {embed_rate:.1f} chunks/s "
-              f"= {100 * ingest_rate / embed_rate:.0f}% of the embedder's speed")
+        print(
+            f"  ingest {ingest_rate:.1f} chunks/s vs embedder alone {embed_rate:.1f} chunks/s "
+            f"= {100 * ingest_rate / embed_rate:.0f}% of the embedder's speed"
+        )
 
         print("2. re-ingest")
         report, _ = timed("no-op re-ingest", pipeline.ingest, [corpus], progress=False)
@@ -88,11 +92,19 @@ def main() -> None:
             started = time.perf_counter()
             pipeline.engine.answer(question)
             latencies.append(1000 * (time.perf_counter() - started))
-        print(f"  in-process answer latency: p50 {percentile(latencies, 50):.0f} ms, p95 {percentile(latencies, 95):.0f} ms")
+        print(
+            f"  in-process answer latency: p50 {percentile(latencies, 50):.0f} ms, p95 {percentile(latencies, 95):.0f} ms"
+        )
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RAG_", "CHROMA_"))}
         env |= {"RAG_DATA_DIR": str(Path(tmp) / "store"), "RAG_COLLECTION": "bench"}
-        timed("cold `rag ask` (new process)", subprocess.run,
-                        [sys.executable, "-m", "rag", "ask", queries[0]], env=env, capture_output=True, check=True)
+        timed(
+            "cold `rag ask` (new process)",
+            subprocess.run,
+            [sys.executable, "-m", "rag", "ask", queries[0]],
+            env=env,
+            capture_output=True,
+            check=True,
+        )
 
 
 if __name__ == "__main__":

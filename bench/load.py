@@ -41,18 +41,36 @@ COLLECTION = "load"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--articles", type=int, default=10_000, help="articles (one chunk each) in the store (default 10000)")
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 8], help="concurrent clients per round (default 1 4 8)")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--articles", type=int, default=10_000, help="articles (one chunk each) in the store (default 10000)"
+    )
+    parser.add_argument(
+        "--concurrency", type=int, nargs="+", default=[1, 4, 8], help="concurrent clients per round (default 1 4 8)"
+    )
     parser.add_argument("--requests", type=int, default=100, help="requests per round (default 100)")
-    parser.add_argument("--ingest-concurrency", type=int, default=4, help="concurrent clients during the ingest round (default 4)")
+    parser.add_argument(
+        "--ingest-concurrency", type=int, default=4, help="concurrent clients during the ingest round (default 4)"
+    )
     parser.add_argument("--new-articles", type=int, default=50, help="articles the concurrent ingest adds (default 50)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed requests before the first round (default 3)")
-    parser.add_argument("--timeout", type=float, default=120, help="seconds one request may take before it counts as failed (default 120)")
-    parser.add_argument("--round-limit", type=float, default=900, help="seconds one round may take at most (default 900)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=120,
+        help="seconds one request may take before it counts as failed (default 120)",
+    )
+    parser.add_argument(
+        "--round-limit", type=float, default=900, help="seconds one round may take at most (default 900)"
+    )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--tmp", type=Path, default=None, help="where the temporary store goes (default: system temp dir)")
+    parser.add_argument(
+        "--tmp", type=Path, default=None, help="where the temporary store goes (default: system temp dir)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary store and logs")
     parser.add_argument("--out", type=Path, default=None, help="also write the Markdown report to this file")
     return parser.parse_args(argv)
@@ -77,8 +95,13 @@ class App:
         self.port = syn.free_port()
         started = time.perf_counter()
         with open(self.log, "w") as out:
-            self.process = subprocess.Popen([sys.executable, "app.py", "--port", str(self.port)], cwd=syn.ROOT,
-                                            env=self.env(), stdout=out, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                [sys.executable, "app.py", "--port", str(self.port)],
+                cwd=syn.ROOT,
+                env=self.env(),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         syn.wait_http(self.url, self.process, self.log, timeout=300)
         return time.perf_counter() - started
 
@@ -143,12 +166,19 @@ def ask(client: Any, question: str, timeout: float) -> Request:
         ok = isinstance(result, dict) and "answer" in result and "error" not in result
         error = "" if ok else f"unexpected result {str(result)[:200]}"
         return Request(question, start, time.perf_counter(), ok, error, result)
-    except Exception as exc:  # noqa: BLE001 - a failed request is a result of the benchmark, not a crash of it
+    except Exception as exc:
         return Request(question, start, time.perf_counter(), False, f"{type(exc).__name__}: {exc}"[:300])
 
 
-def run_round(name: str, clients: list[Any], questions: list[str], minimum: int, timeout: float, limit: float,
-              keep_going: threading.Event | None = None) -> Round:
+def run_round(
+    name: str,
+    clients: list[Any],
+    questions: list[str],
+    minimum: int,
+    timeout: float,
+    limit: float,
+    keep_going: threading.Event | None = None,
+) -> Round:
     """Each client thread takes the next question until `minimum` were taken (and, with
     `keep_going`, until that is cleared too); stops early after `limit` seconds."""
     result = Round(name, len(clients))
@@ -183,7 +213,28 @@ def run_round(name: str, clients: list[Any], questions: list[str], minimum: int,
 
 
 # --- the new articles of the concurrent ingest ---------------------------------------------------
-SYLLABLES = ["vel", "mor", "ask", "tan", "quin", "dor", "bre", "lix", "zan", "pol", "ith", "ur", "gan", "sev", "rho", "kel", "mab", "tor", "vish", "nel"]
+SYLLABLES = [
+    "vel",
+    "mor",
+    "ask",
+    "tan",
+    "quin",
+    "dor",
+    "bre",
+    "lix",
+    "zan",
+    "pol",
+    "ith",
+    "ur",
+    "gan",
+    "sev",
+    "rho",
+    "kel",
+    "mab",
+    "tor",
+    "vish",
+    "nel",
+]
 FIRST = ["Ilse", "Odran", "Marek", "Soveig", "Tamsin", "Kaito", "Ysolde", "Branimir", "Femke", "Oriel"]
 LAST = ["Vantrelle", "Oskarsdottir", "Pellinore", "Quastberg", "Harrowvane", "Tiberga", "Lunholt", "Ferrecast"]
 FISH = ["herring", "mackerel", "eel", "sprat", "trout"]
@@ -222,7 +273,9 @@ def write_new_articles(folder: Path, count: int, seed: int) -> list[NewArticle]:
         (folder / f"festival-{len(articles):03d}.txt").write_text(
             f"Title: {title}\nDate: 2024-06-{day:02d}\nSource: Bench Gazette\n\n{body}\n", encoding="utf-8"
         )
-        articles.append(NewArticle(town, visitors, title, f"How many visitors did the harbour festival in {town} draw?"))
+        articles.append(
+            NewArticle(town, visitors, title, f"How many visitors did the harbour festival in {town} draw?")
+        )
     return articles
 
 
@@ -236,13 +289,21 @@ def answerable(request: Request, article: NewArticle) -> bool:
 
 def check_new(client: Any, articles: list[NewArticle], timeout: float) -> tuple[int, list[Request]]:
     requests = [ask(client, article.question, timeout) for article in articles]
-    return sum(answerable(r, a) for r, a in zip(requests, articles)), requests
+    return sum(answerable(r, a) for r, a in zip(requests, articles, strict=False)), requests
 
 
 # --- report ------------------------------------------------------------------------------------
-def report(args: argparse.Namespace, info: dict[str, str], build: syn.BuildTimes, startup_s: float,
-           rounds: list[Round], ingest: dict[str, Any], app_memory: dict[str, float], log_errors: list[str],
-           total_s: float) -> str:
+def report(
+    args: argparse.Namespace,
+    info: dict[str, str],
+    build: syn.BuildTimes,
+    startup_s: float,
+    rounds: list[Round],
+    ingest: dict[str, Any],
+    app_memory: dict[str, float],
+    log_errors: list[str],
+    total_s: float,
+) -> str:
     lines = [
         "# Load benchmark",
         "",
@@ -254,29 +315,35 @@ def report(args: argparse.Namespace, info: dict[str, str], build: syn.BuildTimes
         "",
         syn.hardware_markdown(info),
         "",
-        (f"Store: {build.articles:,} synthetic one-chunk articles (copies of the real MultiHop-RAG chunks with their real "
-        f"vectors), embedded Chroma, built in {build.wall_s:.0f} s. App: `python app.py --port P` (Gradio queue "
-        f"concurrency 4 = Settings.concurrency default, hybrid retrieval, top_k 5, offline extractive answerer, no "
-        f"OPENAI_API_KEY), ready {startup_s:.1f} s after start. Clients: one `gradio_client.Client` per thread, "
-        f"`predict(question, \"\", 0, api_name=\"/ask\")` (via submit/result with a {args.timeout:.0f} s timeout), questions "
-        f"from the MultiHop dev set, different ones each round. A request fails if it raises, times out, or returns no answer."),
+        (
+            f"Store: {build.articles:,} synthetic one-chunk articles (copies of the real MultiHop-RAG chunks with their real "
+            f"vectors), embedded Chroma, built in {build.wall_s:.0f} s. App: `python app.py --port P` (Gradio queue "
+            f"concurrency 4 = Settings.concurrency default, hybrid retrieval, top_k 5, offline extractive answerer, no "
+            f"OPENAI_API_KEY), ready {startup_s:.1f} s after start. Clients: one `gradio_client.Client` per thread, "
+            f'`predict(question, "", 0, api_name="/ask")` (via submit/result with a {args.timeout:.0f} s timeout), questions '
+            f"from the MultiHop dev set, different ones each round. A request fails if it raises, times out, or returns no answer."
+        ),
         "",
         "| round | concurrency | requests | throughput req/s | p50 s | p95 s | max s | failed |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ] + [r.row() for r in rounds]
     lines += ["", "## Load during an ingest", ""]
     lines += [
-        (f"`python ingest.py <{ingest['count']} new short articles>` ran in another process against the same embedded store "
-        f"while the last round ran: exit code {ingest['exit']}, {ingest['seconds']:.1f} s, output `{ingest['summary']}`. "
-        f"{ingest['overlap']} of that round's requests ran (at least partly) while the ingest ran (their p50 "
-        f"{ingest['window_p50']:.2f} s, max {ingest['window_max']:.2f} s). While the ingest ran, the app process itself "
-        f"built a BM25 index {ingest['app_bm25_builds']} time(s) (bm25s' 'Building index' lines in the app log; the "
-        f"ingest process builds the same index for the new generation)."),
+        (
+            f"`python ingest.py <{ingest['count']} new short articles>` ran in another process against the same embedded store "
+            f"while the last round ran: exit code {ingest['exit']}, {ingest['seconds']:.1f} s, output `{ingest['summary']}`. "
+            f"{ingest['overlap']} of that round's requests ran (at least partly) while the ingest ran (their p50 "
+            f"{ingest['window_p50']:.2f} s, max {ingest['window_max']:.2f} s). While the ingest ran, the app process itself "
+            f"built a BM25 index {ingest['app_bm25_builds']} time(s) (bm25s' 'Building index' lines in the app log; the "
+            f"ingest process builds the same index for the new generation)."
+        ),
         "",
         f"- Before the ingest, {ingest['before_ok']}/{ingest['before_n']} of the new articles' questions were answerable (expected 0).",
-        (f"- After it, without restarting the app: **{ingest['after_ok']}/{ingest['after_n']} answerable** (the answer gives the "
-        f"article's visitor count and cites it); the first question asked {ingest['first_after_s']:.1f} s after the ingest ended "
-        f"took {ingest['first_latency_s']:.2f} s and was {'answerable' if ingest['first_ok'] else 'NOT answerable'}."),
+        (
+            f"- After it, without restarting the app: **{ingest['after_ok']}/{ingest['after_n']} answerable** (the answer gives the "
+            f"article's visitor count and cites it); the first question asked {ingest['first_after_s']:.1f} s after the ingest ended "
+            f"took {ingest['first_latency_s']:.2f} s and was {'answerable' if ingest['first_ok'] else 'NOT answerable'}."
+        ),
     ]
     if ingest.get("misses"):
         lines += ["- Not answerable, examples:"] + [f"  - {m}" for m in ingest["misses"][:5]]
@@ -294,10 +361,16 @@ def report(args: argparse.Namespace, info: dict[str, str], build: syn.BuildTimes
     else:
         lines.append("- The app log has no error or traceback lines.")
     total_failed = sum(len(r.failed) for r in rounds)
-    lines += ["", "## Targets", "",
-              f"- Failed requests must be 0: {total_failed} failed across all rounds: {'**met**' if total_failed == 0 else '**not met**'}",
-              (f"- New articles answerable through the API after a concurrent ingest, without a restart: "
-              f"{ingest['after_ok']}/{ingest['after_n']}: {'**met**' if ingest['after_ok'] == ingest['after_n'] else '**not met**'}")]
+    lines += [
+        "",
+        "## Targets",
+        "",
+        f"- Failed requests must be 0: {total_failed} failed across all rounds: {'**met**' if total_failed == 0 else '**not met**'}",
+        (
+            f"- New articles answerable through the API after a concurrent ingest, without a restart: "
+            f"{ingest['after_ok']}/{ingest['after_n']}: {'**met**' if ingest['after_ok'] == ingest['after_n'] else '**not met**'}"
+        ),
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -312,8 +385,13 @@ def main(argv: list[str] | None = None) -> int:
         print("exporting the MultiHop chunks ...", file=sys.stderr, flush=True)
         source = syn.export_source()
         print(f"building a {args.articles:,}-article store ...", file=sys.stderr, flush=True)
-        build = syn.build_store(syn.bench_settings(app.data_dir, COLLECTION), source, args.articles,
-                                one_chunk_per_article=True, seed=args.seed)
+        build = syn.build_store(
+            syn.bench_settings(app.data_dir, COLLECTION),
+            source,
+            args.articles,
+            one_chunk_per_article=True,
+            seed=args.seed,
+        )
         del source
         print("starting the app ...", file=sys.stderr, flush=True)
         startup_s = app.start()
@@ -333,13 +411,21 @@ def main(argv: list[str] | None = None) -> int:
         for concurrency in args.concurrency:
             print(f"round: concurrency {concurrency}, {args.requests} requests ...", file=sys.stderr, flush=True)
             clients = make_clients(app.url, concurrency)
-            rounds.append(run_round(f"plain {concurrency}", clients, take(args.requests), args.requests, args.timeout, args.round_limit))
+            rounds.append(
+                run_round(
+                    f"plain {concurrency}", clients, take(args.requests), args.requests, args.timeout, args.round_limit
+                )
+            )
             print("  " + rounds[-1].row(), file=sys.stderr, flush=True)
 
         new = write_new_articles(root / "new-articles", args.new_articles, args.seed)
         probe = new[:5]
         before_ok, _ = check_new(checker, probe, args.timeout)
-        print(f"ingest round: concurrency {args.ingest_concurrency} while ingesting {len(new)} articles ...", file=sys.stderr, flush=True)
+        print(
+            f"ingest round: concurrency {args.ingest_concurrency} while ingesting {len(new)} articles ...",
+            file=sys.stderr,
+            flush=True,
+        )
         clients = make_clients(app.url, args.ingest_concurrency)
         running = threading.Event()
         running.set()
@@ -351,8 +437,15 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(2)  # let the round get going first
             window["start"] = time.perf_counter()
             with open(ingest_log, "w") as out:
-                completed = subprocess.run([sys.executable, "ingest.py", "--quiet", str(root / "new-articles")], cwd=syn.ROOT,
-                                           env=app.env(), stdout=out, stderr=subprocess.STDOUT, timeout=args.round_limit, check=False)
+                completed = subprocess.run(
+                    [sys.executable, "ingest.py", "--quiet", str(root / "new-articles")],
+                    cwd=syn.ROOT,
+                    env=app.env(),
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    timeout=args.round_limit,
+                    check=False,
+                )
             window["end"] = time.perf_counter()
             ingest_result["exit"] = completed.returncode
             running.clear()
@@ -360,8 +453,15 @@ def main(argv: list[str] | None = None) -> int:
         log_offset = app.log.stat().st_size
         ingester = threading.Thread(target=run_ingest)
         ingester.start()
-        during = run_round(f"during ingest {args.ingest_concurrency}", clients, take(args.requests * 5), args.requests,
-                           args.timeout, args.round_limit, keep_going=running)
+        during = run_round(
+            f"during ingest {args.ingest_concurrency}",
+            clients,
+            take(args.requests * 5),
+            args.requests,
+            args.timeout,
+            args.round_limit,
+            keep_going=running,
+        )
         ingester.join()
         rounds.append(during)
         print("  " + during.row(), file=sys.stderr, flush=True)
@@ -375,22 +475,41 @@ def main(argv: list[str] | None = None) -> int:
         wait_after = time.perf_counter() - window["end"]
         first = ask(checker, new[-1].question, args.timeout)
         after_ok, after_requests = check_new(checker, new, args.timeout)
-        misses = [f"{a.question} -> {str(r.result.get('answer') if isinstance(r.result, dict) else r.error)[:160]}"
-                  for a, r in zip(new, after_requests) if not answerable(r, a)]
+        misses = [
+            f"{a.question} -> {str(r.result.get('answer') if isinstance(r.result, dict) else r.error)[:160]}"
+            for a, r in zip(new, after_requests, strict=False)
+            if not answerable(r, a)
+        ]
         ingest = {
-            "count": len(new), "exit": ingest_result.get("exit"), "seconds": window["end"] - window["start"],
-            "summary": next((line for line in reversed(output) if line.startswith("added")), output[-1] if output else ""),
-            "overlap": overlap, "before_ok": before_ok, "before_n": len(probe), "after_ok": after_ok, "after_n": len(new),
+            "count": len(new),
+            "exit": ingest_result.get("exit"),
+            "seconds": window["end"] - window["start"],
+            "summary": next(
+                (line for line in reversed(output) if line.startswith("added")), output[-1] if output else ""
+            ),
+            "overlap": overlap,
+            "before_ok": before_ok,
+            "before_n": len(probe),
+            "after_ok": after_ok,
+            "after_n": len(new),
             "app_bm25_builds": app_builds,
             "window_p50": syn.percentile([r.seconds for r in in_window], 50),
             "window_max": max((r.seconds for r in in_window), default=float("nan")),
-            "first_after_s": wait_after, "first_latency_s": first.seconds, "first_ok": answerable(first, new[-1]), "misses": misses,
+            "first_after_s": wait_after,
+            "first_latency_s": first.seconds,
+            "first_ok": answerable(first, new[-1]),
+            "misses": misses,
         }
         app_memory = app.memory_mb()
         app.stop()
-        log_errors = [line for line in app.log.read_text(errors="replace").splitlines()
-                      if "Traceback" in line or "ERROR" in line or "Error:" in line]
-        text = report(args, info, build, startup_s, rounds, ingest, app_memory, log_errors, time.perf_counter() - started)
+        log_errors = [
+            line
+            for line in app.log.read_text(errors="replace").splitlines()
+            if "Traceback" in line or "ERROR" in line or "Error:" in line
+        ]
+        text = report(
+            args, info, build, startup_s, rounds, ingest, app_memory, log_errors, time.perf_counter() - started
+        )
         syn.emit(text, args.out)
     finally:
         app.stop()

@@ -111,16 +111,19 @@ class ScoreFusion:
         if not candidates:
             return candidates
         vectors = _vectors(self.store, [c for c in candidates if c.similarity is None])
-        cosine = np.array([
-            c.similarity if c.similarity is not None else float(vectors[c.chunk_id] @ query_vector) for c in candidates
-        ])
+        cosine = np.array(
+            [
+                c.similarity if c.similarity is not None else float(vectors[c.chunk_id] @ query_vector)
+                for c in candidates
+            ]
+        )
         lexical = np.array([c.lexical for c in candidates])
         cosine = (cosine - cosine.min()) / max(float(cosine.max() - cosine.min()), 1e-9)
         lexical = lexical / max(float(lexical.max()), 1e-9)
         hints = parse_query_hints(query, self.lexical.sources)
-        bonus = np.array([
-            self.bonus * ((c.source in hints.sources) + hints.matches_date(c.date_num)) for c in candidates
-        ])
+        bonus = np.array(
+            [self.bonus * ((c.source in hints.sources) + hints.matches_date(c.date_num)) for c in candidates]
+        )
         value = self.alpha * cosine + (1 - self.alpha) * lexical + bonus
         order = np.argsort(-value, kind="stable")
         return [replace(candidates[i], score=float(value[i])) for i in order]
@@ -203,7 +206,9 @@ def split_tune(count: int, seed: int = 0) -> np.ndarray:
     return tune
 
 
-def run_config(retriever: Retriever, embedder: TimedEmbedder, cases: Sequence[TestCase], label: str, progress: bool) -> dict[str, Any]:
+def run_config(
+    retriever: Retriever, embedder: TimedEmbedder, cases: Sequence[TestCase], label: str, progress: bool
+) -> dict[str, Any]:
     for case in cases[:5]:  # warm caches
         retriever.retrieve(case.question, DEPTH)
     scores, latency = [], []
@@ -242,15 +247,21 @@ def split_table(rows: Sequence[tuple[str, dict[str, float], dict[str, float]]]) 
         "|---|---:|---:|---:|---:|",
     ]
     for name, tune, held in rows:
-        lines.append(f"| {name} | {tune['hit@10']:.3f} | {held['hit@10']:.3f} | {tune['mrr@10']:.3f} | {held['mrr@10']:.3f} |")
+        lines.append(
+            f"| {name} | {tune['hit@10']:.3f} | {held['hit@10']:.3f} | {tune['mrr@10']:.3f} | {held['mrr@10']:.3f} |"
+        )
     return "\n".join(lines)
 
 
 def open_store(args: argparse.Namespace) -> Pipeline:
     """The benchmark's store, ingesting the corpus first when it is missing or empty."""
     settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, data_dir=args.data_dir, collection=args.collection,
-        openai_api_key=None, openai_base_url=None, chroma_host=None,
+        _env_file=None,
+        data_dir=args.data_dir,
+        collection=args.collection,
+        openai_api_key=None,
+        openai_base_url=None,
+        chroma_host=None,
     )
     pipeline = Pipeline.open(settings)
     if pipeline.store.chunk_count() == 0:
@@ -267,11 +278,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--corpus", type=Path, default=DATA / "corpus.json", help="MultiHop-RAG corpus.json")
     parser.add_argument("--queries", type=Path, default=DATA / "queries-dev.json", help="MultiHop-RAG query file")
-    parser.add_argument("--data-dir", type=Path, default=Path("bench/out/multihop"), help="store directory (default bench/out/multihop)")
+    parser.add_argument(
+        "--data-dir", type=Path, default=Path("bench/out/multihop"), help="store directory (default bench/out/multihop)"
+    )
     parser.add_argument("--collection", default="multihop", help="collection name (default multihop)")
     parser.add_argument("--limit", type=int, help="only the first N answerable questions (a quick run)")
-    parser.add_argument("--configs", nargs="+", choices=list(CONFIGS), default=list(CONFIGS), metavar="NAME",
-                        help="configurations to run (default: all; names listed below)")
+    parser.add_argument(
+        "--configs",
+        nargs="+",
+        choices=list(CONFIGS),
+        default=list(CONFIGS),
+        metavar="NAME",
+        help="configurations to run (default: all; names listed below)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the tune/held-out split (default 0)")
     parser.add_argument("--out", type=Path, help="also write the tables (Markdown) and a JSON summary next to it")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -287,7 +306,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         cases, tune = cases[: args.limit], tune[: args.limit]
     embedder = TimedEmbedder(pipeline.embedder)
     parts = Parts(
-        pipeline.store, embedder,
+        pipeline.store,
+        embedder,
         Bm25Index(args.data_dir / "bm25" / args.collection),
         Bm25Index(args.data_dir / "bm25-text" / args.collection, titles=False),
     )
@@ -312,7 +332,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text + "\n", encoding="utf-8")
-        args.out.with_suffix(".json").write_text(json.dumps({"header": header, "configs": summary}, indent=2), encoding="utf-8")
+        args.out.with_suffix(".json").write_text(
+            json.dumps({"header": header, "configs": summary}, indent=2), encoding="utf-8"
+        )
     return 0
 
 

@@ -39,6 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python bench/scale.py` puts bench/ first, not the project
     sys.path.insert(0, str(ROOT))
 
+import contextlib
+
 from rag.config import Settings
 from rag.embedding import MINILM_DIMENSION, MINILM_MODEL_ID
 from rag.ingest import FLUSH_CHUNKS
@@ -190,8 +192,13 @@ def synthetic_articles(
                 ids.append(_chunk_id(article_id, article_hash, index))
                 texts.append(source.texts[row] + (f" (copy {copy})" if copy else ""))
                 metadatas.append(
-                    {**source.metadatas[row], "article_id": article_id, "article_hash": article_hash,
-                     "chunk_index": index, "title": title}
+                    {
+                        **source.metadatas[row],
+                        "article_id": article_id,
+                        "article_hash": article_hash,
+                        "chunk_index": index,
+                        "title": title,
+                    }
                 )
             vectors = source.vectors[rows]
             if copy:
@@ -279,7 +286,11 @@ def build_store(
             flush()
             if progress and time.monotonic() - reported > 15:
                 reported = time.monotonic()
-                print(f"  wrote {times.chunks:,}/{chunks:,} chunks ({times.store_rate:,.0f}/s)", file=sys.stderr, flush=True)
+                print(
+                    f"  wrote {times.chunks:,}/{chunks:,} chunks ({times.store_rate:,.0f}/s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
     if pending:
         flush()
     t = time.perf_counter()
@@ -317,10 +328,8 @@ def dir_size_mb(path: Path) -> float:
     total = 0
     for root, _, files in os.walk(path):
         for name in files:
-            try:
+            with contextlib.suppress(OSError):
                 total += os.lstat(os.path.join(root, name)).st_blocks * 512
-            except OSError:
-                pass
     return total / 2**20
 
 
@@ -434,7 +443,9 @@ class ChromaServer:
         with open(self.log, "w") as out:
             self.process = subprocess.Popen(
                 [binary, "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)],
-                stdout=out, stderr=subprocess.STDOUT, env=clean_env(),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=clean_env(),
             )
         wait_http(f"http://127.0.0.1:{self.port}/api/v2/heartbeat", self.process, self.log, timeout=90)
         return self

@@ -20,12 +20,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import httpx
 import numpy as np
 import openai
 
 from rag.chunking import split_sentences
 from rag.citations import claims, drop_markers, invalid_markers, parse_markers, supporting_span, term_overlap
 from rag.embedding import Embedder
+from rag.errors import LLMError
 from rag.metrics import is_refusal
 from rag.retrieval import Passage
 
@@ -65,10 +67,6 @@ class Answerer(Protocol):
     def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]: ...
 
 
-class LLMError(RuntimeError):
-    """The language model could not answer; the message is fit to show a user."""
-
-
 # --- extractive -------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Candidate:
@@ -103,7 +101,7 @@ class ExtractiveAnswerer:
         candidates = sorted(
             (
                 _Candidate(number, start, end, 0.6 * float(sim) + 0.4 * term_overlap(question, text), vector)
-                for (number, start, end), text, sim, vector in zip(spans, texts, similarities, vectors[1:])
+                for (number, start, end), text, sim, vector in zip(spans, texts, similarities, vectors[1:], strict=False)
             ),
             key=lambda c: c.score,
             reverse=True,
@@ -123,7 +121,7 @@ class ExtractiveAnswerer:
         chosen = self.select(question, passages)
         if not chosen:
             return DECLINE
-        return " ".join(f"{passages[c.number - 1].text[c.start:c.end]} [{c.number}]" for c in chosen)
+        return " ".join(f"{passages[c.number - 1].text[c.start : c.end]} [{c.number}]" for c in chosen)
 
     def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
         yield self.compose(question, passages)
@@ -167,21 +165,26 @@ class OpenAIChatModel:
     def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
         try:
             response = self.client.chat.completions.create(
-                model=self.name, messages=messages, stream=True, temperature=0  # type: ignore[arg-type]
+                model=self.name,
+                messages=messages,
+                stream=True,
+                temperature=0,  # type: ignore[arg-type]
             )
             for chunk in response:
                 if chunk.choices and chunk.choices[0].delta.content:
                     yield chunk.choices[0].delta.content
-        except (openai.OpenAIError, ValueError) as error:
+        except (openai.OpenAIError, httpx.HTTPError, ValueError) as error:
             raise self._explain(error) from error
 
     def complete(self, messages: list[dict[str, str]]) -> str:
         try:
             response = self.client.chat.completions.create(
-                model=self.name, messages=messages, temperature=0  # type: ignore[arg-type]
+                model=self.name,
+                messages=messages,
+                temperature=0,  # type: ignore[arg-type]
             )
             return response.choices[0].message.content or ""
-        except (openai.OpenAIError, ValueError) as error:
+        except (openai.OpenAIError, httpx.HTTPError, ValueError) as error:
             raise self._explain(error) from error
 
 

@@ -14,8 +14,10 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from rag.answering import Answer, Answerer, ExtractiveAnswerer, LLMAnswerer, LLMError, finish_answer
-from rag.retrieval import Passage, QueryFilters, Retriever
+from rag.answering import Answer, Answerer, ExtractiveAnswerer, LLMAnswerer, finish_answer
+from rag.dates import QueryFilters
+from rag.errors import LLMError, QuestionRejected
+from rag.retrieval import Passage, Retriever
 
 MAX_QUESTION_CHARS = 2000
 _FOLLOW_UP = re.compile(
@@ -24,7 +26,34 @@ _FOLLOW_UP = re.compile(
 )
 _LEADING_CONNECTIVE = re.compile(r"^(and|but|also|so|then)\s+", re.IGNORECASE)
 _ENTITY = re.compile(r"\b[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*")
-_QUESTION_WORDS = {"What", "Who", "Whom", "Which", "When", "Where", "Why", "How", "Did", "Does", "Do", "Is", "Are", "Was", "Were", "Can", "Could", "Will", "Would", "And", "But", "The", "A", "An", "In", "On"}
+_QUESTION_WORDS = {
+    "What",
+    "Who",
+    "Whom",
+    "Which",
+    "When",
+    "Where",
+    "Why",
+    "How",
+    "Did",
+    "Does",
+    "Do",
+    "Is",
+    "Are",
+    "Was",
+    "Were",
+    "Can",
+    "Could",
+    "Will",
+    "Would",
+    "And",
+    "But",
+    "The",
+    "A",
+    "An",
+    "In",
+    "On",
+}
 
 CONDENSE_PROMPT = (
     "Rewrite the user's last question as one standalone question that can be understood without the "
@@ -50,10 +79,6 @@ class TurnUpdate:
     passages: Sequence[Passage] = ()
     answer: Answer | None = None
     notices: list[str] = field(default_factory=list)
-
-
-class QuestionRejected(ValueError):
-    """The question cannot be asked as it is; the message says why and what to do."""
 
 
 def check_question(question: str) -> str:
@@ -147,7 +172,11 @@ class ChatEngine:
         return _last(self.respond(question, passages))
 
     def answer(
-        self, question: str, history: Sequence[Exchange] = (), filters: QueryFilters = QueryFilters(), top_k: int | None = None
+        self,
+        question: str,
+        history: Sequence[Exchange] = (),
+        filters: QueryFilters = QueryFilters(),
+        top_k: int | None = None,
     ) -> TurnUpdate:
         """Run a turn to the end and return its final update."""
         return _last(self.ask(question, history, filters, top_k))

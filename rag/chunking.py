@@ -7,21 +7,19 @@ counter is passed in, so this module never imports a model.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 ABBREVIATIONS: frozenset[str] = frozenset(
-    """Mr Mrs Ms Dr Prof Sen Rep Gen Gov Lt Col Capt Sgt St Jr Sr vs etc Inc Corp Ltd Co No
-    Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec""".split()
+    ["Mr", "Mrs", "Ms", "Dr", "Prof", "Sen", "Rep", "Gen", "Gov", "Lt", "Col", "Capt", "Sgt", "St", "Jr", "Sr", "vs", "etc", "Inc", "Corp", "Ltd", "Co", "No", "Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec"]
 )
 """Words that end in a period without ending a sentence (compared without the period)."""
 
 # A run of terminators (". . ." counts as one), optional closing quotes/brackets, then
 # whitespace or the end of the text. `word` is the token the terminator is glued to.
-_SENTENCE_END = re.compile(
-    r"(?<!\S)(?P<word>\S*?)(?P<term>[.!?…]+(?:[ \t]+[.!?…]+)*)[”\"’')\]]*(?=\s|$)"
-)
+_SENTENCE_END = re.compile(r"(?<!\S)(?P<word>\S*?)(?P<term>[.!?…]+(?:[ \t]+[.!?…]+)*)[”\"’')\]]*(?=\s|$)")
 _LINE_BREAK = re.compile(r"[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")
 # Dotted initials such as U.S, e.g, i.e, p.m, or a single capital initial (John F. Kennedy).
 _INITIALS = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]|[A-Z]")
@@ -83,7 +81,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     The spans are disjoint and together cover every non-whitespace character.
     """
     cuts = [0, *_boundaries(text), len(text)]
-    spans = (_stripped(text, a, b) for a, b in zip(cuts, cuts[1:]))
+    spans = (_stripped(text, a, b) for a, b in itertools.pairwise(cuts))
     return [span for span in spans if span is not None]
 
 
@@ -92,9 +90,7 @@ def _words(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
         yield start + match.start(), start + match.end()
 
 
-def _split_long(
-    text: str, start: int, end: int, count_tokens: Callable[[str], int], max_tokens: int
-) -> list[_Unit]:
+def _split_long(text: str, start: int, end: int, count_tokens: Callable[[str], int], max_tokens: int) -> list[_Unit]:
     """Cut an over-long sentence at whitespace into pieces of at most `max_tokens`.
 
     A piece counts as the sum of its words' counts; a word over the limit stands alone.
@@ -134,9 +130,7 @@ def _pack_end(units: list[_Unit], first: int, max_tokens: int) -> int:
     return end
 
 
-def _overlap_start(
-    units: list[_Unit], first: int, end: int, max_tokens: int, overlap_tokens: int
-) -> int:
+def _overlap_start(units: list[_Unit], first: int, end: int, max_tokens: int, overlap_tokens: int) -> int:
     """Where the next chunk starts: the trailing units of `units[first:end]` that fit in
     `overlap_tokens` and still leave room for the next new unit; never `first` itself."""
     room = min(overlap_tokens, max_tokens - units[end].tokens)

@@ -16,12 +16,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from rag.answering import Answer
-from rag.chat import QuestionRejected
 from rag.config import Settings
-from rag.embedding import EmbedderUnavailable
+from rag.dates import QueryFilters
+from rag.errors import RagError
 from rag.ingest import IngestReport
-from rag.retrieval import QueryFilters
-from rag.store import StoreError
 
 LISTED_CHANGES = 10
 
@@ -41,8 +39,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _retrieval_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--top-k", dest="top_k", type=int, help="passages given to the answerer (default 5, env RAG_TOP_K)")
-    parser.add_argument("--retrieval", dest="retrieval_mode", choices=["hybrid", "dense", "bm25"], help="default hybrid")
+    parser.add_argument(
+        "--top-k", dest="top_k", type=int, help="passages given to the answerer (default 5, env RAG_TOP_K)"
+    )
+    parser.add_argument(
+        "--retrieval", dest="retrieval_mode", choices=["hybrid", "dense", "bm25"], help="default hybrid"
+    )
 
 
 def _print_report(report: IngestReport) -> None:
@@ -105,16 +107,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from rag.pipeline import Pipeline
 
     pipeline = Pipeline.open(_settings(args))
-    filters = QueryFilters(args.date_from or "", args.date_to or "", tuple(args.source or ()))
+    filters = QueryFilters.parse(args.date_from, args.date_to, args.source)
     streamed = ""
-    try:
-        for update in pipeline.engine.ask(args.question, filters=filters):
-            if update.answer is None and not args.json:  # a chat model's answer, as it arrives
-                print(update.text[len(streamed) :], end="", flush=True)
-                streamed = update.text
-    except QuestionRejected as error:
-        print(error, file=sys.stderr)
-        return 2
+    for update in pipeline.engine.ask(args.question, filters=filters):
+        if update.answer is None and not args.json:  # a chat model's answer, as it arrives
+            print(update.text[len(streamed) :], end="", flush=True)
+            streamed = update.text
     assert update.answer is not None
     if args.json:
         print(json.dumps(answer_json(update.answer, update.searched), ensure_ascii=False, indent=2))
@@ -142,14 +140,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rag", description="Ask questions about news articles; answers cite passages.")
+    parser = argparse.ArgumentParser(
+        prog="rag", description="Ask questions about news articles; answers cite passages."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    ingest = commands.add_parser("ingest", help="add or update articles in the store", description=(
-        "Read .txt .md .html .json .jsonl .csv articles from files or folders and store them. "
-        "Unchanged articles are skipped; changed ones replaced. Exit code 1 if any file was skipped."))
+    ingest = commands.add_parser(
+        "ingest",
+        help="add or update articles in the store",
+        description=(
+            "Read .txt .md .html .json .jsonl .csv articles from files or folders and store them. "
+            "Unchanged articles are skipped; changed ones replaced. Exit code 1 if any file was skipped."
+        ),
+    )
     ingest.add_argument("paths", nargs="+", type=Path, help="files or folders")
-    ingest.add_argument("--sync", action="store_true", help="remove stored articles whose files are gone from these folders")
+    ingest.add_argument(
+        "--sync", action="store_true", help="remove stored articles whose files are gone from these folders"
+    )
     ingest.add_argument("--quiet", action="store_true", help="no progress bar")
     _common(ingest)
     ingest.set_defaults(run=cmd_ingest)
@@ -194,9 +201,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             name = ".".join(map(str, problem["loc"]))
             print(f"error: setting {name}: {problem['msg'].removeprefix('Value error, ')}", file=sys.stderr)
         return 2
-    except (StoreError, EmbedderUnavailable, ValueError) as error:
+    except RagError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
+        return error.exit_code
     except KeyboardInterrupt:
         print("interrupted; the store is consistent, re-run to finish", file=sys.stderr)
         return 130

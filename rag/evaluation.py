@@ -28,6 +28,7 @@ from rag.answering import Answer, ExtractiveAnswerer
 from rag.chat import ChatEngine
 from rag.citations import claims
 from rag.config import Settings
+from rag.errors import UsageError
 
 RETRIEVAL_DEPTH = 10
 _QUOTED = r"[“\"]([^”\"]{12,})[”\"]"
@@ -79,20 +80,22 @@ def _record_to_case(record: dict[str, Any], number: int) -> TestCase:
 
 
 def load_testset(path: Path) -> list[TestCase]:
-    """Read a JSON list or JSONL file of test records; raises ValueError naming the bad record."""
+    """Read a JSON list or JSONL file of test records; raises UsageError naming the bad record."""
     text = path.read_text(encoding="utf-8")
     try:
-        records = json.loads(text) if text.lstrip().startswith("[") else [
-            json.loads(line) for line in text.splitlines() if line.strip()
-        ]
+        records = (
+            json.loads(text)
+            if text.lstrip().startswith("[")
+            else [json.loads(line) for line in text.splitlines() if line.strip()]
+        )
     except json.JSONDecodeError as error:
-        raise ValueError(f"{path} is not valid JSON/JSONL ({error}).") from error
+        raise UsageError(f"{path} is not valid JSON/JSONL ({error}).") from error
     cases = []
     for number, record in enumerate(records, 1):
         try:
             cases.append(_record_to_case(record, number))
         except (KeyError, TypeError) as error:
-            raise ValueError(f"{path}: record {number} lacks a question field ({error}).") from error
+            raise UsageError(f"{path}: record {number} lacks a question field ({error}).") from error
     return cases
 
 
@@ -197,10 +200,10 @@ def format_table(summary: dict[str, dict[str, float]]) -> str:
     keys = list(dict.fromkeys(key for row in summary.values() for key in row))
     width = max(len(key) for key in keys) + 2
     columns = [max(len(g), 8) + 2 for g in groups]
-    lines = ["metric".ljust(width) + "".join(g.rjust(c) for g, c in zip(groups, columns))]
+    lines = ["metric".ljust(width) + "".join(g.rjust(c) for g, c in zip(groups, columns, strict=False))]
     for key in keys:
         cells = []
-        for group, column in zip(groups, columns):
+        for group, column in zip(groups, columns, strict=False):
             value = summary[group].get(key)
             text = "" if value is None else f"{value:.0f}" if key == "questions" or "_ms_" in key else f"{value:.3f}"
             cells.append(text.rjust(column))
@@ -218,40 +221,59 @@ def metrics_svg(summary: dict[str, dict[str, float]]) -> str:
     bar, gap, height, top, left = 14, 28, 220, 30, 40
     group_width = len(PLOTTED) * bar + gap
     width = left + len(groups) * group_width + 180
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + top + 60}" font-family="sans-serif" font-size="11">']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + top + 60}" font-family="sans-serif" font-size="11">'
+    ]
     for tick in (0, 0.25, 0.5, 0.75, 1.0):
         y = top + height * (1 - tick)
-        parts.append(f'<line x1="{left}" x2="{width - 170}" y1="{y}" y2="{y}" stroke="#ddd"/><text x="5" y="{y + 4}">{tick:.2f}</text>')
+        parts.append(
+            f'<line x1="{left}" x2="{width - 170}" y1="{y}" y2="{y}" stroke="#ddd"/><text x="5" y="{y + 4}">{tick:.2f}</text>'
+        )
     for g, group in enumerate(groups):
         x0 = left + g * group_width + gap / 2
-        for m, (name, colour) in enumerate(zip(PLOTTED, COLOURS)):
+        for m, (name, colour) in enumerate(zip(PLOTTED, COLOURS, strict=False)):
             value = summary[group].get(name)
             if value is None or value != value:
                 continue
             h = height * max(0.0, min(1.0, value))
-            parts.append(f'<rect x="{x0 + m * bar}" y="{top + height - h}" width="{bar - 2}" height="{h}" fill="{colour}"><title>{name}: {value:.3f}</title></rect>')
+            parts.append(
+                f'<rect x="{x0 + m * bar}" y="{top + height - h}" width="{bar - 2}" height="{h}" fill="{colour}"><title>{name}: {value:.3f}</title></rect>'
+            )
         parts.append(f'<text x="{x0}" y="{top + height + 16}">{html.escape(group)}</text>')
-    for m, (name, colour) in enumerate(zip(PLOTTED, COLOURS)):
+    for m, (name, colour) in enumerate(zip(PLOTTED, COLOURS, strict=False)):
         y = top + m * 18
-        parts.append(f'<rect x="{width - 160}" y="{y}" width="12" height="12" fill="{colour}"/><text x="{width - 142}" y="{y + 10}">{name}</text>')
+        parts.append(
+            f'<rect x="{width - 160}" y="{y}" width="12" height="12" fill="{colour}"/><text x="{width - 142}" y="{y + 10}">{name}</text>'
+        )
     parts.append("</svg>")
     return "\n".join(parts)
 
 
-def write_report(out: Path, summary: dict[str, dict[str, float]], results: Sequence[CaseResult], config: dict[str, Any]) -> Path:
+def write_report(
+    out: Path, summary: dict[str, dict[str, float]], results: Sequence[CaseResult], config: dict[str, Any]
+) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(
-        json.dumps({"config": config, "summary": summary, "cases": [asdict(r) for r in results]}, indent=2, ensure_ascii=False),
+        json.dumps(
+            {"config": config, "summary": summary, "cases": [asdict(r) for r in results]}, indent=2, ensure_ascii=False
+        ),
         encoding="utf-8",
     )
     (out / "metrics.svg").write_text(metrics_svg(summary), encoding="utf-8")
     failures = [r for r in results if r.scores.get("hit@10") == 0.0 or (r.answerable and r.declined)][:20]
     lines = [
-        "# Evaluation report", "",
-        "Configuration: " + ", ".join(f"{k}={v}" for k, v in config.items()), "",
-        "```", format_table(summary), "```", "",
-        "![metrics per question type](metrics.svg)", "",
-        "## Misses (first 20: no gold evidence in the top 10, or a wrong refusal)", "",
+        "# Evaluation report",
+        "",
+        "Configuration: " + ", ".join(f"{k}={v}" for k, v in config.items()),
+        "",
+        "```",
+        format_table(summary),
+        "```",
+        "",
+        "![metrics per question type](metrics.svg)",
+        "",
+        "## Misses (first 20: no gold evidence in the top 10, or a wrong refusal)",
+        "",
     ]
     lines += [f"- `{r.id}` ({r.type}): {r.question} → {r.answer[:160]!r}" for r in failures] or ["None."]
     report = out / "report.md"
@@ -260,7 +282,11 @@ def write_report(out: Path, summary: dict[str, dict[str, float]], results: Seque
 
 
 def evaluate(
-    engine: ChatEngine, cases: Sequence[TestCase], top_k: int, answer: bool = True, progress: bool = True,
+    engine: ChatEngine,
+    cases: Sequence[TestCase],
+    top_k: int,
+    answer: bool = True,
+    progress: bool = True,
     on_result: Callable[[CaseResult], None] | None = None,
 ) -> list[CaseResult]:
     results = []
@@ -278,12 +304,16 @@ def run_cli(args: argparse.Namespace, settings: Settings) -> int:
     cases = select(load_testset(args.testset), args.sample, args.limit, args.seed)
     pipeline = Pipeline.open(settings)
     if pipeline.store.chunk_count() == 0:
-        raise ValueError(f"Collection '{settings.collection}' is empty: ingest the articles first (rag ingest PATH).")
+        raise UsageError(f"Collection '{settings.collection}' is empty: ingest the articles first (rag ingest PATH).")
     results = evaluate(pipeline.engine, cases, settings.top_k, answer=not args.retrieval_only, progress=not args.quiet)
     summary = summarize(results)
     config = {
-        "testset": str(args.testset), "questions": len(cases), "collection": settings.collection,
-        "retrieval": settings.retrieval_mode, "top_k": settings.top_k, "answerer": pipeline.engine.answerer_name,
+        "testset": str(args.testset),
+        "questions": len(cases),
+        "collection": settings.collection,
+        "retrieval": settings.retrieval_mode,
+        "top_k": settings.top_k,
+        "answerer": pipeline.engine.answerer_name,
         "embedder": pipeline.embedder.model_id,
     }
     report = write_report(args.out, summary, results, config)

@@ -18,6 +18,7 @@ from typing import Any
 from tqdm import tqdm
 
 from rag.chunking import TextChunk, chunk_text
+from rag.dates import date_number
 from rag.embedding import Embedder
 from rag.loading import Article, LoadFailure, LoadOptions, discover, load_file
 from rag.store import ArticleRecord, ChunkStore
@@ -57,15 +58,6 @@ class IngestReport:
         )
 
 
-def date_number(date: str) -> int:
-    """'2022-03-30' -> 20220330, '2022-03' -> 20220301, '2022' -> 20220101, '' -> 0 (for range filters)."""
-    parts = [int(part) for part in date.split("-") if part.isdigit()]
-    if not parts:
-        return 0
-    year, month, day = (parts + [1, 1])[:3]
-    return year * 10000 + month * 100 + day
-
-
 def chunk_id(article: Article, index: int) -> str:
     article_key = hashlib.sha1(article.id.encode("utf-8")).hexdigest()[:16]
     return f"{article_key}:{article.content_hash[:12]}:{index}"
@@ -89,7 +81,9 @@ def chunk_metadata(article: Article, index: int, chunk: TextChunk) -> dict[str, 
 class _Batcher:
     """Collects chunked articles and writes them to the store FLUSH_CHUNKS at a time."""
 
-    def __init__(self, store: ChunkStore, embedder: Embedder, report: IngestReport, on_flush: Callable[[int], Any]) -> None:
+    def __init__(
+        self, store: ChunkStore, embedder: Embedder, report: IngestReport, on_flush: Callable[[int], Any]
+    ) -> None:
         self.store, self.embedder, self.report, self.on_flush = store, embedder, report, on_flush
         self.pending: list[tuple[Article, list[TextChunk], bool]] = []
 
@@ -142,7 +136,9 @@ def ingest(
         for article in articles:
             if article.id in seen:
                 report.failures.append(
-                    LoadFailure(article.origin, f"duplicate article id {article.id} (also in {seen[article.id]}); skipped")
+                    LoadFailure(
+                        article.origin, f"duplicate article id {article.id} (also in {seen[article.id]}); skipped"
+                    )
                 )
                 continue
             seen[article.id] = article.origin
@@ -152,7 +148,11 @@ def ingest(
             else:
                 todo.append((article, previous is not None))
     chunked = [
-        (article, chunk_text(article.text, embedder.count_tokens, options.chunk_tokens, options.chunk_overlap), is_update)
+        (
+            article,
+            chunk_text(article.text, embedder.count_tokens, options.chunk_tokens, options.chunk_overlap),
+            is_update,
+        )
         for article, is_update in todo
     ]
     total = sum(len(chunks) for _, chunks, _ in chunked)

@@ -18,8 +18,9 @@ from llama_index.core.embeddings import BaseEmbedding
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from pydantic import PrivateAttr
 
+from rag.dates import QueryFilters
 from rag.embedding import Embedder
-from rag.retrieval import Passage, QueryFilters, Retriever
+from rag.retrieval import Passage, Retriever
 
 
 class LlamaIndexEmbedding(BaseEmbedding):
@@ -56,8 +57,13 @@ class LlamaIndexEmbedding(BaseEmbedding):
 
 def passage_node(passage: Passage) -> NodeWithScore:
     metadata = {
-        "article_id": passage.article_id, "title": passage.title, "date": passage.date,
-        "source": passage.source, "url": passage.url, "start": passage.start, "end": passage.end,
+        "article_id": passage.article_id,
+        "title": passage.title,
+        "date": passage.date,
+        "source": passage.source,
+        "url": passage.url,
+        "start": passage.start,
+        "end": passage.end,
     }
     return NodeWithScore(node=TextNode(id_=passage.chunk_id, text=passage.text, metadata=metadata), score=passage.score)
 

@@ -16,15 +16,16 @@ import io
 import json
 import re
 import sys
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import astuple, dataclass
-from datetime import date, datetime
-from email.utils import parsedate_to_datetime
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from bs4 import BeautifulSoup, CData, NavigableString, PageElement, Tag
 from bs4.builder import ParserRejectedMarkup
+
+from rag.dates import date_from_name, normalise_date
 
 if TYPE_CHECKING:
     from rag.config import Settings
@@ -165,7 +166,9 @@ def load_file(path: Path, options: LoadOptions) -> tuple[list[Article], list[Loa
         if parser is None:
             raise _Bad(_unsupported(path))
         many = path.suffix.lower() in RECORD_SUFFIXES
-        limit, setting = (options.max_file_bytes, "RAG_MAX_FILE_BYTES") if many else (options.max_bytes, "RAG_MAX_ARTICLE_BYTES")
+        limit, setting = (
+            (options.max_file_bytes, "RAG_MAX_FILE_BYTES") if many else (options.max_bytes, "RAG_MAX_ARTICLE_BYTES")
+        )
         parsed = parser(_read_text(path, limit, setting), path, options)
         if not parsed:
             raise _Bad("file holds no records (e.g. an empty list or a header-only CSV); add articles or remove it")
@@ -223,7 +226,12 @@ def _build(parsed: _Parsed, origin: str, max_bytes: int) -> tuple[list[Article],
             continue
         size = len(text.encode("utf-8"))
         if size > max_bytes:
-            failures.append(LoadFailure(where, f"article text is {size:,} bytes, over the limit of {max_bytes:,}; split it or raise RAG_MAX_ARTICLE_BYTES"))
+            failures.append(
+                LoadFailure(
+                    where,
+                    f"article text is {size:,} bytes, over the limit of {max_bytes:,}; split it or raise RAG_MAX_ARTICLE_BYTES",
+                )
+            )
             continue
         url = _one_line(item.url)
         base = url or (origin if item.n is None else f"{origin}#{item.n}")
@@ -233,7 +241,7 @@ def _build(parsed: _Parsed, origin: str, max_bytes: int) -> tuple[list[Article],
             ident = f"{base}#{copy}"
         used.add(ident)
         articles.append(
-            Article(ident, _one_line(item.title), text, _normalise_date(item.date), _one_line(item.source), url, origin)
+            Article(ident, _one_line(item.title), text, normalise_date(item.date), _one_line(item.source), url, origin)
         )
     return articles, failures
 
@@ -250,38 +258,6 @@ def _one_line(value: str) -> str:
     return " ".join(_clean(value).split())
 
 
-_NUMERIC_DATE = re.compile(r"(\d{4})(?:[-/.](\d{1,2})(?:[-/.](\d{1,2})(?:[T\s].*)?)?)?")
-_WORDY_DATE_FORMATS = ("%B %d, %Y", "%b %d, %Y", "%b. %d, %Y", "%B %d %Y", "%d %B %Y", "%d %b %Y")
-
-
-def _normalise_date(value: str) -> str:
-    """'YYYY-MM-DD', 'YYYY-MM' or 'YYYY' from common date spellings; '' when unparseable."""
-    value = " ".join(value.split())
-    match = _NUMERIC_DATE.fullmatch(value)
-    if match:
-        year, month, day = match.groups()
-        try:
-            if day:
-                return date(int(year), int(month), int(day)).isoformat()
-            return date(int(year), int(month), 1).isoformat()[:7] if month else year
-        except ValueError:
-            return ""
-    for fmt in _WORDY_DATE_FORMATS:
-        try:
-            return datetime.strptime(value, fmt).date().isoformat()
-        except ValueError:
-            continue
-    try:  # RFC 2822, as in RSS pubDate
-        return parsedate_to_datetime(value).date().isoformat()
-    except (TypeError, ValueError, IndexError):
-        return ""
-
-
-def _date_from_name(stem: str) -> str:
-    match = re.search(r"(?<!\d)\d{4}-\d{2}(?:-\d{2})?(?!\d)", stem)
-    return _normalise_date(match.group()) if match else ""
-
-
 _META_LINE = re.compile(r"([A-Za-z]+)\s*:\s*(.*)")
 _META_KEYS = ("title", "date", "source", "url")
 
@@ -290,7 +266,7 @@ def _parse_text(text: str, path: Path, options: LoadOptions, *, markdown: bool =
     meta, body = _split_front_matter(text)
     heading = re.search(r"^# +(.+?)[ #]*$", body, re.MULTILINE) if markdown else None
     title = meta.get("title") or (heading.group(1) if heading else "") or _title_from_stem(path.stem)
-    when = _normalise_date(meta.get("date", "")) or _date_from_name(path.stem)
+    when = normalise_date(meta.get("date", "")) or date_from_name(path.stem)
     source, url = meta.get("source", ""), meta.get("url", "")
     return [_Draft(body, "nothing after the front matter", title, when, source, url)]
 
@@ -326,8 +302,7 @@ def _title_from_stem(stem: str) -> str:
 
 _DROP_TAGS = {"head", "script", "style", "noscript", "nav", "header", "footer", "aside", "form", "iframe", "svg"}
 _BLOCK_TAGS = set(
-    "p div section article main h1 h2 h3 h4 h5 h6 ul ol li blockquote pre figure figcaption "
-    "table tr td th dl dt dd br hr".split()
+    ["p", "div", "section", "article", "main", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote", "pre", "figure", "figcaption", "table", "tr", "td", "th", "dl", "dt", "dd", "br", "hr"]
 )
 _BREAK = "\x1e"  # a plain str marking block boundaries; page text comes as NavigableString/CData
 _TEXT_TYPES = (str, NavigableString, CData)  # exact types: comments, doctypes etc. are subclasses

@@ -50,7 +50,7 @@ def token_f1(prediction: str, reference: str) -> float:
 
 
 def yes_no(text: str) -> str | None:
-    """"yes" or "no" when the normalised text starts with that word, else None."""
+    """ "yes" or "no" when the normalised text starts with that word, else None."""
     tokens = normalize_answer(text).split()
     if tokens and tokens[0] in ("yes", "no"):
         return tokens[0]

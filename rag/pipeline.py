@@ -36,11 +36,16 @@ class Pipeline:
         embedder = make_embedder(settings, model)
         store = ChunkStore.open(settings, embedder)
         lexical = Bm25Index(settings.data_dir / "bm25" / settings.collection)
-        retriever = Retriever(store, embedder, lexical, settings.retrieval_mode, settings.candidates, hints=settings.query_hints)
+        retriever = Retriever(
+            store, embedder, lexical, settings.retrieval_mode, settings.candidates, hints=settings.query_hints
+        )
         llm = None
         if settings.uses_llm and settings.openai_api_key is not None:
             chat_model = OpenAIChatModel.connect(
-                settings.openai_api_key.get_secret_value(), settings.openai_base_url, settings.llm_model, settings.llm_timeout
+                settings.openai_api_key.get_secret_value(),
+                settings.openai_base_url,
+                settings.llm_model,
+                settings.llm_timeout,
             )
             llm = LLMAnswerer(chat_model)
         engine = ChatEngine(retriever, ExtractiveAnswerer(embedder, settings.min_support), llm, settings.top_k)

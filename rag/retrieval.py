@@ -25,7 +25,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -34,8 +34,8 @@ import numpy as np
 import Stemmer
 
 from rag.config import RetrievalMode
+from rag.dates import QueryFilters
 from rag.embedding import Embedder
-from rag.ingest import date_number
 from rag.query import QueryHints, parse_query_hints
 from rag.store import ChunkRecord, ChunkStore
 
@@ -76,42 +76,6 @@ class Passage:
             score=score,
             similarity=similarity,
         )
-
-
-@dataclass(frozen=True)
-class QueryFilters:
-    """Restrictions on which articles may answer: ISO date bounds (inclusive) and sources."""
-
-    date_from: str = ""
-    date_to: str = ""
-    sources: tuple[str, ...] = field(default_factory=tuple)
-
-    def chroma_where(self) -> dict[str, Any] | None:
-        clauses: list[dict[str, Any]] = []
-        if self.date_from:
-            clauses.append({"date_num": {"$gte": date_number(self.date_from)}})
-        if self.date_to:
-            clauses.append({"date_num": {"$lte": _end_of_period(self.date_to)}})
-        if self.sources:
-            clauses.append({"source": {"$in": list(self.sources)}})
-        if not clauses:
-            return None
-        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
-
-    def admits(self, metadata: dict[str, Any]) -> bool:
-        date = int(metadata.get("date_num", 0))
-        if self.date_from and date < date_number(self.date_from):
-            return False
-        if self.date_to and date > _end_of_period(self.date_to):
-            return False
-        return not self.sources or metadata.get("source") in self.sources
-
-
-def _end_of_period(date: str) -> int:
-    """Upper bound for a possibly partial date: '2022-03' -> 20220399, '2022' -> 20229999."""
-    parts = date.split("-")
-    base = date_number(date)
-    return base + (98 if len(parts) == 2 else 9898 if len(parts) == 1 else 0)
 
 
 # --- fusion and reranking ----------------------------------------------------------------
@@ -281,7 +245,10 @@ class Bm25Index:
             model.index(self._tokens(texts), show_progress=False)
             model.save(staging, show_progress=False)
         meta = [
-            {key: r.metadata.get(key, default) for key, default in (("date_num", 0), ("source", ""), ("article_id", ""))}
+            {
+                key: r.metadata.get(key, default)
+                for key, default in (("date_num", 0), ("source", ""), ("article_id", ""))
+            }
             for r in records
         ]
         (staging / "ids.json").write_text(json.dumps({"ids": [r.id for r in records], "meta": meta}), encoding="utf-8")
@@ -303,7 +270,9 @@ class Bm25Index:
             codes, names, dates = self._source_codes, self._source_names, self._dates
         if model is None or not ids:
             return None
-        query_tokens = bm25s.tokenize([query], stopwords="en", stemmer=self._stemmer, show_progress=False, return_ids=False)
+        query_tokens = bm25s.tokenize(
+            [query], stopwords="en", stemmer=self._stemmer, show_progress=False, return_ids=False
+        )
         if not query_tokens[0]:
             return None
         scores = np.asarray(model.get_scores(query_tokens[0]), dtype=np.float32)
@@ -353,7 +322,11 @@ class Retriever:
         records = {record.id: record for record, _ in dense}
         similarity = {record.id: sim for record, sim in dense}
         if self.hints:
-            known = self.lexical.sources if self.mode != "dense" else {str(r.metadata.get("source", "")) for r in records.values()}
+            known = (
+                self.lexical.sources
+                if self.mode != "dense"
+                else {str(r.metadata.get("source", "")) for r in records.values()}
+            )
             hints = parse_query_hints(query, known)
         else:
             hints = QueryHints()
@@ -365,7 +338,9 @@ class Retriever:
         else:
             ranked = lexical_top
         if self.reranker is not None:
-            pool = [self._candidate(chunk_id, score, records, similarity, lexical) for chunk_id, score in ranked[:depth]]
+            pool = [
+                self._candidate(chunk_id, score, records, similarity, lexical) for chunk_id, score in ranked[:depth]
+            ]
             ranked = [(c.chunk_id, c.score) for c in self.reranker.rerank(query, query_vector, pool)]
         top = ranked[:k]
         for record, vector in self.store.get_chunks([chunk_id for chunk_id, _ in top if chunk_id not in records]):

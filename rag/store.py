@@ -28,13 +28,10 @@ from chromadb.api.models.Collection import Collection
 
 from rag.config import Settings
 from rag.embedding import ChromaEmbeddingFunction, Embedder
+from rag.errors import StoreError
 
 STATE_ID = "__rag_state__"
 _UNIT = [1.0]  # manifest records carry a dummy 1-d vector: Chroma requires one
-
-
-class StoreError(RuntimeError):
-    """The store cannot be used as configured; the message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -91,7 +88,10 @@ def connect(settings: Settings) -> Connection:
         try:
             return Connection(
                 lambda: chromadb.HttpClient(
-                    host=settings.chroma_host or "", port=settings.chroma_port, headers=headers, settings=chroma_settings
+                    host=settings.chroma_host or "",
+                    port=settings.chroma_port,
+                    headers=headers,
+                    settings=chroma_settings,
                 ),
                 embedded=False,
             )
@@ -104,7 +104,9 @@ def connect(settings: Settings) -> Connection:
     path = (settings.data_dir / "chroma").resolve()
     if path not in _EMBEDDED:
         path.mkdir(parents=True, exist_ok=True)
-        _EMBEDDED[path] = Connection(lambda: chromadb.PersistentClient(path=str(path), settings=chroma_settings), embedded=True)
+        _EMBEDDED[path] = Connection(
+            lambda: chromadb.PersistentClient(path=str(path), settings=chroma_settings), embedded=True
+        )
     return _EMBEDDED[path]
 
 
@@ -245,7 +247,7 @@ class ChunkStore:
         self._delete(
             [
                 chunk_id
-                for chunk_id, meta in zip(found["ids"], found["metadatas"])
+                for chunk_id, meta in zip(found["ids"], found["metadatas"], strict=False)
                 if current[str(meta["article_id"])] != meta["article_hash"]
             ]
         )
@@ -277,14 +279,14 @@ class ChunkStore:
         return [
             (ChunkRecord(chunk_id, text, dict(meta)), 1.0 - float(distance))
             for chunk_id, text, meta, distance in zip(
-                result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0]
+                result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0], strict=False
             )
         ]
 
     def iter_chunks(self) -> Iterator[ChunkRecord]:
         """Every chunk with its text and metadata, in pages (for building the BM25 index)."""
         for page in _pages(self._chunks, ["documents", "metadatas"], self._batch):
-            for chunk_id, text, meta in zip(page["ids"], page["documents"], page["metadatas"]):
+            for chunk_id, text, meta in zip(page["ids"], page["documents"], page["metadatas"], strict=False):
                 yield ChunkRecord(chunk_id, text, dict(meta))
 
     def get_chunks(self, ids: Sequence[str]) -> list[tuple[ChunkRecord, np.ndarray]]:
@@ -294,7 +296,9 @@ class ChunkStore:
         found = self._chunks.get(ids=list(ids), include=["documents", "metadatas", "embeddings"])
         by_id = {
             chunk_id: (ChunkRecord(chunk_id, text, dict(meta)), np.asarray(vector, dtype=np.float32))
-            for chunk_id, text, meta, vector in zip(found["ids"], found["documents"], found["metadatas"], found["embeddings"])
+            for chunk_id, text, meta, vector in zip(
+                found["ids"], found["documents"], found["metadatas"], found["embeddings"], strict=False
+            )
         }
         return [by_id[chunk_id] for chunk_id in ids if chunk_id in by_id]
 
@@ -321,4 +325,4 @@ def _pages(collection: Collection, include: list[str], page_size: int) -> Iterat
 
 def _iter_metadata(collection: Collection, page_size: int) -> Iterator[tuple[str, dict[str, Any]]]:
     for page in _pages(collection, ["metadatas"], page_size):
-        yield from zip(page["ids"], (dict(meta) for meta in page["metadatas"]))
+        yield from zip(page["ids"], (dict(meta) for meta in page["metadatas"]), strict=False)

@@ -21,17 +21,17 @@ from typing import Any
 import gradio as gr
 
 from rag.answering import Answer, Citation
-from rag.chat import Exchange, QuestionRejected, TurnUpdate
+from rag.chat import Exchange, TurnUpdate
 from rag.citations import MARKER
 from rag.cli import answer_json
 from rag.config import Settings
+from rag.dates import QueryFilters
 from rag.embedding import make_model
+from rag.errors import RagError
 from rag.pipeline import Pipeline
-from rag.retrieval import QueryFilters
 
 log = logging.getLogger("rag.web")
 DEMO_ARTICLES = Path(__file__).resolve().parent.parent / "demo" / "articles"
-_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 
 CSS = """
 .source-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 6px 10px; margin-bottom: 8px; }
@@ -121,14 +121,6 @@ def sources_html(answer: Answer | None) -> str:
     return "".join(source_card(citation) for citation in answer.citations)
 
 
-def parse_filters(date_from: str | None, date_to: str | None) -> QueryFilters:
-    start, end = ((value or "").strip() for value in (date_from, date_to))
-    for label, value in (("From", start), ("To", end)):
-        if value and not _DATE.match(value):
-            raise QuestionRejected(f"{label} date '{value}' is not YYYY, YYYY-MM or YYYY-MM-DD.")
-    return QueryFilters(date_from=start, date_to=end)
-
-
 def render_turn(update: TurnUpdate) -> str:
     if update.answer is None:
         return html.escape(update.text) or "…"
@@ -141,14 +133,19 @@ def build_app(settings: Settings) -> gr.Blocks:
     startup_note = ensure_demo(pipelines)
 
     def respond(
-        message: str, chat: list[dict[str, Any]], exchanges: list[Exchange], collection: str, top_k: float,
-        date_from: str, date_to: str,
+        message: str,
+        chat: list[dict[str, Any]],
+        exchanges: list[Exchange],
+        collection: str,
+        top_k: float,
+        date_from: str,
+        date_to: str,
     ) -> Iterator[tuple[Any, ...]]:
         chat = [*chat, {"role": "user", "content": html.escape(message)}]
         searched, sources = "", ""
         try:
             pipeline = pipelines.get(collection)
-            filters = parse_filters(date_from, date_to)
+            filters = QueryFilters.parse(date_from, date_to)
             for update in pipeline.engine.ask(message, exchanges, filters, int(top_k)):
                 searched = f"Searched for: *{html.escape(update.searched)}*"
                 if update.answer is not None:
@@ -156,8 +153,14 @@ def build_app(settings: Settings) -> gr.Blocks:
                     exchanges = [*exchanges, Exchange(message, update.searched, update.answer.text)]
                 reply = {"role": "assistant", "content": render_turn(update)}
                 yield [*chat, reply], sources, searched, exchanges, ""
-        except QuestionRejected as error:
-            yield [*chat, {"role": "assistant", "content": html.escape(str(error))}], sources, searched, exchanges, message
+        except RagError as error:
+            yield (
+                [*chat, {"role": "assistant", "content": html.escape(str(error))}],
+                sources,
+                searched,
+                exchanges,
+                message,
+            )
         except Exception as error:  # never show a traceback in the page; it goes to the server log
             log.exception("answering failed")
             text = f"Sorry, answering failed ({type(error).__name__}). The details are in the server log."
@@ -168,20 +171,30 @@ def build_app(settings: Settings) -> gr.Blocks:
         pipeline = pipelines.get(collection or None)
         try:
             final = pipeline.engine.answer(question, top_k=top_k or None)
-        except QuestionRejected as error:
+        except RagError as error:
             return {"error": str(error)}
         assert final.answer is not None
         return answer_json(final.answer, final.searched)
 
     with gr.Blocks(title="News RAG chat") as app:
         gr.Markdown("## Ask the news articles\nAnswers cite numbered passages; the cited passages appear on the right.")
-        status = gr.Markdown(status_line(pipelines.get()) + (f"\n\n{startup_note}" if startup_note else ""), elem_id="status")
+        status = gr.Markdown(
+            status_line(pipelines.get()) + (f"\n\n{startup_note}" if startup_note else ""), elem_id="status"
+        )
         exchanges = gr.State([])
         with gr.Row():
             with gr.Column(scale=3):
-                chatbot = gr.Chatbot(label="Chat", height=480, elem_id="chat", sanitize_html=True, feedback_options=None)
+                chatbot = gr.Chatbot(
+                    label="Chat", height=480, elem_id="chat", sanitize_html=True, feedback_options=None
+                )
                 with gr.Row():
-                    question = gr.Textbox(placeholder="e.g. What guarantees does Kyiv want?", show_label=False, scale=5, elem_id="question", max_lines=4)
+                    question = gr.Textbox(
+                        placeholder="e.g. What guarantees does Kyiv want?",
+                        show_label=False,
+                        scale=5,
+                        elem_id="question",
+                        max_lines=4,
+                    )
                     send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
                 searched = gr.Markdown(elem_id="searched")
                 clear = gr.Button("Clear chat", elem_id="clear")
@@ -189,12 +202,15 @@ def build_app(settings: Settings) -> gr.Blocks:
                 gr.Markdown("### Cited passages")
                 sources = gr.HTML(elem_id="sources")
                 with gr.Accordion("Settings", open=False):
-                    collection = gr.Dropdown(pipelines.collections(), value=settings.collection, label="Collection", allow_custom_value=True)
+                    collection = gr.Dropdown(
+                        pipelines.collections(), value=settings.collection, label="Collection", allow_custom_value=True
+                    )
                     top_k = gr.Slider(1, 20, value=settings.top_k, step=1, label="Passages to retrieve (top-k)")
                     date_from = gr.Textbox(label="From date (YYYY-MM-DD)", elem_id="date-from")
                     date_to = gr.Textbox(label="To date (YYYY-MM-DD)", elem_id="date-to")
         inputs = [question, chatbot, exchanges, collection, top_k, date_from, date_to]
         outputs = [chatbot, sources, searched, exchanges, question]
+
         def refresh_status(name: str) -> str:
             return status_line(pipelines.get(name))
 
@@ -214,4 +230,11 @@ def serve(settings: Settings) -> None:
     auth = None
     if settings.auth_user and settings.auth_password is not None:
         auth = (settings.auth_user, settings.auth_password.get_secret_value())
-    app.launch(server_name=settings.host, server_port=settings.port, share=settings.share, auth=auth, css=CSS, footer_links=["api"])
+    app.launch(
+        server_name=settings.host,
+        server_port=settings.port,
+        share=settings.share,
+        auth=auth,
+        css=CSS,
+        footer_links=["api"],
+    )

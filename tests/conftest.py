@@ -52,7 +52,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(command: Sequence[str], ready_url: str, log_path: Path, env: dict[str, str] | None = None) -> Iterator[None]:
+def serving(
+    command: Sequence[str], ready_url: str, log_path: Path, env: dict[str, str] | None = None
+) -> Iterator[None]:
     """Run a server process until the block ends; wait (up to 2 min) until `ready_url` answers."""
     with open(log_path, "w") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -104,7 +104,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send_event(self, payload: dict | str) -> None:
         text = payload if isinstance(payload, str) else json.dumps(payload)
-        self._write_chunk(f"data: {text}\n\n".encode("utf-8"))
+        self._write_chunk(f"data: {text}\n\n".encode())
 
     # --- routing -----------------------------------------------------------------------
 
@@ -149,8 +149,11 @@ class _Handler(BaseHTTPRequestHandler):
             "completion_tokens": _word_count(text),
             "total_tokens": prompt_tokens + _word_count(text),
         }
-        meta = {"id": f"chatcmpl-fake-{fake.request_count()}", "created": int(time.time()),
-                "model": body.get("model", MODEL_ID)}
+        meta = {
+            "id": f"chatcmpl-fake-{fake.request_count()}",
+            "created": int(time.time()),
+            "model": body.get("model", MODEL_ID),
+        }
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
             self._stream_chat(meta, text, usage if include_usage else None)
@@ -191,17 +194,19 @@ class _Handler(BaseHTTPRequestHandler):
         texts = [inputs] if isinstance(inputs, str) else [str(item) for item in inputs]
         encoding_format = body.get("encoding_format") or "float"
         data = [
-            {"object": "embedding", "index": i,
-             "embedding": _encode_embedding(fake_embedding(text), encoding_format)}
+            {"object": "embedding", "index": i, "embedding": _encode_embedding(fake_embedding(text), encoding_format)}
             for i, text in enumerate(texts)
         ]
         tokens = sum(_word_count(text) for text in texts)
-        self._send_json(200, {
-            "object": "list",
-            "data": data,
-            "model": body.get("model", MODEL_ID),
-            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-        })
+        self._send_json(
+            200,
+            {
+                "object": "list",
+                "data": data,
+                "model": body.get("model", MODEL_ID),
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+            },
+        )
 
 
 class FakeOpenAI:
@@ -221,9 +226,7 @@ class FakeOpenAI:
         self._server = _Server(self)
         host, port = self._server.server_address[:2]
         self.base_url = f"http://{host}:{port}/v1"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
 
     def record(self, body: dict) -> None:

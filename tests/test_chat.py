@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.chat import Exchange, QuestionRejected, check_question, heuristic_standalone
+from rag.chat import Exchange, check_question, heuristic_standalone
+from rag.errors import QuestionRejected
 from rag.pipeline import Pipeline
 from tests.openai_server import FakeOpenAI
 from tests.test_answering import llm_engine
@@ -14,7 +15,12 @@ FIRST = Exchange("What guarantees does Kyiv want?", "What guarantees does Kyiv w
 
 @pytest.mark.parametrize(
     ("question", "message"),
-    [("", "Please type a question."), ("   ", "Please type a question."), ("?!...", "no words"), ("x" * 100_000, "100,000 characters")],
+    [
+        ("", "Please type a question."),
+        ("   ", "Please type a question."),
+        ("?!...", "no words"),
+        ("x" * 100_000, "100,000 characters"),
+    ],
 )
 def test_unusable_questions_are_rejected_clearly(question: str, message: str) -> None:
     with pytest.raises(QuestionRejected, match=message):

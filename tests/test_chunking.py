@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -109,9 +110,11 @@ def test_demo_article_keeps_guarantee_sentence_whole() -> None:
         " imposed by “designated guarantor countries” with “strong armies”, including the"
         " United States and a handful of Western allies."
     ]
-    assert "U.S. officials say Putin’s move in recent days comes amid growing evidence that the" \
-        " Russian president feels “misled” by his military commanders about how his attack on" \
+    assert (
+        "U.S. officials say Putin’s move in recent days comes amid growing evidence that the"
+        " Russian president feels “misled” by his military commanders about how his attack on"
         " Ukraine is unfolding." in sentences(text)
+    )
 
 
 def test_demo_article_chunks() -> None:
@@ -169,9 +172,33 @@ def test_rejects_bad_limits() -> None:
 
 _pieces = st.sampled_from(
     [
-        "word", "Mr.", "U.S.", "e.g.", "3.5", "F.", "end.", "yes!", "why?", "so…", ". . .",
-        "“quoted.”", "(aside.)", "'single.'", "[x]", "The", "said", "\n", "\n\n", " ", "  ",
-        "\t", "Ünïcode", "a", ".", "!", "?",
+        "word",
+        "Mr.",
+        "U.S.",
+        "e.g.",
+        "3.5",
+        "F.",
+        "end.",
+        "yes!",
+        "why?",
+        "so…",
+        ". . .",
+        "“quoted.”",
+        "(aside.)",
+        "'single.'",
+        "[x]",
+        "The",
+        "said",
+        "\n",
+        "\n\n",
+        " ",
+        "  ",
+        "\t",
+        "Ünïcode",
+        "a",
+        ".",
+        "!",
+        "?",
     ]
 )
 texts = st.one_of(
@@ -186,7 +213,7 @@ PROPERTY = settings(max_examples=150, deadline=None)
 @given(texts)
 def test_sentence_spans_property(text: str) -> None:
     spans = split_sentences(text)
-    for (start, end), following in zip(spans, spans[1:] + [(len(text) + 1, 0)]):
+    for (start, end), following in zip(spans, [*spans[1:], (len(text) + 1, 0)], strict=False):
         assert 0 <= start < end <= len(text)
         assert end <= following[0]
         segment = text[start:end]
@@ -210,7 +237,7 @@ def test_chunk_properties(text: str, max_tokens: int, overlap_tokens: int) -> No
         assert chunk.text == text[chunk.start : chunk.end]
         assert chunk.text == chunk.text.strip() != ""
         assert word_count(chunk.text) <= max_tokens
-    for previous, current in zip(chunks, chunks[1:]):
+    for previous, current in itertools.pairwise(chunks):
         assert previous.start < current.start
         assert previous.end < current.end
         overlap = text[current.start : previous.end] if current.start < previous.end else ""

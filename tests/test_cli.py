@@ -40,7 +40,9 @@ def test_ask_streams_a_model_answer_from_an_openai_protocol_server(cli_store: Pa
     reply = "Kyiv wants security guarantees from designated guarantor countries with strong armies [1]."
     with FakeOpenAI(reply=lambda messages: reply) as server:
         env = {"OPENAI_API_KEY": "test", "OPENAI_BASE_URL": server.base_url, "RAG_LLM_MODEL": "fake-model"}
-        result = run(sys.executable, "-m", "rag", "ask", "What guarantees does Kyiv want?", data_dir=cli_store, extra_env=env)
+        result = run(
+            sys.executable, "-m", "rag", "ask", "What guarantees does Kyiv want?", data_dir=cli_store, extra_env=env
+        )
         assert server.requests[-1]["stream"] is True
     assert result.returncode == 0, result.stderr
     answer, sources = result.stdout.split("\n\n", 1)
@@ -51,7 +53,9 @@ def test_ask_streams_a_model_answer_from_an_openai_protocol_server(cli_store: Pa
 def test_ask_json_and_decline(cli_store: Path) -> None:
     result = run(sys.executable, "-m", "rag", "ask", "--json", "Who won the 2018 World Cup?", data_dir=cli_store)
     payload = json.loads(result.stdout)
-    assert payload["declined"] is True and payload["answer"] == "The articles do not say." and payload["citations"] == []
+    assert (
+        payload["declined"] is True and payload["answer"] == "The articles do not say." and payload["citations"] == []
+    )
 
 
 def test_rerun_is_a_no_op_and_bad_files_fail_the_exit_code(cli_store: Path, tmp_path: Path) -> None:

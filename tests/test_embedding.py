@@ -172,8 +172,11 @@ def test_make_embedder_openai_needs_key(tmp_path: Path) -> None:
 
 def test_openai_embedder(fake_openai: FakeOpenAI) -> None:
     embedder = OpenAIEmbedder(
-        model="text-embedding-3-small", api_key="sk-test", base_url=fake_openai.base_url,
-        timeout=5, batch_size=2,
+        model="text-embedding-3-small",
+        api_key="sk-test",
+        base_url=fake_openai.base_url,
+        timeout=5,
+        batch_size=2,
     )
     assert embedder.model_id == "openai:text-embedding-3-small"
     texts = ["abc", "a", "abcdefg"]
@@ -188,8 +191,11 @@ def test_openai_embedder(fake_openai: FakeOpenAI) -> None:
 
 def test_openai_dimension_probe_via_settings(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
     settings = make_settings(
-        tmp_path, embedder="openai:text-embedding-3-small", openai_api_key="sk-test",
-        openai_base_url=fake_openai.base_url, llm_timeout=5,
+        tmp_path,
+        embedder="openai:text-embedding-3-small",
+        openai_api_key="sk-test",
+        openai_base_url=fake_openai.base_url,
+        llm_timeout=5,
     )
     embedder = make_embedder(settings)
     assert embedder.model_id == "openai:text-embedding-3-small"
@@ -216,9 +222,7 @@ def no_chroma_default_model(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _client(path: Path) -> chromadb.ClientAPI:
     SharedSystemClient.clear_system_cache()
-    return chromadb.PersistentClient(
-        path=str(path), settings=chromadb.Settings(anonymized_telemetry=False)
-    )
+    return chromadb.PersistentClient(path=str(path), settings=chromadb.Settings(anonymized_telemetry=False))
 
 
 def _top_document(collection: chromadb.Collection, query: str) -> str:
@@ -256,8 +260,6 @@ def test_chroma_round_trip(minilm: MiniLMEmbedder, tmp_path: Path, no_chroma_def
 
 
 def test_chroma_rebuild_rejects_other_models() -> None:
-    assert isinstance(
-        ChromaEmbeddingFunction.build_from_config({"model_id": MINILM_MODEL_ID}), ChromaEmbeddingFunction
-    )
+    assert isinstance(ChromaEmbeddingFunction.build_from_config({"model_id": MINILM_MODEL_ID}), ChromaEmbeddingFunction)
     with pytest.raises(ValueError, match="openai:text-embedding-3-small"):
         ChromaEmbeddingFunction.build_from_config({"model_id": "openai:text-embedding-3-small"})

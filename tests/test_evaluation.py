@@ -16,12 +16,32 @@ DEMO_TESTSET = ROOT / "demo" / "testset.jsonl"
 
 def test_multihop_records_are_mapped(tmp_path: Path) -> None:
     path = tmp_path / "q.json"
-    path.write_text(json.dumps([
-        {"query": "Who?", "answer": "Sam", "question_type": "inference_query", "evidence_list": [{"fact": "Sam did it.", "url": "u"}]},
-        {"query": "What?", "answer": "Insufficient information.", "question_type": "null_query", "evidence_list": []},
-    ]), encoding="utf-8")
+    path.write_text(
+        json.dumps(
+            [
+                {
+                    "query": "Who?",
+                    "answer": "Sam",
+                    "question_type": "inference_query",
+                    "evidence_list": [{"fact": "Sam did it.", "url": "u"}],
+                },
+                {
+                    "query": "What?",
+                    "answer": "Insufficient information.",
+                    "question_type": "null_query",
+                    "evidence_list": [],
+                },
+            ]
+        ),
+        encoding="utf-8",
+    )
     first, null = load_testset(path)
-    assert (first.question, first.evidence, first.answerable, first.type) == ("Who?", ("Sam did it.",), True, "inference_query")
+    assert (first.question, first.evidence, first.answerable, first.type) == (
+        "Who?",
+        ("Sam did it.",),
+        True,
+        "inference_query",
+    )
     assert null.answerable is False and null.evidence == ()
 
 
@@ -40,9 +60,36 @@ def test_select_samples_reproducibly() -> None:
 
 def test_summary_is_computed_by_hand() -> None:
     results = [
-        CaseResult("a", "t1", "q", "r", True, declined=False, scores={"hit@10": 1.0, "declined": 0.0}, seconds={"retrieve": 0.010, "total": 0.010}),
-        CaseResult("b", "t1", "q", "r", True, declined=True, scores={"hit@10": 0.0, "declined": 1.0}, seconds={"retrieve": 0.030, "total": 0.030}),
-        CaseResult("c", "null", "q", "r", False, declined=True, scores={"declined": 1.0}, seconds={"retrieve": 0.020, "total": 0.020}),
+        CaseResult(
+            "a",
+            "t1",
+            "q",
+            "r",
+            True,
+            declined=False,
+            scores={"hit@10": 1.0, "declined": 0.0},
+            seconds={"retrieve": 0.010, "total": 0.010},
+        ),
+        CaseResult(
+            "b",
+            "t1",
+            "q",
+            "r",
+            True,
+            declined=True,
+            scores={"hit@10": 0.0, "declined": 1.0},
+            seconds={"retrieve": 0.030, "total": 0.030},
+        ),
+        CaseResult(
+            "c",
+            "null",
+            "q",
+            "r",
+            False,
+            declined=True,
+            scores={"declined": 1.0},
+            seconds={"retrieve": 0.020, "total": 0.020},
+        ),
     ]
     summary = summarize(results)
     assert summary["all"]["hit@10"] == 0.5  # (1 + 0) / 2 answerable questions

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
-from rag.ingest import chunk_id, date_number
+from rag.dates import date_number
+from rag.ingest import chunk_id
 from rag.loading import LoadOptions, load_file
 from rag.pipeline import Pipeline
 from tests.conftest import DEMO_ARTICLE
@@ -18,7 +20,8 @@ def write_jsonl(path: Path, records: list[dict[str, str]]) -> None:
 def news(n: int, body: str = "") -> dict[str, str]:
     return {
         "title": f"Story {n}",
-        "body": body or f"Story number {n} reports that the harbour of town {n} reopened after repairs. Officials said ships returned.",
+        "body": body
+        or f"Story number {n} reports that the harbour of town {n} reopened after repairs. Officials said ships returned.",
         "published_at": f"2023-10-{n:02d}T10:00:00+00:00",
         "source": "Gazette",
         "url": f"https://example.com/story-{n}",
@@ -55,7 +58,9 @@ def test_rerun_skips_unchanged_updates_changed_and_sync_removes_vanished(pipelin
     assert (again.added, again.updated, again.unchanged, again.chunks_written) == ([], [], 3, 0)
     assert pipeline.store.generation() == generation  # nothing changed, caches stay valid
 
-    write_jsonl(folder / "a.jsonl", [news(1), news(2, body="Story two was corrected: the harbour stays closed until spring.")])
+    write_jsonl(
+        folder / "a.jsonl", [news(1), news(2, body="Story two was corrected: the harbour stays closed until spring.")]
+    )
     (folder / "b.jsonl").unlink()
     changed = pipeline.ingest([folder], progress=False, sync=True)
     assert changed.updated == ["https://example.com/story-2"]
@@ -104,10 +109,8 @@ def test_interrupted_run_is_finished_by_the_next(pipeline: Pipeline, tmp_path: P
         raise KeyboardInterrupt
 
     monkeypatch.setattr(store, "commit_articles", crash)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         pipeline.ingest([folder], progress=False)
-    except KeyboardInterrupt:
-        pass
     assert store.chunk_count() > 0 and store.article_count() == 0  # orphans, nothing committed
     monkeypatch.setattr(store, "commit_articles", real_commit)
     report = pipeline.ingest([folder], progress=False)

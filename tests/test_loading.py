@@ -314,7 +314,7 @@ def test_content_hash_tracks_content() -> None:
     article = Article("id", "T", "Text.", "2022", "S", "", "/o")
     same = Article("id", "T", "Text.", "2022", "S", "", "/elsewhere")
     changed = Article("id", "T", "Text!", "2022", "S", "", "/o")
-    assert article.content_hash == hashlib.sha256("id\x1fT\x1f2022\x1fS\x1f\x1fText.".encode()).hexdigest()
+    assert article.content_hash == hashlib.sha256(b"id\x1fT\x1f2022\x1fS\x1f\x1fText.").hexdigest()
     assert article.content_hash == same.content_hash
     assert article.content_hash != changed.content_hash
     assert Article("id", "T", "Text.", "2023", "S", "", "/o").content_hash != article.content_hash

@@ -8,16 +8,37 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rag.dates import QueryFilters
 from rag.pipeline import Pipeline
 from rag.query import DateRange, QueryHints, parse_dates, parse_query_hints, source_aliases
-from rag.retrieval import Candidate, Fusion, LexicalScores, QueryFilters, Retriever, weighted_rrf
+from rag.retrieval import Candidate, Fusion, LexicalScores, Retriever, weighted_rrf
 from tests.conftest import make_settings
 
 STORIES = [
-    ("harbour", "2023-09-05", "Gazette", "The harbour of Portvale reopened after the storm; fishing boats returned on Monday."),
-    ("election", "2023-10-12", "Herald", "Voters in Northshire elected a new mayor, Dana Whitfield, by a narrow margin."),
-    ("vaccine", "2023-11-20", "Gazette", "Health officials approved a new influenza vaccine for adults over sixty-five."),
-    ("bridge", "2023-11-28", "Herald", "Engineers closed the Kestrel Bridge after inspectors found cracks in two supports."),
+    (
+        "harbour",
+        "2023-09-05",
+        "Gazette",
+        "The harbour of Portvale reopened after the storm; fishing boats returned on Monday.",
+    ),
+    (
+        "election",
+        "2023-10-12",
+        "Herald",
+        "Voters in Northshire elected a new mayor, Dana Whitfield, by a narrow margin.",
+    ),
+    (
+        "vaccine",
+        "2023-11-20",
+        "Gazette",
+        "Health officials approved a new influenza vaccine for adults over sixty-five.",
+    ),
+    (
+        "bridge",
+        "2023-11-28",
+        "Herald",
+        "Engineers closed the Kestrel Bridge after inspectors found cracks in two supports.",
+    ),
 ]
 
 
@@ -102,14 +123,25 @@ def test_embedded_reader_sees_another_process_ingest(news_pipeline: Pipeline, tm
     extra = tmp_path / "balloon.txt"
     extra.write_text("A hot air balloon race over the lake was won by a team from Lyon.", encoding="utf-8")
     env = clean_env(RAG_DATA_DIR=str(news_pipeline.settings.data_dir), RAG_COLLECTION=news_pipeline.settings.collection)
-    subprocess.run([sys.executable, "ingest.py", "--quiet", str(extra)], cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "ingest.py", "--quiet", str(extra)], cwd=ROOT, env=env, check=True, capture_output=True
+    )
     assert "balloon" in news_pipeline.retriever.retrieve(query, k=1)[0].text
+
 
 # --- query hints ---------------------------------------------------------------------------
 KNOWN = [
-    "TechCrunch", "The Verge", "Engadget", "Fortune", "The Age", "CBSSports.com",
-    "The Independent - Life and Style", "The Independent - Sports", "FOX News - Health",
-    "Cnbc | World Business News Leader", "Live Science: The Most Interesting Articles",
+    "TechCrunch",
+    "The Verge",
+    "Engadget",
+    "Fortune",
+    "The Age",
+    "CBSSports.com",
+    "The Independent - Life and Style",
+    "The Independent - Sports",
+    "FOX News - Health",
+    "Cnbc | World Business News Leader",
+    "Live Science: The Most Interesting Articles",
 ]
 
 
@@ -136,7 +168,10 @@ def test_parse_sources(query: str, sources: tuple[str, ...]) -> None:
 
 def test_source_aliases() -> None:
     assert source_aliases("The Independent - Sports") == {
-        "The Independent - Sports", "Independent - Sports", "The Independent", "Independent"
+        "The Independent - Sports",
+        "Independent - Sports",
+        "The Independent",
+        "Independent",
     }
     assert source_aliases("FOX News - Health") == {"FOX News - Health", "FOX News", "FOX"}
     assert source_aliases("The Age") == {"The Age"}  # 'Age' alone would match too much
@@ -199,7 +234,10 @@ def test_weighted_rrf_weights_and_k() -> None:
 
 def test_lexical_scores_top_and_masks() -> None:
     ids = ["a", "b", "c", "d", "e"]
-    meta = [{"source": s, "date_num": d} for s, d in (("X", 20231005), ("Y", 20231006), ("X", 0), ("Y", 20231101), ("X", 20231102))]
+    meta = [
+        {"source": s, "date_num": d}
+        for s, d in (("X", 20231005), ("Y", 20231006), ("X", 0), ("Y", 20231101), ("X", 20231102))
+    ]
     names = ["X", "Y"]
     scored = LexicalScores(
         ids=ids,
@@ -225,10 +263,30 @@ def test_lexical_scores_top_and_masks() -> None:
 
 BRIDGE_STORIES = [
     # (title, date, source, body): the Gazette's wording is closer to the question, the Herald is named in it
-    ("Kestrel Bridge closed", "2023-11-28", "Gazette", "Engineers closed the Kestrel Bridge after inspectors found cracks in two supports."),
-    ("Council shuts crossing", "2023-11-02", "Herald", "The council closed the Kestrel Bridge to traffic on Tuesday while repairs are planned."),
-    ("Harbour reopens", "2023-09-05", "Gazette", "The harbour of Portvale reopened after the storm; fishing boats returned on Monday."),
-    ("Mayor elected", "2023-10-12", "Herald", "Voters in Northshire elected a new mayor, Dana Whitfield, by a narrow margin."),
+    (
+        "Kestrel Bridge closed",
+        "2023-11-28",
+        "Gazette",
+        "Engineers closed the Kestrel Bridge after inspectors found cracks in two supports.",
+    ),
+    (
+        "Council shuts crossing",
+        "2023-11-02",
+        "Herald",
+        "The council closed the Kestrel Bridge to traffic on Tuesday while repairs are planned.",
+    ),
+    (
+        "Harbour reopens",
+        "2023-09-05",
+        "Gazette",
+        "The harbour of Portvale reopened after the storm; fishing boats returned on Monday.",
+    ),
+    (
+        "Mayor elected",
+        "2023-10-12",
+        "Herald",
+        "Voters in Northshire elected a new mayor, Dana Whitfield, by a narrow margin.",
+    ),
     ("Zeppelin sighting", "2023-10-20", "Courier", "A silver airship drifted over the valley towns for an hour."),
 ]
 

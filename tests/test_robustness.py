@@ -26,8 +26,20 @@ def make_corpus(folder: Path, articles: int, seed: int = 7) -> None:
         lines = []
         for n in range(part, articles, 6):
             topic = rng.choice(TOPICS)
-            sentences = [f"The {topic} in town {n} reported event number {n * 7 + i} on day {i}." for i in range(rng.randint(2, 12))]
-            lines.append(json.dumps({"title": f"{topic} {n}", "url": f"https://example.com/{n}", "body": " ".join(sentences), "source": "Wire"}))
+            sentences = [
+                f"The {topic} in town {n} reported event number {n * 7 + i} on day {i}."
+                for i in range(rng.randint(2, 12))
+            ]
+            lines.append(
+                json.dumps(
+                    {
+                        "title": f"{topic} {n}",
+                        "url": f"https://example.com/{n}",
+                        "body": " ".join(sentences),
+                        "source": "Wire",
+                    }
+                )
+            )
         (folder / f"part-{part}.jsonl").write_text("\n".join(lines), encoding="utf-8")
 
 
@@ -55,7 +67,9 @@ def test_sigkilled_ingests_end_equal_to_a_clean_ingest(tmp_path: Path, embedder)
     rng = random.Random(2026)
     kills = 0
     for _ in range(4):
-        process = subprocess.Popen(command, cwd=ROOT, env=ingest_env(crashed_dir), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=ingest_env(crashed_dir), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         time.sleep(rng.uniform(0.3, 0.9) * clean_seconds)
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
@@ -77,7 +91,9 @@ def test_sigkilled_ingests_end_equal_to_a_clean_ingest(tmp_path: Path, embedder)
 def test_hostile_files_are_reported_and_good_ones_ingested(pipeline: Pipeline, tmp_path: Path) -> None:
     folder = tmp_path / "inbox"
     folder.mkdir()
-    (folder / "good.txt").write_text("Title: Good news\n\nThe bakery on Elm Street won the regional bread prize.", encoding="utf-8")
+    (folder / "good.txt").write_text(
+        "Title: Good news\n\nThe bakery on Elm Street won the regional bread prize.", encoding="utf-8"
+    )
     (folder / "page.html").write_text(
         "<html><head><title>Page</title><script>alert('x')</script></head><body><nav>Menu</nav>"
         "<article><p>The river festival returns in June with boat races.</p></article></body></html>",
@@ -98,7 +114,16 @@ def test_hostile_files_are_reported_and_good_ones_ingested(pipeline: Pipeline, t
     report = pipeline.ingest([folder], progress=False)
 
     reasons = {Path(f.path.split("#")[0]).name: f.reason for f in report.failures}
-    assert set(reasons) == {"binary.txt", "zero.md", "huge.txt", "latin1.txt", "nested.json", "truncated.json", "columns.csv", "link.txt"}
+    assert set(reasons) == {
+        "binary.txt",
+        "zero.md",
+        "huge.txt",
+        "latin1.txt",
+        "nested.json",
+        "truncated.json",
+        "columns.csv",
+        "link.txt",
+    }
     assert "binary" in reasons["binary.txt"]
     assert "empty" in reasons["zero.md"]
     assert "RAG_MAX_ARTICLE_BYTES" in reasons["huge.txt"]

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from rag.embedding import MiniLMEmbedder
+from rag.errors import StoreError
 from rag.pipeline import Pipeline
-from rag.store import StoreError
 from tests.conftest import DEMO_DIR, ROOT, clean_env, free_port, make_settings, serving
 
 pytestmark = pytest.mark.server
@@ -33,10 +33,14 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
 
 
 def server_pipeline(tmp_path: Path, port: int, embedder: MiniLMEmbedder, collection: str) -> Pipeline:
-    return Pipeline.open(make_settings(tmp_path / "local", chroma_host="127.0.0.1", chroma_port=port, collection=collection), embedder)
+    return Pipeline.open(
+        make_settings(tmp_path / "local", chroma_host="127.0.0.1", chroma_port=port, collection=collection), embedder
+    )
 
 
-def test_ingest_ask_and_reingest_against_a_server(chroma_server: int, tmp_path: Path, embedder: MiniLMEmbedder, articles_dir: Path) -> None:
+def test_ingest_ask_and_reingest_against_a_server(
+    chroma_server: int, tmp_path: Path, embedder: MiniLMEmbedder, articles_dir: Path
+) -> None:
     pipeline = server_pipeline(tmp_path, chroma_server, embedder, "served")
     report = pipeline.ingest([articles_dir], progress=False)
     assert len(report.added) == 1 and report.chunks_written > 1
@@ -50,17 +54,38 @@ def test_ingest_ask_and_reingest_against_a_server(chroma_server: int, tmp_path: 
     # a second client (another process's view: the app) sees a later ingest without a restart
     reader = server_pipeline(tmp_path / "reader", chroma_server, embedder, "served")
     assert reader.engine.answer("What happened in the zeppelin festival?").answer.declined
-    (articles_dir / "zeppelin.txt").write_text("The zeppelin festival drew a record crowd of nine thousand people to the airfield.", encoding="utf-8")
+    (articles_dir / "zeppelin.txt").write_text(
+        "The zeppelin festival drew a record crowd of nine thousand people to the airfield.", encoding="utf-8"
+    )
     pipeline.ingest([articles_dir], progress=False)
     late = reader.engine.answer("How many people came to the zeppelin festival?").answer
     assert late is not None and "nine thousand" in late.text
 
 
 def test_cli_uses_the_server_from_the_environment(chroma_server: int, tmp_path: Path) -> None:
-    env = clean_env(CHROMA_HOST="127.0.0.1", CHROMA_PORT=str(chroma_server), RAG_DATA_DIR=str(tmp_path / "local"), RAG_COLLECTION="cli-served")
-    ingest = subprocess.run([sys.executable, "ingest.py", "--quiet", str(DEMO_DIR)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    env = clean_env(
+        CHROMA_HOST="127.0.0.1",
+        CHROMA_PORT=str(chroma_server),
+        RAG_DATA_DIR=str(tmp_path / "local"),
+        RAG_COLLECTION="cli-served",
+    )
+    ingest = subprocess.run(
+        [sys.executable, "ingest.py", "--quiet", str(DEMO_DIR)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert ingest.returncode == 0 and "added 1" in ingest.stdout, ingest.stderr
-    ask = subprocess.run([sys.executable, "-m", "rag", "ask", "What guarantees does Kyiv want?"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    ask = subprocess.run(
+        [sys.executable, "-m", "rag", "ask", "What guarantees does Kyiv want?"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert "designated guarantor countries" in ask.stdout, ask.stderr
     assert not (tmp_path / "local" / "chroma").exists()
 
@@ -99,7 +124,9 @@ def auth_proxy(chroma_server: int) -> Iterator[int]:
                 self._reply(401, [("Content-Type", "application/json")], b'{"error": "Unauthorized"}')
                 return
             upstream = http.client.HTTPConnection("127.0.0.1", chroma_server, timeout=60)
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection", "authorization")}
+            headers = {
+                k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection", "authorization")
+            }
             upstream.request(self.command, self.path, body=body, headers=headers)
             response = upstream.getresponse()
             self._reply(response.status, response.getheaders(), response.read())
@@ -115,11 +142,18 @@ def auth_proxy(chroma_server: int) -> Iterator[int]:
     server.server_close()
 
 
-def test_token_reaches_an_authenticating_proxy(auth_proxy: int, tmp_path: Path, embedder: MiniLMEmbedder, articles_dir: Path) -> None:
-    settings = make_settings(tmp_path / "local", chroma_host="127.0.0.1", chroma_port=auth_proxy, chroma_token=TOKEN, collection="guarded")
+def test_token_reaches_an_authenticating_proxy(
+    auth_proxy: int, tmp_path: Path, embedder: MiniLMEmbedder, articles_dir: Path
+) -> None:
+    settings = make_settings(
+        tmp_path / "local", chroma_host="127.0.0.1", chroma_port=auth_proxy, chroma_token=TOKEN, collection="guarded"
+    )
     pipeline = Pipeline.open(settings, embedder)
     assert len(pipeline.ingest([articles_dir], progress=False).added) == 1
     answer = pipeline.engine.answer("What guarantees does Kyiv want?").answer
     assert answer is not None and "designated guarantor countries" in answer.text
     with pytest.raises(StoreError, match="CHROMA_TOKEN"):
-        Pipeline.open(make_settings(tmp_path / "other", chroma_host="127.0.0.1", chroma_port=auth_proxy, collection="guarded"), embedder)
+        Pipeline.open(
+            make_settings(tmp_path / "other", chroma_host="127.0.0.1", chroma_port=auth_proxy, collection="guarded"),
+            embedder,
+        )

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.retrieval import QueryFilters
+from rag.dates import QueryFilters
 from tests.conftest import DEMO_DIR, ROOT, clean_env, free_port, serving
 from tests.openai_server import FakeOpenAI
 
@@ -55,7 +55,13 @@ def browser():
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
             headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
         )
         yield browser
         browser.close()
@@ -111,7 +117,12 @@ def test_article_markup_never_runs(browser, tmp_path: Path) -> None:
     articles.mkdir()
     shutil.copy(DEMO_DIR / "istanbul-talks-2022-03.txt", articles)
     (articles / "zeppelin.txt").write_text(XSS_ARTICLE, encoding="utf-8")
-    subprocess.run([sys.executable, "ingest.py", "--quiet", str(articles)], cwd=ROOT, env=clean_env(RAG_DATA_DIR=str(data_dir)), check=True)
+    subprocess.run(
+        [sys.executable, "ingest.py", "--quiet", str(articles)],
+        cwd=ROOT,
+        env=clean_env(RAG_DATA_DIR=str(data_dir)),
+        check=True,
+    )
     with running_app(data_dir) as url:
         page = browser.new_page()
         dialogs: list[str] = []
@@ -142,9 +153,13 @@ def test_llm_answer_streams_in_the_browser(browser, tmp_path: Path) -> None:
     def reply(messages: list[dict]) -> str:
         return "Kyiv wants security guarantees from designated guarantor countries [1]. " * 3
 
-    with FakeOpenAI(reply=reply) as server, running_app(
-        tmp_path / "store", {"OPENAI_API_KEY": "test", "OPENAI_BASE_URL": server.base_url, "RAG_LLM_MODEL": "fake-model"}
-    ) as url:
+    with (
+        FakeOpenAI(reply=reply) as server,
+        running_app(
+            tmp_path / "store",
+            {"OPENAI_API_KEY": "test", "OPENAI_BASE_URL": server.base_url, "RAG_LLM_MODEL": "fake-model"},
+        ) as url,
+    ):
         page = browser.new_page()
         page.goto(url)
         assert "fake-model" in page.inner_text("#status")
@@ -169,9 +184,13 @@ def test_each_browser_session_has_its_own_history(demo_app: str, browser) -> Non
 
 @needs_browser
 def test_failing_model_endpoint_gives_a_message_and_the_extractive_answer(browser, tmp_path: Path) -> None:
-    with FakeOpenAI(mode="error") as server, running_app(
-        tmp_path / "store", {"OPENAI_API_KEY": "test", "OPENAI_BASE_URL": server.base_url, "RAG_LLM_MODEL": "fake-model"}
-    ) as url:
+    with (
+        FakeOpenAI(mode="error") as server,
+        running_app(
+            tmp_path / "store",
+            {"OPENAI_API_KEY": "test", "OPENAI_BASE_URL": server.base_url, "RAG_LLM_MODEL": "fake-model"},
+        ) as url,
+    ):
         page = browser.new_page()
         page.goto(url)
         answer = ask(page, "What guarantees does Kyiv want?", 0)
@@ -189,14 +208,19 @@ def test_username_and_password_protect_the_app(tmp_path: Path) -> None:
         with pytest.raises(Exception):
             Client(url, verbose=False, auth=("editor", "wrong"))
         client = Client(url, verbose=False, auth=("editor", "s3cret"))
-        assert "designated guarantor countries" in client.predict("What guarantees does Kyiv want?", "", 0, api_name="/ask")["answer"]
+        assert (
+            "designated guarantor countries"
+            in client.predict("What guarantees does Kyiv want?", "", 0, api_name="/ask")["answer"]
+        )
 
 
 def test_date_filter_fields_are_checked() -> None:
-    from rag.chat import QuestionRejected
-    from rag.web import linked_markers, parse_filters
+    from rag.errors import UsageError
+    from rag.web import linked_markers
 
-    assert parse_filters(None, " 2023-11 ") == QueryFilters(date_from="", date_to="2023-11")
-    with pytest.raises(QuestionRejected, match="'2023/11' is not YYYY"):
-        parse_filters("2023/11", "")
+    assert QueryFilters.parse(None, " 2023-11 ") == QueryFilters(date_from="", date_to="2023-11")
+    with pytest.raises(UsageError, match="'2023/11' is not a date: use YYYY, YYYY-MM or YYYY-MM-DD"):
+        QueryFilters.parse("2023/11", "")
+    with pytest.raises(UsageError, match="reversed"):
+        QueryFilters.parse("2023-12", "2023-11")
     assert linked_markers("<b>x</b> [2]") == '&lt;b&gt;x&lt;/b&gt; <a href="#cite-2">[2]</a>'

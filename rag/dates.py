@@ -1,0 +1,134 @@
+"""Dates and query filters: the one parser and normaliser of dates (pure functions).
+
+Articles carry dates as `YYYY-MM-DD`, `YYYY-MM` or `YYYY` (`normalise_date` reads the
+spellings found in files and feeds); the store keeps them as integers (`date_number`,
+20220330) for range filters. `QueryFilters.parse` is the one place where the CLI, the
+web app and the API turn user-given bounds into filters: a malformed or reversed range
+is a `UsageError` naming the accepted forms.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from rag.errors import UsageError
+
+ACCEPTED_FORMS = "YYYY, YYYY-MM or YYYY-MM-DD"
+_NUMERIC_DATE = re.compile(r"(\d{4})(?:[-/.](\d{1,2})(?:[-/.](\d{1,2})(?:[T\s].*)?)?)?")
+_WORDY_DATE_FORMATS = ("%B %d, %Y", "%b %d, %Y", "%b. %d, %Y", "%B %d %Y", "%d %B %Y", "%d %b %Y")
+_FILTER_DATE = re.compile(r"\d{4}(?:-\d{2}(?:-\d{2})?)?")
+_NAME_DATE = re.compile(r"(?<!\d)\d{4}-\d{2}(?:-\d{2})?(?!\d)")
+
+
+def normalise_date(value: str) -> str:
+    """'YYYY-MM-DD', 'YYYY-MM' or 'YYYY' from common date spellings; '' when unparseable."""
+    value = " ".join(value.split())
+    match = _NUMERIC_DATE.fullmatch(value)
+    if match:
+        year, month, day = match.groups()
+        try:
+            if day:
+                return date(int(year), int(month), int(day)).isoformat()
+            return date(int(year), int(month), 1).isoformat()[:7] if month else year
+        except ValueError:
+            return ""
+    for fmt in _WORDY_DATE_FORMATS:
+        try:
+            return datetime.strptime(value, fmt).date().isoformat()
+        except ValueError:
+            continue
+    try:  # RFC 2822, as in RSS pubDate
+        return parsedate_to_datetime(value).date().isoformat()
+    except (TypeError, ValueError, IndexError):
+        return ""
+
+
+def date_from_name(name: str) -> str:
+    """A `YYYY-MM[-DD]` date found in a file name, normalised; '' when none."""
+    match = _NAME_DATE.search(name)
+    return normalise_date(match.group()) if match else ""
+
+
+def date_number(value: str) -> int:
+    """'2022-03-30' -> 20220330, '2022-03' -> 20220301, '2022' -> 20220101, '' -> 0 (for range filters)."""
+    parts = [int(part) for part in value.split("-") if part.isdigit()]
+    if not parts:
+        return 0
+    year, month, day = ([*parts, 1, 1])[:3]
+    return year * 10000 + month * 100 + day
+
+
+def end_of_period(value: str) -> int:
+    """Upper bound for a possibly partial date: '2022-03' -> 20220399, '2022' -> 20229999."""
+    parts = value.split("-")
+    base = date_number(value)
+    return base + (98 if len(parts) == 2 else 9898 if len(parts) == 1 else 0)
+
+
+def parse_filter_date(value: str | None, label: str) -> str:
+    """A user-given bound, checked: '' for none; a `UsageError` naming the accepted forms otherwise."""
+    text = (value or "").strip()
+    if not text:
+        return ""
+    if not _FILTER_DATE.fullmatch(text) or normalise_date(text) != text:
+        raise UsageError(f"{label} date '{text}' is not a date: use {ACCEPTED_FORMS} (e.g. 2023-11 or 2023-11-17).")
+    return text
+
+
+@dataclass(frozen=True)
+class QueryFilters:
+    """Restrictions on which articles may answer: ISO date bounds (inclusive) and sources."""
+
+    date_from: str = ""
+    date_to: str = ""
+    sources: tuple[str, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def parse(cls, date_from: str | None = None, date_to: str | None = None, sources: Any = ()) -> QueryFilters:
+        """Filters from user input; malformed or reversed dates raise `UsageError`."""
+        start = parse_filter_date(date_from, "From")
+        end = parse_filter_date(date_to, "To")
+        if start and end and date_number(start) > end_of_period(end):
+            raise UsageError(f"The date range is reversed: from {start} is after to {end}. Swap the two dates.")
+        names = tuple(dict.fromkeys(str(s).strip() for s in (sources or ()) if str(s).strip()))
+        return cls(start, end, names)
+
+    def __bool__(self) -> bool:
+        return bool(self.date_from or self.date_to or self.sources)
+
+    def describe(self) -> str:
+        """Human-readable: 'between 2023-10 and 2023-11, from TechCrunch'; '' when unfiltered."""
+        parts = []
+        if self.date_from and self.date_to:
+            parts.append(f"between {self.date_from} and {self.date_to}")
+        elif self.date_from:
+            parts.append(f"from {self.date_from} on")
+        elif self.date_to:
+            parts.append(f"up to {self.date_to}")
+        if self.sources:
+            parts.append("from " + ", ".join(self.sources))
+        return ", ".join(parts)
+
+    def chroma_where(self) -> dict[str, Any] | None:
+        clauses: list[dict[str, Any]] = []
+        if self.date_from:
+            clauses.append({"date_num": {"$gte": date_number(self.date_from)}})
+        if self.date_to:
+            clauses.append({"date_num": {"$lte": end_of_period(self.date_to)}})
+        if self.sources:
+            clauses.append({"source": {"$in": list(self.sources)}})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+    def admits(self, metadata: dict[str, Any]) -> bool:
+        day = int(metadata.get("date_num", 0))
+        if self.date_from and day < date_number(self.date_from):
+            return False
+        if self.date_to and day > end_of_period(self.date_to):
+            return False
+        return not self.sources or metadata.get("source") in self.sources
