@@ -38,16 +38,50 @@ MIN_WORDS = 6  # shorter "sentences" are mostly headlines, bylines and captions
 
 @dataclass(frozen=True)
 class Citation:
-    """A cited passage and the span of it (offsets into passage.text) that supports the claim."""
+    """A cited passage and the span of it (offsets into passage.text) that best supports the claims citing it.
+
+    `spans` holds every supporting span in the passage (one per claim citing it, in text
+    order); empty means just (quote_start, quote_end).
+    """
 
     number: int
     passage: Passage
     quote_start: int
     quote_end: int
+    spans: tuple[tuple[int, int], ...] = ()
 
     @property
     def quote(self) -> str:
         return self.passage.text[self.quote_start : self.quote_end]
+
+    @property
+    def highlights(self) -> tuple[tuple[int, int], ...]:
+        """Every span to highlight in the passage, in text order, without overlaps."""
+        return self.spans or ((self.quote_start, self.quote_end),)
+
+
+@dataclass(frozen=True)
+class Support:
+    """Where a claim is supported: passage `number` (as cited in the answer), offsets into its text."""
+
+    number: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim (sentence) of an answer, its markers, and whether its cited passages support it.
+
+    `supported` is False when a cited passage lacks the claim's numbers or names, or its
+    support score is below the threshold; a claim with no markers is uncited (never supported).
+    """
+
+    text: str
+    markers: tuple[int, ...]
+    supported: bool
+    score: float
+    support: tuple[Support, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -59,6 +93,7 @@ class Answer:
     declined: bool
     notices: list[str] = field(default_factory=list)
     dropped_markers: tuple[int, ...] = ()  # markers that named no given passage, removed from text
+    claims: list[Claim] = field(default_factory=list)  # filled by claim verification (rag.claims)
 
 
 class Answerer(Protocol):
@@ -101,7 +136,9 @@ class ExtractiveAnswerer:
         candidates = sorted(
             (
                 _Candidate(number, start, end, 0.6 * float(sim) + 0.4 * term_overlap(question, text), vector)
-                for (number, start, end), text, sim, vector in zip(spans, texts, similarities, vectors[1:], strict=False)
+                for (number, start, end), text, sim, vector in zip(
+                    spans, texts, similarities, vectors[1:], strict=False
+                )
             ),
             key=lambda c: c.score,
             reverse=True,
