@@ -9,9 +9,9 @@ with the MultiHop-RAG paper's published results as reference rows.
 The defaults of `rag.retrieval` were tuned on the "tune" half of the questions (a seeded
 random half); the second table compares the tune and held-out halves.
 
-    python bench/multihop.py                      # every configuration on all 1,655 questions
-    python bench/multihop.py --limit 200          # a quick run
-    python bench/multihop.py --configs bm25 default --out bench/out/mh-ablation.md
+    python -m bench.multihop                      # every configuration on all 1,655 questions
+    python -m bench.multihop --limit 200          # a quick run
+    python -m bench.multihop --configs bm25 default --out bench/out/mh-ablation.md
 """
 
 from __future__ import annotations
@@ -28,10 +28,6 @@ from typing import Any
 
 import numpy as np
 from tqdm import tqdm
-
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 from rag import metrics
 from rag.config import Settings

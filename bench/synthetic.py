@@ -17,6 +17,7 @@ anything else uses it).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -35,17 +36,13 @@ from typing import Any, Self
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # `python bench/scale.py` puts bench/ first, not the project
-    sys.path.insert(0, str(ROOT))
-
-import contextlib
-
 from rag.config import Settings
 from rag.embedding import MINILM_DIMENSION, MINILM_MODEL_ID
 from rag.ingest import FLUSH_CHUNKS
 from rag.retrieval import Bm25Index
 from rag.store import ArticleRecord, ChunkStore, connect
+
+ROOT = Path(__file__).resolve().parent.parent
 
 MULTIHOP_DIR = ROOT / "bench" / "out" / "multihop"
 MULTIHOP_COLLECTION = "multihop"
@@ -421,7 +418,7 @@ def wait_http(url: str, process: subprocess.Popen[Any], log: Path, timeout: floa
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
-                raise RuntimeError(f"{url} did not answer (exit code {process.poll()}):\n{tail}")
+                raise RuntimeError(f"{url} did not answer (exit code {process.poll()}):\n{tail}") from None
             time.sleep(0.5)
 
 

@@ -48,7 +48,9 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(40, description="Tokens of trailing sentences repeated at the start of the next chunk.")
     embedder: str = Field(
         "minilm",
-        description="'minilm' (offline int8 ONNX all-MiniLM-L6-v2) or 'openai:<model>' e.g. openai:text-embedding-3-small.",
+        description=(
+            "'minilm' (offline int8 ONNX all-MiniLM-L6-v2) or 'openai:<model>' e.g. openai:text-embedding-3-small."
+        ),
     )
     embed_batch_size: int = 64
 

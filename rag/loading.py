@@ -229,7 +229,8 @@ def _build(parsed: _Parsed, origin: str, max_bytes: int) -> tuple[list[Article],
             failures.append(
                 LoadFailure(
                     where,
-                    f"article text is {size:,} bytes, over the limit of {max_bytes:,}; split it or raise RAG_MAX_ARTICLE_BYTES",
+                    f"article text is {size:,} bytes, over the limit of {max_bytes:,}; "
+                    "split it or raise RAG_MAX_ARTICLE_BYTES",
                 )
             )
             continue
@@ -301,9 +302,10 @@ def _title_from_stem(stem: str) -> str:
 
 
 _DROP_TAGS = {"head", "script", "style", "noscript", "nav", "header", "footer", "aside", "form", "iframe", "svg"}
-_BLOCK_TAGS = set(
-    ["p", "div", "section", "article", "main", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote", "pre", "figure", "figcaption", "table", "tr", "td", "th", "dl", "dt", "dd", "br", "hr"]
-)
+_BLOCK_TAGS = set([
+    "p", "div", "section", "article", "main", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li",
+    "blockquote", "pre", "figure", "figcaption", "table", "tr", "td", "th", "dl", "dt", "dd", "br", "hr"
+])  # fmt: skip
 _BREAK = "\x1e"  # a plain str marking block boundaries; page text comes as NavigableString/CData
 _TEXT_TYPES = (str, NavigableString, CData)  # exact types: comments, doctypes etc. are subclasses
 

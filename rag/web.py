@@ -34,7 +34,9 @@ log = logging.getLogger("rag.web")
 DEMO_ARTICLES = Path(__file__).resolve().parent.parent / "demo" / "articles"
 
 CSS = """
-.source-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 6px 10px; margin-bottom: 8px; }
+.source-card {
+    border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 6px 10px; margin-bottom: 8px;
+}
 .source-card summary { cursor: pointer; font-weight: 600; }
 .source-card .meta { color: var(--body-text-color-subdued); font-size: 0.85em; }
 .source-card blockquote { margin: 6px 0; white-space: pre-wrap; }

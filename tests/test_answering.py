@@ -45,7 +45,10 @@ def cite_guarantor(messages: list[dict]) -> str:
     user = messages[-1]["content"]
     blocks = re.split(r"\n\n(?=\[\d+\] )", user.split("Passages:\n\n", 1)[1])
     number = next(int(b[1 : b.index("]")]) for b in blocks if "guarantor countries" in b)
-    return f"Kyiv wants security guarantees from designated guarantor countries with strong armies [{number}]. See also [9]."
+    return (
+        f"Kyiv wants security guarantees from designated guarantor countries with strong armies [{number}]. "
+        "See also [9]."
+    )
 
 
 def test_llm_answer_streams_and_markers_map_to_passages(demo_pipeline: Pipeline, fake_openai: FakeOpenAI) -> None:
