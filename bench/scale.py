@@ -150,7 +150,7 @@ def worker_store(args: argparse.Namespace) -> dict[str, Any]:
         # not answer the second and third mode's queries
         pipelines = {
             mode: Pipeline.open(settings.model_copy(update={"retrieval_mode": mode}), embedder) for mode in MODES
-        }  # type: ignore[arg-type]
+        }
         store = pipelines["hybrid"].store
         result["chunk_count"] = store.chunk_count()
         result["article_count"] = store.article_count()
@@ -175,7 +175,7 @@ def worker_store(args: argparse.Namespace) -> dict[str, Any]:
         result["queries"] = {}
         for mode in MODES:
             retriever = pipelines[mode].retriever
-            retriever.embedder = embedder  # type: ignore[assignment]
+            retriever.embedder = embedder
             for question in warm:
                 retriever.retrieve(question, settings.top_k)
             embeds, totals, found = [], [], 0
@@ -288,7 +288,7 @@ def real_ingest(args: argparse.Namespace, model: Any) -> dict[str, Any]:
     path = args.workdir / "real-articles.json"
     path.write_text(json.dumps(corpus), encoding="utf-8")
     timed = TimedEmbedder(model)
-    pipeline = Pipeline.open(syn.bench_settings(args.workdir / "real-store", "real"), timed)  # type: ignore[arg-type]
+    pipeline = Pipeline.open(syn.bench_settings(args.workdir / "real-store", "real"), timed)
     t = time.perf_counter()
     report = pipeline.ingest([path], progress=False)
     ingest_s = time.perf_counter() - t

@@ -135,7 +135,7 @@ class SourceChunks:
 
 def export_source(data_dir: Path = MULTIHOP_DIR, collection: str = MULTIHOP_COLLECTION) -> SourceChunks:
     """Every chunk of the MultiHop store with its vector (reads only)."""
-    store = ChunkStore.open(bench_settings(data_dir, collection), NoModel())  # type: ignore[arg-type]
+    store = ChunkStore.open(bench_settings(data_dir, collection), NoModel())
     ids = [record.id for record in store.iter_chunks()]
     pairs = []
     for start in range(0, len(ids), 1000):
@@ -245,7 +245,7 @@ def build_store(
     """Write a synthetic corpus of `chunks` chunks into the (fresh) store of `settings`."""
     times = BuildTimes()
     started = time.perf_counter()
-    store = ChunkStore(connect(settings), settings.collection, NoModel())  # type: ignore[arg-type]
+    store = ChunkStore(connect(settings), settings.collection, NoModel())
     if store.chunk_count():
         raise SystemExit(f"collection {settings.collection!r} is not empty: the benchmark needs a fresh store")
     t = time.perf_counter()

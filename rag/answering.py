@@ -23,6 +23,7 @@ from typing import Protocol
 import httpx
 import numpy as np
 import openai
+from openai.types.chat import ChatCompletionMessageParam
 
 from rag.chunking import split_sentences
 from rag.citations import claims, drop_markers, invalid_markers, parse_markers, supporting_span, term_overlap
@@ -168,9 +169,9 @@ class ExtractiveAnswerer:
 class ChatModel(Protocol):
     name: str
 
-    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]: ...
+    def stream(self, messages: list[ChatCompletionMessageParam]) -> Iterator[str]: ...
 
-    def complete(self, messages: list[dict[str, str]]) -> str: ...
+    def complete(self, messages: list[ChatCompletionMessageParam]) -> str: ...
 
 
 class OpenAIChatModel:
@@ -199,13 +200,13 @@ class OpenAIChatModel:
             reason = f"failed ({type(error).__name__})"
         return LLMError(f"The language model {self._where()} {reason}.")
 
-    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
+    def stream(self, messages: list[ChatCompletionMessageParam]) -> Iterator[str]:
         try:
             response = self.client.chat.completions.create(
                 model=self.name,
                 messages=messages,
                 stream=True,
-                temperature=0,  # type: ignore[arg-type]
+                temperature=0,
             )
             for chunk in response:
                 if chunk.choices and chunk.choices[0].delta.content:
@@ -213,12 +214,12 @@ class OpenAIChatModel:
         except (openai.OpenAIError, httpx.HTTPError, ValueError) as error:
             raise self._explain(error) from error
 
-    def complete(self, messages: list[dict[str, str]]) -> str:
+    def complete(self, messages: list[ChatCompletionMessageParam]) -> str:
         try:
             response = self.client.chat.completions.create(
                 model=self.name,
                 messages=messages,
-                temperature=0,  # type: ignore[arg-type]
+                temperature=0,
             )
             return response.choices[0].message.content or ""
         except (openai.OpenAIError, httpx.HTTPError, ValueError) as error:

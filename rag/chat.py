@@ -14,6 +14,8 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
+from openai.types.chat import ChatCompletionMessageParam
+
 from rag.answering import Answer, Answerer, ExtractiveAnswerer, LLMAnswerer, finish_answer
 from rag.dates import QueryFilters
 from rag.errors import LLMError, QuestionRejected
@@ -127,7 +129,7 @@ class ChatEngine:
         if not history or self.llm is None:
             return heuristic_standalone(question, history), []
         transcript = "\n".join(f"User: {e.question}\nAssistant: {e.answer}" for e in history[-3:])
-        messages = [
+        messages: list[ChatCompletionMessageParam] = [
             {"role": "system", "content": CONDENSE_PROMPT},
             {"role": "user", "content": f"{transcript}\nUser: {question}"},
         ]

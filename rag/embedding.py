@@ -65,7 +65,7 @@ def _batches(items: list[T], size: int) -> Iterator[list[T]]:
 
 def _normalised(vectors: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+    return np.asarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)
 
 
 def _minilm_files() -> tuple[Path, Path]:

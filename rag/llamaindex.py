@@ -37,7 +37,8 @@ class LlamaIndexEmbedding(BaseEmbedding):
         return "LlamaIndexEmbedding"
 
     def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        return self._embedder.embed(texts).tolist()
+        vectors: list[list[float]] = self._embedder.embed(texts).tolist()
+        return vectors
 
     def _get_text_embedding(self, text: str) -> list[float]:
         return self._get_text_embeddings([text])[0]

@@ -374,7 +374,11 @@ class Retriever:
 
         for source in hints.sources:
             mask = lexical.source_mask(source) if lexical is not None else None
-            boost(weights.source_hint, lambda meta, s=source: meta.get("source") == s, mask)
+
+            def from_source(meta: dict[str, Any], source: str = source) -> bool:
+                return meta.get("source") == source
+
+            boost(weights.source_hint, from_source, mask)
         if hints.dates:
             mask = lexical.date_mask(hints) if lexical is not None else None
             boost(weights.date_hint, lambda meta: hints.matches_date(int(meta.get("date_num", 0))), mask)

@@ -19,19 +19,21 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import chromadb
 import numpy as np
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
+from chromadb.api.types import Embeddable, EmbeddingFunction, Include
+from chromadb.base_types import InclusionExclusionOperator, LiteralValue
 
 from rag.config import Settings
 from rag.embedding import ChromaEmbeddingFunction, Embedder
 from rag.errors import StoreError
 
 STATE_ID = "__rag_state__"
-_UNIT = [1.0]  # manifest records carry a dummy 1-d vector: Chroma requires one
+_UNIT: Sequence[float] = [1.0]  # manifest records carry a dummy 1-d vector: Chroma requires one
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,8 @@ class ChunkStore:
         self.name = name
         self.model_id = embedder.model_id
         self._connection = connection
-        self._function = ChromaEmbeddingFunction(embedder)
+        # Chroma types collections for text-or-image functions; text-only ones (like its own default) are accepted.
+        self._function = cast("EmbeddingFunction[Embeddable]", ChromaEmbeddingFunction(embedder))
         self._epoch = -1
         self._handles: tuple[Collection, Collection] | None = None
         built_with = (self._chunks.metadata or {}).get("embedder")
@@ -243,11 +246,12 @@ class ChunkStore:
         if not records:
             return
         current = {record.id: record.content_hash for record in records}
-        found = self._chunks.get(where={"article_id": {"$in": list(current)}}, include=["metadatas"])
+        in_articles: dict[InclusionExclusionOperator, list[LiteralValue]] = {"$in": list(current)}
+        found = self._chunks.get(where={"article_id": in_articles}, include=["metadatas"])
         self._delete(
             [
                 chunk_id
-                for chunk_id, meta in zip(found["ids"], found["metadatas"], strict=False)
+                for chunk_id, meta in zip(found["ids"], found["metadatas"] or [], strict=False)
                 if current[str(meta["article_id"])] != meta["article_hash"]
             ]
         )
@@ -276,10 +280,12 @@ class ChunkStore:
                 where=where or None,
                 include=["documents", "metadatas", "distances"],
             )
+        documents, metadatas, distances = result["documents"], result["metadatas"], result["distances"]
+        assert documents is not None and metadatas is not None and distances is not None  # all were included
         return [
             (ChunkRecord(chunk_id, text, dict(meta)), 1.0 - float(distance))
             for chunk_id, text, meta, distance in zip(
-                result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0], strict=False
+                result["ids"][0], documents[0], metadatas[0], distances[0], strict=False
             )
         ]
 
@@ -294,11 +300,11 @@ class ChunkStore:
         if not ids:
             return []
         found = self._chunks.get(ids=list(ids), include=["documents", "metadatas", "embeddings"])
+        documents, metadatas, embeddings = found["documents"], found["metadatas"], found["embeddings"]
+        assert documents is not None and metadatas is not None and embeddings is not None  # all were included
         by_id = {
             chunk_id: (ChunkRecord(chunk_id, text, dict(meta)), np.asarray(vector, dtype=np.float32))
-            for chunk_id, text, meta, vector in zip(
-                found["ids"], found["documents"], found["metadatas"], found["embeddings"], strict=False
-            )
+            for chunk_id, text, meta, vector in zip(found["ids"], documents, metadatas, embeddings, strict=False)
         }
         return [by_id[chunk_id] for chunk_id in ids if chunk_id in by_id]
 
@@ -313,7 +319,7 @@ class ChunkStore:
         return max(0, self._manifest.count() - (1 if self._manifest.get(ids=[STATE_ID])["ids"] else 0))
 
 
-def _pages(collection: Collection, include: list[str], page_size: int) -> Iterator[Any]:
+def _pages(collection: Collection, include: Include, page_size: int) -> Iterator[Any]:
     offset = 0
     while True:
         page = collection.get(include=include, limit=page_size, offset=offset)

@@ -178,7 +178,8 @@ def build_app(settings: Settings) -> gr.Blocks:
         assert final.answer is not None
         return answer_json(final.answer, final.searched)
 
-    with gr.Blocks(title="News RAG chat") as app:
+    app = gr.Blocks(title="News RAG chat")
+    with app:
         gr.Markdown("## Ask the news articles\nAnswers cite numbered passages; the cited passages appear on the right.")
         status = gr.Markdown(
             status_line(pipelines.get()) + (f"\n\n{startup_note}" if startup_note else ""), elem_id="status"
@@ -217,9 +218,11 @@ def build_app(settings: Settings) -> gr.Blocks:
             return status_line(pipelines.get(name))
 
         for trigger in (question.submit, send.click):
-            trigger(respond, inputs, outputs, api_name=False).then(refresh_status, collection, status, api_name=False)
-        clear.click(lambda: ([], "", "", []), None, [chatbot, sources, searched, exchanges], api_name=False)
-        collection.change(refresh_status, collection, status, api_name=False)
+            trigger(respond, inputs, outputs, api_visibility="private").then(
+                refresh_status, collection, status, api_visibility="private"
+            )
+        clear.click(lambda: ([], "", "", []), None, [chatbot, sources, searched, exchanges], api_visibility="private")
+        collection.change(refresh_status, collection, status, api_visibility="private")
         gr.api(api_ask, api_name="ask")
     app.queue(default_concurrency_limit=settings.concurrency, max_size=64)
     return app
