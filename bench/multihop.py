@@ -32,9 +32,10 @@ from tqdm import tqdm
 from rag import metrics
 from rag.config import Settings
 from rag.evaluation import TestCase, load_testset, score_retrieval
+from rag.lexical import Bm25Index
 from rag.pipeline import Pipeline
 from rag.query import parse_query_hints
-from rag.retrieval import Bm25Index, Candidate, Fusion, Retriever
+from rag.retrieval import Candidate, Fusion, Retriever
 from rag.store import ChunkStore
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "multihop-rag"

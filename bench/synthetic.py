@@ -39,7 +39,7 @@ import numpy as np
 from rag.config import Settings
 from rag.embedding import MINILM_DIMENSION, MINILM_MODEL_ID
 from rag.ingest import FLUSH_CHUNKS
-from rag.retrieval import Bm25Index
+from rag.lexical import Bm25Index
 from rag.store import ArticleRecord, ChunkStore, connect
 
 ROOT = Path(__file__).resolve().parent.parent

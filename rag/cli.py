@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from rag.answering import Answer
+from rag.answering import Answer, answer_json
 from rag.config import Settings
 from rag.dates import QueryFilters
 from rag.errors import RagError
@@ -77,30 +77,6 @@ def format_sources(answer: Answer) -> str:
         lines.append(f"[{citation.number}] {passage.title}" + (f" ({meta})" if meta else ""))
         lines.append(f"    “{citation.quote}”")
     return "\n".join(lines)
-
-
-def answer_json(answer: Answer, searched: str) -> dict[str, Any]:
-    return {
-        "answer": answer.text,
-        "searched": searched,
-        "declined": answer.declined,
-        "answerer": answer.answerer,
-        "notices": answer.notices,
-        "citations": [
-            {
-                "number": c.number,
-                "quote": c.quote,
-                "title": c.passage.title,
-                "date": c.passage.date,
-                "source": c.passage.source,
-                "url": c.passage.url,
-                "article_id": c.passage.article_id,
-                "passage": c.passage.text,
-                "score": round(c.passage.similarity, 4),
-            }
-            for c in answer.citations
-        ],
-    }
 
 
 def cmd_ask(args: argparse.Namespace) -> int:

@@ -3,24 +3,20 @@
 `Embedder` is the one interface the rest of the pipeline sees. Implementations:
 `MiniLMEmbedder` (offline int8 ONNX all-MiniLM-L6-v2, the default), `OpenAIEmbedder`
 (any OpenAI-compatible `/v1/embeddings` endpoint) and `CachedEmbedder` (sqlite cache in
-front of either). `make_embedder` picks one from `Settings`. `ChromaEmbeddingFunction`
-exposes an embedder to Chroma so it never falls back on its own default model (which
-would download one); rag.llamaindex does the same for llama-index.
+front of either). `make_embedder` picks one from `Settings`. rag.store exposes an
+embedder to Chroma (`ChromaEmbeddingFunction`) and rag.llamaindex to llama-index.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 import numpy as np
-from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
-from chromadb.utils.embedding_functions import register_embedding_function
 
 from rag.config import Settings
 from rag.errors import ConfigurationError, EmbedderError
@@ -261,43 +257,3 @@ def make_model(settings: Settings) -> Embedder:
 def make_embedder(settings: Settings, model: Embedder | None = None) -> CachedEmbedder:
     """The configured model (or `model`, to share one), behind the cache file under `settings.data_dir`."""
     return CachedEmbedder(model or make_model(settings), settings.data_dir / CACHE_FILE)
-
-
-@functools.cache
-def _shared_minilm() -> MiniLMEmbedder:
-    """One MiniLM per process for Chroma, which rebuilds embedding functions from config often."""
-    return MiniLMEmbedder()
-
-
-@register_embedding_function
-class ChromaEmbeddingFunction(EmbeddingFunction[Documents]):
-    """Lets a Chroma collection embed documents and query texts with our embedder."""
-
-    def __init__(self, embedder: Embedder) -> None:
-        self._embedder = embedder
-
-    def __call__(self, input: Documents) -> Embeddings:
-        return list(self._embedder.embed(input))
-
-    @staticmethod
-    def name() -> str:
-        return "rag-news-embedder"
-
-    def get_config(self) -> dict[str, Any]:
-        return {"model_id": self._embedder.model_id}
-
-    @staticmethod
-    def build_from_config(config: dict[str, Any]) -> ChromaEmbeddingFunction:
-        model_id = config.get("model_id")
-        if model_id != MINILM_MODEL_ID:
-            raise ValueError(
-                f"cannot rebuild the embedder {model_id!r} from a Chroma config; "
-                "pass embedding_function=ChromaEmbeddingFunction(make_embedder(settings))"
-            )
-        return ChromaEmbeddingFunction(_shared_minilm())
-
-    def is_legacy(self) -> bool:
-        return False
-
-    def default_space(self) -> Space:
-        return "cosine"

@@ -1,6 +1,8 @@
 """Vector store: chunks and the article manifest in Chroma, embedded or on a server.
 
-`ChunkStore` is the only code that talks to chromadb. It keeps two collections:
+This is the only module that talks to chromadb. `ChromaEmbeddingFunction` lets Chroma embed
+with our embedder, so it never falls back on its own default model (which would download
+one). `ChunkStore` keeps two collections:
 
 * `<name>`: one record per chunk (text, embedding, article metadata, offsets);
 * `<name>__articles`: the manifest, one record per *committed* article (its content
@@ -15,6 +17,7 @@ the start of the next run.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -25,15 +28,56 @@ import chromadb
 import numpy as np
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
-from chromadb.api.types import Embeddable, EmbeddingFunction, Include
+from chromadb.api.types import Documents, Embeddable, EmbeddingFunction, Embeddings, Include, Space
 from chromadb.base_types import InclusionExclusionOperator, LiteralValue
+from chromadb.utils.embedding_functions import register_embedding_function
 
 from rag.config import Settings
-from rag.embedding import ChromaEmbeddingFunction, Embedder
+from rag.embedding import MINILM_MODEL_ID, Embedder, MiniLMEmbedder
 from rag.errors import StoreError
 
 STATE_ID = "__rag_state__"
 _UNIT: Sequence[float] = [1.0]  # manifest records carry a dummy 1-d vector: Chroma requires one
+
+
+@functools.cache
+def _shared_minilm() -> MiniLMEmbedder:
+    """One MiniLM per process for Chroma, which rebuilds embedding functions from config often."""
+    return MiniLMEmbedder()
+
+
+@register_embedding_function
+class ChromaEmbeddingFunction(EmbeddingFunction[Documents]):
+    """Lets a Chroma collection embed documents and query texts with our embedder."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self._embedder = embedder
+
+    def __call__(self, input: Documents) -> Embeddings:
+        return list(self._embedder.embed(input))
+
+    @staticmethod
+    def name() -> str:
+        return "rag-news-embedder"
+
+    def get_config(self) -> dict[str, Any]:
+        return {"model_id": self._embedder.model_id}
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> ChromaEmbeddingFunction:
+        model_id = config.get("model_id")
+        if model_id != MINILM_MODEL_ID:
+            raise ValueError(
+                f"cannot rebuild the embedder {model_id!r} from a Chroma config; "
+                "pass embedding_function=ChromaEmbeddingFunction(make_embedder(settings))"
+            )
+        return ChromaEmbeddingFunction(_shared_minilm())
+
+    def is_legacy(self) -> bool:
+        return False
+
+    def default_space(self) -> Space:
+        return "cosine"
 
 
 @dataclass(frozen=True)
@@ -201,11 +245,19 @@ class ChunkStore:
         self._set_state({**state, "running": True})
         return swept
 
-    def end_run(self, changed: bool) -> None:
+    def end_run(self, changed: bool, before_publish: Callable[[int], None] | None = None) -> int:
+        """Mark the run finished; if it changed the store, publish the next generation. Returns the generation.
+
+        `before_publish(generation)` runs first when there is a new generation, so what readers of it
+        need (e.g. the BM25 index) is ready when they see it.
+        """
         state = self._state()
         generation = int(state["generation"]) + (1 if changed else 0)
+        if changed and before_publish is not None:
+            before_publish(generation)
         self._set_state({"generation": generation, "running": False})
         self._seen_generation = generation
+        return generation
 
     def sweep_orphans(self) -> int:
         """Delete chunks whose (article, hash) is not committed in the manifest."""

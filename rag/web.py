@@ -13,22 +13,19 @@ from __future__ import annotations
 import html
 import logging
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
-from rag.answering import Answer, Citation
+from rag.answering import Answer, Citation, answer_json
 from rag.chat import Exchange, TurnUpdate
 from rag.citations import MARKER
-from rag.cli import answer_json
 from rag.config import Settings
 from rag.dates import QueryFilters
-from rag.embedding import make_model
 from rag.errors import RagError
-from rag.pipeline import Pipeline
+from rag.pipeline import Pipeline, Pipelines
 
 log = logging.getLogger("rag.web")
 DEMO_ARTICLES = Path(__file__).resolve().parent.parent / "demo" / "articles"
@@ -42,28 +39,6 @@ CSS = """
 .source-card blockquote { margin: 6px 0; white-space: pre-wrap; }
 .source-card mark { background: #fde68a; color: inherit; }
 """
-
-
-class Pipelines:
-    """One pipeline per collection, sharing the embedder; thread-safe lazy opening."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.model = make_model(settings)
-        self._open: dict[str, Pipeline] = {}
-        self._lock = threading.Lock()
-
-    def get(self, collection: str | None = None) -> Pipeline:
-        name = collection or self.settings.collection
-        with self._lock:
-            if name not in self._open:
-                settings = self.settings.model_copy(update={"collection": name})
-                self._open[name] = Pipeline.open(settings, self.model)
-            return self._open[name]
-
-    def collections(self) -> list[str]:
-        names = self.get().store.collection_names()
-        return sorted(set(names) | {self.settings.collection})
 
 
 def ensure_demo(pipelines: Pipelines) -> str:
