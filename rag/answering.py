@@ -31,6 +31,7 @@ from rag.chunking import split_sentences
 from rag.citations import claims, drop_markers, invalid_markers, parse_markers, supporting_span, term_overlap
 from rag.embedding import Embedder
 from rag.errors import LLMError
+from rag.openai_client import failure_reason, make_client
 from rag.retrieval import Passage
 
 DECLINE = "The articles do not say."
@@ -231,23 +232,13 @@ class OpenAIChatModel:
 
     @classmethod
     def connect(cls, api_key: str, base_url: str | None, model: str, timeout: float) -> OpenAIChatModel:
-        return cls(openai.OpenAI(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=1), model)
+        return cls(make_client(api_key, base_url, timeout, max_retries=1), model)
 
     def _where(self) -> str:
         return f"{self.name} at {self.client.base_url}"
 
     def _explain(self, error: Exception) -> LLMError:
-        if isinstance(error, openai.APITimeoutError):
-            reason = "did not answer in time"
-        elif isinstance(error, openai.APIConnectionError):
-            reason = "could not be reached"
-        elif isinstance(error, openai.AuthenticationError):
-            reason = "rejected the API key (check OPENAI_API_KEY)"
-        elif isinstance(error, openai.APIStatusError):
-            reason = f"answered with HTTP {error.status_code}"
-        else:
-            reason = f"failed ({type(error).__name__})"
-        return LLMError(f"The language model {self._where()} {reason}.")
+        return LLMError(f"The language model {self._where()} {failure_reason(error)}.")
 
     def stream(self, messages: list[ChatCompletionMessageParam]) -> Iterator[str]:
         try:

@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 import numpy as np
+import openai
 
 from rag.config import Settings
 from rag.errors import ConfigurationError, EmbedderError
+from rag.openai_client import failure_reason, make_client
 
 MINILM_MODEL_ID = "all-MiniLM-L6-v2-onnx-int8"
 MINILM_DIMENSION = 384
@@ -133,12 +135,10 @@ class OpenAIEmbedder:
         timeout: float = 60.0,
         batch_size: int = 256,
     ) -> None:
-        from openai import OpenAI
-
         self.model_id = f"openai:{model}"
         self.batch_size = batch_size
         self._model = model
-        self._client = OpenAI(api_key=api_key, base_url=base_url, timeout=timeout)
+        self._client = make_client(api_key, base_url, timeout)
         self._dimension: int | None = None
 
     @property
@@ -159,7 +159,13 @@ class OpenAIEmbedder:
         return np.concatenate(parts)
 
     def _embed_batch(self, texts: list[str]) -> np.ndarray:
-        response = self._client.embeddings.create(model=self._model, input=texts)
+        try:
+            response = self._client.embeddings.create(model=self._model, input=texts)
+        except openai.OpenAIError as error:  # transport errors arrive wrapped as openai.APIConnectionError
+            raise EmbedderError(
+                f"The embedding model {self.model_id} at {self._client.base_url} {failure_reason(error)}; "
+                "check OPENAI_BASE_URL, OPENAI_API_KEY and RAG_EMBEDDER."
+            ) from error
         rows = sorted(response.data, key=lambda item: item.index)
         vectors = _normalised(np.array([row.embedding for row in rows], dtype=np.float32))
         self._dimension = vectors.shape[1]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,14 @@ from rag.errors import StoreError
 
 STATE_ID = "__rag_state__"
 _UNIT: Sequence[float] = [1.0]  # manifest records carry a dummy 1-d vector: Chroma requires one
+
+
+# Chroma rebuilds a collection's embedding function from its stored config whenever it loads the
+# collection; only MiniLM can be rebuilt without our settings, and ChunkStore always passes the
+# function itself, so Chroma's warning about the others (the OpenAI embedder) is noise to a user.
+warnings.filterwarnings(
+    "ignore", message="Could not reconstruct embedding function rag-news-embedder", category=UserWarning
+)
 
 
 @functools.cache

@@ -1,7 +1,8 @@
 """A fake OpenAI API for tests: a real HTTP/1.1 server on 127.0.0.1 speaking the OpenAI protocol.
 
 Owns `FakeOpenAI` (chat completions, streamed or not; embeddings; model list) and its
-failure modes ("error", "hang", "broken_stream"), plus the `fake_openai()` context manager.
+failure modes ("error": HTTP 500, "bad_key": HTTP 401, "hang", "broken_stream"), plus the
+`fake_openai()` context manager.
 Nothing here touches the network beyond the loopback interface.
 """
 
@@ -20,7 +21,7 @@ from contextlib import contextmanager, suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
-Mode = Literal["ok", "error", "hang", "broken_stream"]
+Mode = Literal["ok", "error", "bad_key", "hang", "broken_stream"]
 Reply = Callable[[list[dict]], str]
 
 DEFAULT_REPLY = "This is a canned answer from the fake OpenAI server."
@@ -129,6 +130,9 @@ class _Handler(BaseHTTPRequestHandler):
         fake.record(body)
         if fake.mode == "error":
             self._send_json(500, _error_body("The fake server was told to fail.", "server_error"))
+            return
+        if fake.mode == "bad_key":
+            self._send_json(401, _error_body("Incorrect API key provided.", "invalid_request_error"))
             return
         if fake.mode == "hang":
             fake.wait(fake.hang_seconds)

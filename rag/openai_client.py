@@ -1,0 +1,27 @@
+"""OpenAI-protocol clients: the one place that builds them and says why a call failed.
+
+The OpenAI embedder (rag.embedding) and the chat model (rag.answering) use any
+OpenAI-compatible server (OpenAI, Ollama, vLLM, llama.cpp) through these.
+"""
+
+from __future__ import annotations
+
+import openai
+
+
+def make_client(api_key: str, base_url: str | None, timeout: float, max_retries: int = 2) -> openai.OpenAI:
+    """A client for `base_url` (None: OpenAI itself)."""
+    return openai.OpenAI(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries)
+
+
+def failure_reason(error: Exception) -> str:
+    """Why a call failed, as the end of a sentence: "could not be reached", "answered with HTTP 500"."""
+    if isinstance(error, openai.APITimeoutError):
+        return "did not answer in time"
+    if isinstance(error, openai.APIConnectionError):
+        return "could not be reached"
+    if isinstance(error, openai.AuthenticationError):
+        return "rejected the API key (check OPENAI_API_KEY)"
+    if isinstance(error, openai.APIStatusError):
+        return f"answered with HTTP {error.status_code}"
+    return f"failed ({type(error).__name__})"
