@@ -305,14 +305,15 @@ def run_cli(args: argparse.Namespace, settings: Settings) -> int:
     pipeline = Pipeline.open(settings)
     if pipeline.store.chunk_count() == 0:
         raise UsageError(f"Collection '{settings.collection}' is empty: ingest the articles first (rag ingest PATH).")
-    results = evaluate(pipeline.engine, cases, settings.top_k, answer=not args.retrieval_only, progress=not args.quiet)
+    top_k = pipeline.engine.top_k  # llm_top_k with a chat model
+    results = evaluate(pipeline.engine, cases, top_k, answer=not args.retrieval_only, progress=not args.quiet)
     summary = summarize(results)
     config = {
         "testset": str(args.testset),
         "questions": len(cases),
         "collection": settings.collection,
         "retrieval": settings.retrieval_mode,
-        "top_k": settings.top_k,
+        "top_k": top_k,
         "answerer": pipeline.engine.answerer_name,
         "embedder": pipeline.embedder.model_id,
     }

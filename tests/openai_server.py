@@ -1,7 +1,7 @@
 """A fake OpenAI API for tests: a real HTTP/1.1 server on 127.0.0.1 speaking the OpenAI protocol.
 
 Owns `FakeOpenAI` (chat completions, streamed or not; embeddings; model list) and its
-failure modes ("error", "hang", "broken_stream"), plus the `fake_openai()` context manager.
+failure modes ("error", "unauthorized", "hang", "broken_stream"), plus the `fake_openai()` context manager.
 Nothing here touches the network beyond the loopback interface.
 """
 
@@ -20,7 +20,7 @@ from contextlib import contextmanager, suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
-Mode = Literal["ok", "error", "hang", "broken_stream"]
+Mode = Literal["ok", "error", "unauthorized", "hang", "broken_stream"]
 Reply = Callable[[list[dict]], str]
 
 DEFAULT_REPLY = "This is a canned answer from the fake OpenAI server."
@@ -127,6 +127,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         fake = self.server.fake
         fake.record(body)
+        if fake.mode == "unauthorized":
+            self._send_json(401, _error_body("Incorrect API key provided.", "invalid_request_error"))
+            return
         if fake.mode == "error":
             self._send_json(500, _error_body("The fake server was told to fail.", "server_error"))
             return
