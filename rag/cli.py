@@ -183,6 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument("--out", type=Path, default=Path("reports"), help="report folder (default reports/)")
     evaluate.add_argument("--retrieval-only", action="store_true", help="score retrieval only (skip answering)")
+    evaluate.add_argument(
+        "--judge", action="store_true", help="also score answers with the chat model (judged correctness, faithfulness)"
+    )
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
     _retrieval_options(evaluate)
     _common(evaluate)

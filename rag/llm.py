@@ -112,12 +112,12 @@ def model_name(llm: LLM) -> str:
     return str(getattr(llm, "model", "") or llm.metadata.model_name)
 
 
-def _where(llm: LLM) -> str:
+def describe(llm: LLM) -> str:
     base = getattr(llm, "api_base", None) or getattr(llm, "base_url", None)
     return model_name(llm) + (f" at {base}" if base else "")
 
 
-def _provider_errors() -> tuple[type[BaseException], ...]:
+def provider_errors() -> tuple[type[BaseException], ...]:
     """Exception types a provider raises for a failed request (only SDKs already imported can raise)."""
     errors: list[type[BaseException]] = [openai.OpenAIError, httpx.HTTPError, OSError]
     if "anthropic" in sys.modules:
@@ -155,14 +155,14 @@ class ChatModel:
             for response in self.llm.stream_chat(messages):
                 if response.delta:
                     yield response.delta
-        except _provider_errors() as error:
-            raise explain(error, _where(self.llm)) from error
+        except provider_errors() as error:
+            raise explain(error, describe(self.llm)) from error
 
     def complete(self, messages: Sequence[ChatMessage]) -> str:
         try:
             return self.llm.chat(messages).message.content or ""
-        except _provider_errors() as error:
-            raise explain(error, _where(self.llm)) from error
+        except provider_errors() as error:
+            raise explain(error, describe(self.llm)) from error
 
 
 # --- the prompt ---------------------------------------------------------------------------------
