@@ -4,6 +4,7 @@ instruction planted in an article. Models are the loopback OpenAI-protocol serve
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from datetime import date
 from pathlib import Path
@@ -14,7 +15,7 @@ from pydantic import ValidationError
 from rag.errors import ConfigurationError
 from rag.llm import LLMAnswerer, make_llm, system_prompt
 from rag.pipeline import Pipeline
-from tests.conftest import make_settings
+from tests.conftest import ROOT, clean_env, make_settings
 from tests.openai_server import FakeOpenAI
 from tests.test_answering import KYIV, llm_engine, loopback_answerer, passages_in
 
@@ -129,3 +130,16 @@ def test_instruction_planted_in_an_article_changes_neither_prompt_nor_rules(
     assert answer is not None and clean.answer is not None
     assert "[9]" not in answer.text and any("9" in notice for notice in answer.notices)  # rule: unknown markers go
     assert answer.citations == []
+
+
+def test_offline_commands_load_neither_llama_index_nor_openai(tmp_path: Path) -> None:
+    code = (
+        "import sys, rag.cli\n"
+        "from rag.config import Settings\n"
+        "from rag.pipeline import Pipeline\n"
+        f"Pipeline.open(Settings(_env_file=None, data_dir={str(tmp_path)!r})).engine.answer('Who?')\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'llama_index', 'openai'}))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean_env(), capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
