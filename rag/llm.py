@@ -81,6 +81,10 @@ def make_llm(settings: Settings) -> LLM:
         ) from error
     llm_class: Callable[..., LLM] = getattr(module, class_name)
     key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+    if provider == "openai" and not key:
+        raise ConfigurationError(
+            f"RAG_LLM=openai:{model} needs OPENAI_API_KEY (or use openai-like: for a local server)."
+        )
     options: dict[str, object]
     if provider in ("openai", "openai-like"):
         options = {

@@ -54,6 +54,11 @@ def test_a_missing_extra_is_named(provider: str, monkeypatch: pytest.MonkeyPatch
         make_llm(make_settings(UNUSED, llm=f"{provider}:some-model"))
 
 
+def test_openai_without_a_key_says_so() -> None:
+    with pytest.raises(ConfigurationError, match="needs OPENAI_API_KEY"):
+        make_llm(make_settings(UNUSED, llm="openai:gpt-4o-mini"))
+
+
 def test_an_unknown_openai_model_points_to_openai_like() -> None:
     with pytest.raises(ConfigurationError, match="RAG_LLM=openai-like:my-model"):
         make_llm(make_settings(UNUSED, llm="openai:my-model", openai_api_key="k"))
