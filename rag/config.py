@@ -78,7 +78,9 @@ class Settings(BaseSettings):
     llm_top_k: int = Field(8, description="Passages given to a chat model (the extractive answerer uses top_k).")
     llm_context_window: int = Field(8192, description="Context window assumed for openai-like models (tokens).")
     anthropic_api_key: SecretStr | None = Field(
-        None, validation_alias=AliasChoices("ANTHROPIC_API_KEY", "RAG_ANTHROPIC_API_KEY")
+        None,
+        validation_alias=AliasChoices("ANTHROPIC_API_KEY", "RAG_ANTHROPIC_API_KEY"),
+        description="API key for RAG_LLM=anthropic:MODEL.",
     )
     ollama_base_url: str = Field("http://127.0.0.1:11434", description="Ollama server for RAG_LLM=ollama:MODEL.")
     min_support: float = Field(0.35, description="Extractive answerer: a sentence must score at least this to be used.")
