@@ -106,6 +106,7 @@ def answer_metadata(answer: Answer, searched: str) -> dict[str, Any]:
         "searched": searched,
         "answerer": answer.answerer,
         "declined": answer.declined,
+        "answer": answer.text,
         "notices": list(answer.notices),
         "citations": [
             {"number": c.number, "title": c.passage.title, "date": c.passage.date, "quote": c.quote}
@@ -114,16 +115,18 @@ def answer_metadata(answer: Answer, searched: str) -> dict[str, Any]:
     }
 
 
-def _deltas(updates: Iterator[TurnUpdate], finished: list[TurnUpdate]) -> Iterator[str]:
-    """The answer text as it grows; a fallback answer replacing a broken stream comes after a blank line."""
+def _deltas(updates: Iterator[TurnUpdate], finished: list[TurnUpdate], streamer: str) -> Iterator[str]:
+    """The answer text as it streams. The final, checked text (invalid markers dropped) is not sent
+    again; an extractive answer replacing a failed model (`streamer`) comes after a blank line."""
     shown = ""
     for update in updates:
-        text = update.text
         if update.answer is not None:
             finished.append(update)
-            if shown and text.startswith(shown.strip()):
-                continue  # the checked text of what was streamed
-        delta = text[len(shown) :] if text.startswith(shown) else ("\n\n" if shown else "") + text
+            if shown and update.answer.answerer == streamer:
+                return
+            delta = ("\n\n" if shown else "") + update.text
+        else:
+            delta = update.text[len(shown) :]
         if delta:
             shown += delta
             yield delta
@@ -154,7 +157,7 @@ class NewsQueryEngine(CustomQueryEngine):
         finished: list[TurnUpdate] = []
 
         def stream() -> Generator[str, None, None]:
-            yield from _deltas(updates, finished)
+            yield from _deltas(updates, finished, self.engine.answerer_name)
             answer = finished[-1].answer
             assert answer is not None
             metadata.update(answer_metadata(answer, first.searched))
@@ -223,7 +226,7 @@ class NewsChatEngine(BaseChatEngine):
 
         def stream() -> Generator[ChatResponse, None, None]:
             text = ""
-            for delta in _deltas(updates, finished):
+            for delta in _deltas(updates, finished, self.engine.answerer_name):
                 text += delta
                 yield ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content=text), delta=delta)
             self._finish(message, finished[-1])

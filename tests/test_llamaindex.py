@@ -77,8 +77,14 @@ def test_streaming_query_engine_and_offline_default(demo_pipeline: Pipeline, fak
     streaming = index.as_query_engine(llm=loopback_llm(fake_openai), top_k=3, streaming=True)
     response = streaming.query("What guarantees does Kyiv want?")
     pieces = list(response.response_gen)
-    assert len(pieces) > 3 and "guarantor countries" in "".join(pieces)
+    assert len(pieces) > 3 and "".join(pieces).count("guarantor countries") == 1 and "[9]" in "".join(pieces)
     assert response.metadata is not None and response.metadata["citations"][0]["date"] == "2022-03-30"
+    assert "[9]" not in response.metadata["answer"]  # the checked text
+    fake_openai.mode = "error"  # the model fails: the extractive answer streams instead, with a notice
+    failed = streaming.query("What guarantees does Kyiv want?")
+    assert "strong armies" in "".join(failed.response_gen) and failed.metadata is not None
+    assert failed.metadata["answerer"] == "local extractive" and "HTTP 500" in failed.metadata["notices"][0]
+    fake_openai.mode = "ok"
     offline = index.as_query_engine().query("What guarantees does Kyiv want?")  # no LLM configured: extractive
     assert offline.metadata is not None and offline.metadata["answerer"] == "local extractive"
     assert "strong armies" in str(offline)
