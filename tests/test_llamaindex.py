@@ -11,6 +11,7 @@ from llama_index.core.base.base_query_engine import BaseQueryEngine
 from llama_index.core.chat_engine.types import BaseChatEngine
 from llama_index.llms.openai_like import OpenAILike
 
+from rag.dates import QueryFilters
 from rag.embedding import MINILM_MODEL_ID, MiniLMEmbedder
 from rag.llamaindex import LlamaIndexEmbedding, LlamaIndexRetriever, NewsIndex
 from rag.pipeline import Pipeline
@@ -90,6 +91,10 @@ def test_streaming_query_engine_and_offline_default(demo_pipeline: Pipeline, fak
     assert "strong armies" in str(offline)
     nodes = index.as_retriever(top_k=2).retrieve("What guarantees does Kyiv want?")
     assert len(nodes) == 2 and nodes[0].node.metadata["source"]
+    later = QueryFilters.parse("2023-01-01", None)  # the demo article is from 2022-03-30
+    assert index.as_retriever(filters=later).retrieve("What guarantees does Kyiv want?") == []
+    declined = index.as_query_engine(filters=later).query("What guarantees does Kyiv want?")
+    assert declined.metadata is not None and declined.metadata["declined"] and declined.source_nodes == []
 
 
 def test_chat_engine_condenses_follow_ups_through_the_model(demo_pipeline: Pipeline, fake_openai: FakeOpenAI) -> None:
