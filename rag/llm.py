@@ -85,6 +85,10 @@ def make_llm(settings: Settings) -> LLM:
         raise ConfigurationError(
             f"RAG_LLM=openai:{model} needs OPENAI_API_KEY (or use openai-like: for a local server)."
         )
+    if provider == "openai-like" and not settings.openai_base_url:
+        raise ConfigurationError(
+            f"RAG_LLM=openai-like:{model} needs OPENAI_BASE_URL, the server's address (e.g. http://127.0.0.1:11434/v1)."
+        )
     options: dict[str, object]
     if provider in ("openai", "openai-like"):
         options = {

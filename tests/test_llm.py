@@ -54,9 +54,12 @@ def test_a_missing_extra_is_named(provider: str, monkeypatch: pytest.MonkeyPatch
         make_llm(make_settings(UNUSED, llm=f"{provider}:some-model"))
 
 
-def test_openai_without_a_key_says_so() -> None:
-    with pytest.raises(ConfigurationError, match="needs OPENAI_API_KEY"):
-        make_llm(make_settings(UNUSED, llm="openai:gpt-4o-mini"))
+@pytest.mark.parametrize(
+    ("model", "needed"), [("openai:gpt-4o-mini", "OPENAI_API_KEY"), ("openai-like:llama3.1", "OPENAI_BASE_URL")]
+)
+def test_what_a_provider_needs_is_named(model: str, needed: str) -> None:
+    with pytest.raises(ConfigurationError, match=f"needs {needed}"):
+        make_llm(make_settings(UNUSED, llm=model))
 
 
 def test_an_unknown_openai_model_points_to_openai_like() -> None:
