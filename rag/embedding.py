@@ -17,11 +17,10 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 import numpy as np
-import openai
 
 from rag.config import Settings
 from rag.errors import ConfigurationError, EmbedderError
-from rag.openai_client import failure_reason, make_client
+from rag.openai_client import client_errors, failure_reason, make_client
 
 MINILM_MODEL_ID = "all-MiniLM-L6-v2-onnx-int8"
 MINILM_DIMENSION = 384
@@ -161,7 +160,7 @@ class OpenAIEmbedder:
     def _embed_batch(self, texts: list[str]) -> np.ndarray:
         try:
             response = self._client.embeddings.create(model=self._model, input=texts)
-        except openai.OpenAIError as error:  # transport errors arrive wrapped as openai.APIConnectionError
+        except client_errors() as error:
             raise EmbedderError(
                 f"The embedding model {self.model_id} at {self._client.base_url} {failure_reason(error)}; "
                 "check OPENAI_BASE_URL, OPENAI_API_KEY and RAG_EMBEDDER."

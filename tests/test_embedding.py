@@ -205,7 +205,7 @@ def test_openai_dimension_probe_via_settings(fake_openai: FakeOpenAI, tmp_path: 
 
 @pytest.mark.parametrize(
     ("mode", "reason"),
-    [("error", "answered with HTTP 500"), ("bad_key", "rejected the API key (check OPENAI_API_KEY)")],
+    [("error", "answered with HTTP 500"), ("unauthorized", "rejected the API key (check OPENAI_API_KEY)")],
 )
 def test_openai_embedder_failures_are_one_line_embedder_errors(
     fake_openai: FakeOpenAI, mode: Mode, reason: str
