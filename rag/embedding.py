@@ -19,8 +19,8 @@ from typing import Protocol, TypeVar
 import numpy as np
 
 from rag.config import Settings
-from rag.errors import ConfigurationError, EmbedderError
-from rag.openai_client import client_errors, failure_reason, make_client
+from rag.errors import ConfigurationError, EmbedderError, failure_reason
+from rag.openai_client import client_errors, make_client
 
 MINILM_MODEL_ID = "all-MiniLM-L6-v2-onnx-int8"
 MINILM_DIMENSION = 384

@@ -23,18 +23,3 @@ def client_errors() -> tuple[type[Exception], ...]:
     import openai
 
     return (openai.OpenAIError,)
-
-
-def failure_reason(error: Exception) -> str:
-    """Why a call failed, as the end of a sentence: "could not be reached", "answered with HTTP 500"."""
-    import openai
-
-    if isinstance(error, openai.APITimeoutError):
-        return "did not answer in time"
-    if isinstance(error, openai.APIConnectionError):
-        return "could not be reached"
-    if isinstance(error, openai.AuthenticationError):
-        return "rejected the API key (check OPENAI_API_KEY)"
-    if isinstance(error, openai.APIStatusError):
-        return f"answered with HTTP {error.status_code}"
-    return f"failed ({type(error).__name__})"
