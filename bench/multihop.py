@@ -10,11 +10,12 @@ MultiHop-RAG paper's published results as reference rows, the tune vs held-out t
 and how often the questions name sources and dates (what the query hints exploit).
 
 The fusion weights of `rag.retrieval` were chosen on the "tune" half of the questions (a
-seeded random half, `split_tune`) by bench/tune_fusion.py; the held-out half checks them.
+seeded random half, `split_tune`); `python -m bench.tune_fusion` runs that grid search,
+and the held-out half checks the result.
 
-    python bench/multihop.py                      # every configuration on all 1,655 questions
-    python bench/multihop.py --limit 200 --out /tmp/mh.md          # a quick run
-    python bench/multihop.py --data-dir /tmp/store --collection multihop --configs bm25 default
+    python -m bench.multihop                      # every configuration on all 1,655 questions
+    python -m bench.multihop --limit 200 --out /tmp/mh.md          # a quick run
+    python -m bench.multihop --data-dir /tmp/store --collection multihop --configs bm25 default
 """
 
 from __future__ import annotations
@@ -33,16 +34,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import synthetic
 from tqdm import tqdm
 
 import rag
+from bench import synthetic
 from rag import metrics
 from rag.config import Settings
 from rag.evaluation import TestCase, load_testset, score_retrieval
+from rag.lexical import Bm25Index
 from rag.pipeline import Pipeline
 from rag.query import parse_query_hints
-from rag.retrieval import Bm25Index, Candidate, Fusion, Retriever
+from rag.retrieval import Candidate, Fusion, Retriever
 from rag.store import ChunkStore
 
 BENCH = Path(__file__).resolve().parent
@@ -328,7 +330,7 @@ def run_header(title: str, script: str, argv: Sequence[str], pipeline: Pipeline,
         "",
         "Written by the script itself; regenerate it with the command below rather than editing it.",
         "",
-        f"- command: `{shlex.join(['python', f'bench/{script}', *argv])}`",
+        f"- command: `{shlex.join(['python', '-m', f'bench.{script}', *argv])}`",
         f"- started: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
         f"- machine: {machine['cpus (nproc)']} CPUs ({machine['cpu model']}), {machine['ram']} RAM, "
         f"{machine['os']}, Python {machine['python']}; load average at start {machine['load average at start']}",
@@ -401,7 +403,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
     pipeline = open_store(args)
-    header = run_header("MultiHop-RAG retrieval ablation", "multihop.py", argv, pipeline, args.data_dir)
+    header = run_header("MultiHop-RAG retrieval ablation", "multihop", argv, pipeline, args.data_dir)
     cases, tune = load_cases(args.queries, args.seed, args.limit)
     embedder = TimedEmbedder(pipeline.embedder)
     parts = Parts(

@@ -11,7 +11,7 @@ store, the BM25 index and the embedder answered: each question is embedded, BM25
 asked of Chroma once per candidate count; every grid point after that only re-fuses. So
 the scores are exactly what the app would retrieve with those settings.
 
-    python bench/tune_fusion.py --data-dir /tmp/store --collection multihop   # writes bench/RESULTS-tuning.md
+    python -m bench.tune_fusion --data-dir /tmp/store --collection multihop   # writes bench/RESULTS-tuning.md
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from multihop import (
+from tqdm import tqdm
+
+from bench.multihop import (
     BENCH,
     CANDIDATES,
     DEPTH,
@@ -38,11 +40,10 @@ from multihop import (
     run_header,
     store_arguments,
 )
-from tqdm import tqdm
-
 from rag.dates import QueryFilters
 from rag.evaluation import TestCase, score_retrieval
-from rag.retrieval import Bm25Index, Fusion, LexicalScores, Retriever
+from rag.lexical import Bm25Index, LexicalScores
+from rag.retrieval import Fusion, Retriever
 from rag.store import ChunkRecord, ChunkStore
 
 GRID: dict[str, tuple[float, ...]] = {
@@ -205,7 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
     pipeline = open_store(args)
-    header = run_header("Fusion weights: grid search on the tune half", "tune_fusion.py", argv, pipeline, args.data_dir)
+    header = run_header("Fusion weights: grid search on the tune half", "tune_fusion", argv, pipeline, args.data_dir)
     cases, tune = load_cases(args.queries, args.seed, args.limit)
     tune_cases = [case for case, chosen in zip(cases, tune, strict=True) if chosen]
     held_cases = [case for case, chosen in zip(cases, tune, strict=True) if not chosen]
