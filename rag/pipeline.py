@@ -31,10 +31,13 @@ class Pipeline:
     engine: ChatEngine
 
     @classmethod
-    def open(cls, settings: Settings, model: Embedder | None = None) -> Pipeline:
-        """Build every part; pass `model` to share one embedding model between pipelines."""
+    def open(cls, settings: Settings, model: Embedder | None = None, create: bool = True) -> Pipeline:
+        """Build every part; pass `model` to share one embedding model between pipelines.
+
+        With `create=False` a collection that does not exist is a StoreError (nothing is created).
+        """
         embedder = make_embedder(settings, model)
-        store = ChunkStore.open(settings, embedder)
+        store = ChunkStore.open(settings, embedder, create)
         lexical = Bm25Index(settings.data_dir / "bm25" / settings.collection)
         retriever = Retriever(
             store, embedder, lexical, settings.retrieval_mode, settings.candidates, hints=settings.query_hints

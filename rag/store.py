@@ -130,8 +130,17 @@ class ChunkStore:
         self._seen_generation = self.generation()
 
     @classmethod
-    def open(cls, settings: Settings, embedder: Embedder) -> ChunkStore:
-        return cls(connect(settings), settings.collection, embedder)
+    def open(cls, settings: Settings, embedder: Embedder, create: bool = True) -> ChunkStore:
+        """The store of `settings.collection`; with `create=False` a missing collection is a StoreError."""
+        connection = connect(settings)
+        if not create:
+            existing = collection_names(connection.client)
+            if settings.collection not in existing:
+                raise StoreError(
+                    f"There is no collection named '{settings.collection}'; existing: "
+                    f"{', '.join(existing) or 'none'}. Choose one of them, or ingest articles into a new one."
+                )
+        return cls(connection, settings.collection, embedder)
 
     def _collections(self) -> tuple[Collection, Collection]:
         if self._handles is None or self._epoch != self._connection.epoch:
@@ -304,13 +313,18 @@ class ChunkStore:
 
     def collection_names(self) -> list[str]:
         """Chunk collections of this client (manifest collections left out)."""
-        return [c.name for c in self._connection.client.list_collections() if not c.name.endswith("__articles")]
+        return collection_names(self._connection.client)
 
     def chunk_count(self) -> int:
         return self._chunks.count()
 
     def article_count(self) -> int:
         return max(0, self._manifest.count() - (1 if self._manifest.get(ids=[STATE_ID])["ids"] else 0))
+
+
+def collection_names(client: ClientAPI) -> list[str]:
+    """The chunk collections of a client, sorted (manifest collections left out)."""
+    return sorted(c.name for c in client.list_collections() if not c.name.endswith("__articles"))
 
 
 def _pages(collection: Collection, include: list[str], page_size: int) -> Iterator[Any]:
