@@ -311,6 +311,15 @@ class ChunkStore:
         }
         return [by_id[chunk_id] for chunk_id in ids if chunk_id in by_id]
 
+    def article_chunks(self, article_id: str) -> list[ChunkRecord]:
+        """Every chunk of one article, in text order (to show the whole article)."""
+        found = self._chunks.get(where={"article_id": article_id}, include=["documents", "metadatas"])
+        records = [
+            ChunkRecord(chunk_id, text, dict(meta))
+            for chunk_id, text, meta in zip(found["ids"], found["documents"], found["metadatas"], strict=False)
+        ]
+        return sorted(records, key=lambda record: int(record.metadata["start"]))
+
     def collection_names(self) -> list[str]:
         """Chunk collections of this client (manifest collections left out)."""
         return collection_names(self._connection.client)
