@@ -403,8 +403,8 @@ def build_app(settings: Settings) -> gr.Blocks:
             respond, inputs, outputs, api_visibility="private", show_progress="hidden"
         )
         resets = [chatbot, turns, searched, notice, transcript, export_md, article, feedback_row]
-        clear.click(reset, None, resets, api_visibility="private")
-        chatbot.clear(reset, None, resets, api_visibility="private")
+        clear.click(reset, None, resets, api_visibility="private", show_progress="hidden")
+        chatbot.clear(reset, None, resets, api_visibility="private", show_progress="hidden")
         copy_all.click(
             None, transcript, None, js="(text) => navigator.clipboard.writeText(text)", api_visibility="private"
         )

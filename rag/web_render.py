@@ -137,6 +137,10 @@ def retrieved_list(passages: Sequence[Passage], cited: dict[str, int], turn: int
     return f'<ol class="retrieved" id="retrieved-{turn}">{"".join(rows)}</ol>'
 
 
+def _retrieved_label(count: int) -> str:
+    return f"All {count} retrieved passages" if count > 1 else "The retrieved passage"
+
+
 def answer_html(turn: Turn) -> str:
     """The chat message of a turn: the answer, notices, its sources and every retrieved passage."""
     answer, t = turn.answer, turn.number
@@ -156,13 +160,13 @@ def answer_html(turn: Turn) -> str:
     retrieved = ""
     if answer.passages:
         retrieved = (
-            f'<details class="retrieved-block"><summary>All {len(answer.passages)} retrieved passages</summary>'
+            f'<details class="retrieved-block"><summary>{_retrieved_label(len(answer.passages))}</summary>'
             f"{retrieved_list(answer.passages, cited, t)}</details>"
         )
     return (
         f'<div class="answer" id="answer-{t}"><div class="answer-text">{body}</div>{notices}{sources}{retrieved}'
         f'<div class="answer-tools"><button type="button" class="copy-answer">Copy answer</button></div>'
-        f'<div class="copy-text" hidden>{_escape(plain_answer(answer))}</div></div>'
+        f'<div class="copy-text" hidden>{html.escape(plain_answer(answer)).replace(chr(10), "&#10;")}</div></div>'
     )
 
 

@@ -104,7 +104,7 @@ def test_copy_gives_plain_text_with_markers_and_references() -> None:
     assert "References:\n[1] Talks in Istanbul (2022-03-30 · News & Co) https://example.org/talks" in text
     assert "<" not in text and "&amp;" not in text
     html = answer_html(turn(1))
-    assert '<div class="copy-text" hidden>Kyiv wants' in html and "References:<br>[1] Talks in Istanbul" in html
+    assert '<div class="copy-text" hidden>Kyiv wants' in html and "References:&#10;[1] Talks in Istanbul" in html
 
 
 def test_markdown_export_has_questions_answers_and_references() -> None:
