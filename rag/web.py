@@ -270,7 +270,7 @@ def build_app(settings: Settings) -> gr.Blocks:
         index = event.index if isinstance(event.index, int) else event.index[0]
         position = index // 2  # every turn is one question and one answer
         if not 0 <= position < len(turns) or event.liked is None:
-            return gr.skip(), "", gr.update(visible=False)
+            return gr.skip(), "", gr.update(visible=False), gr.skip()
         turn = turns[position]
         rating: Rating = "up" if event.liked else "down"
         store = FeedbackStore.for_collection(settings.data_dir, collection or settings.collection)
@@ -287,13 +287,13 @@ def build_app(settings: Settings) -> gr.Blocks:
             )
         )
         thanks = f"Thanks: answer {turn.number} rated {'👍' if rating == 'up' else '👎'}. Add a comment (optional):"
-        return turn.id, thanks, gr.update(visible=True)
+        return turn.id, thanks, gr.update(visible=True), export_feedback(collection)
 
     def save_comment(answer_id: str, comment: str, collection: str) -> tuple[Any, ...]:
         store = FeedbackStore.for_collection(settings.data_dir, collection or settings.collection)
         if not comment.strip() or not store.comment(answer_id, comment.strip()):
             return "Type a comment first.", gr.skip(), gr.skip()
-        return "Comment saved.", "", gr.update(visible=False)
+        return "Comment saved. Thank you.", "", export_feedback(collection)
 
     def export_feedback(collection: str) -> str | None:
         store = FeedbackStore.for_collection(settings.data_dir, collection or settings.collection)
@@ -409,11 +409,11 @@ def build_app(settings: Settings) -> gr.Blocks:
             None, transcript, None, js="(text) => navigator.clipboard.writeText(text)", api_visibility="private"
         )
         article_open.click(open_article, [article_request, turns, collection], article, api_visibility="private")
-        chatbot.like(rate, [turns, collection], [rated, thanks, feedback_row], api_visibility="private")
+        chatbot.like(rate, [turns, collection], [rated, thanks, feedback_row, export_tests], api_visibility="private")
         save.click(
-            save_comment, [rated, comment, collection], [thanks, comment, feedback_row], api_visibility="private"
+            save_comment, [rated, comment, collection], [thanks, comment, export_tests], api_visibility="private"
         )
-        export_tests.click(export_feedback, collection, export_tests, api_visibility="private")
+        app.load(export_feedback, collection, export_tests, api_visibility="private")
         for box in (date_from, date_to, sources):
             box.change(show_filters, [date_from, date_to, sources], active_filters, api_visibility="private")
         collection.change(
@@ -421,7 +421,7 @@ def build_app(settings: Settings) -> gr.Blocks:
             collection,
             [status, sources, chatbot, turns, searched, notice, transcript, export_md, article, feedback_row],
             api_visibility="private",
-        )
+        ).then(export_feedback, collection, export_tests, api_visibility="private")
         app.load(None, js=CLOSE_SIDEBAR_ON_PHONE, api_visibility="private")
         gr.api(api_ask, api_name="ask")  # type: ignore[attr-defined]
     app.queue(default_concurrency_limit=settings.concurrency, max_size=64)
