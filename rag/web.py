@@ -380,8 +380,8 @@ def build_app(settings: Settings) -> gr.Blocks:
                         elem_id="question",
                         max_lines=4,
                     )
-                    send = gr.Button("Ask", variant="primary", scale=1, min_width=70, elem_id="ask")
-                    clear = gr.Button("Clear", scale=1, min_width=70, elem_id="clear")
+                    send = gr.Button("Ask", variant="primary", scale=0, min_width=64, elem_id="ask")
+                    clear = gr.Button("Clear", scale=0, min_width=64, elem_id="clear")
                 searched = gr.Markdown(elem_id="searched")
                 with gr.Row(visible=False, elem_id="feedback") as feedback_row:
                     thanks = gr.Markdown(elem_id="feedback-thanks")
