@@ -316,7 +316,9 @@ class ChunkStore:
         found = self._chunks.get(where={"article_id": article_id}, include=["documents", "metadatas"])
         records = [
             ChunkRecord(chunk_id, text, dict(meta))
-            for chunk_id, text, meta in zip(found["ids"], found["documents"], found["metadatas"], strict=False)
+            for chunk_id, text, meta in zip(
+                found["ids"], found["documents"] or [], found["metadatas"] or [], strict=False
+            )
         ]
         return sorted(records, key=lambda record: int(record.metadata["start"]))
 
