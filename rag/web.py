@@ -349,7 +349,7 @@ def build_app(settings: Settings) -> gr.Blocks:
             with gr.Row():
                 date_from = gr.Textbox(label="From date", placeholder="YYYY-MM-DD", elem_id="date-from", min_width=100)
                 date_to = gr.Textbox(label="To date", placeholder="YYYY-MM-DD", elem_id="date-to", min_width=100)
-            top_k = gr.Slider(1, 20, value=settings.top_k, step=1, label="Passages per answer (top-k)")
+            top_k = gr.Slider(1, 20, value=pipelines.get().engine.top_k, step=1, label="Passages per answer (top-k)")
             gr.Markdown("### Export")
             export_md = gr.DownloadButton("Conversation (Markdown)", value=None, elem_id="export-md", size="sm")
             export_tests = gr.DownloadButton("Feedback as test set (JSONL)", elem_id="export-feedback", size="sm")
