@@ -58,6 +58,7 @@ CSS = """
 #article .article-body { line-height: 1.5; }
 #notice p { color: #b91c1c; margin: 0; }
 #filters p { margin: 0; font-size: 0.9em; }
+@media (max-width: 767px) { #title { padding-left: 24px; } }
 """
 
 # Plain-text copies and markup-free aria-labels (the chat's own copy would copy the HTML of a message),
@@ -116,6 +117,8 @@ CLOSE_SIDEBAR_ON_PHONE = """() => {
   const toggle = document.querySelector('#settings.open .toggle-button');
   if (toggle && window.innerWidth < 768) toggle.click();
 }"""
+
+TOGGLE_SIDEBAR = "() => document.querySelector('#settings .toggle-button').click()"
 
 
 class Pipelines:
@@ -353,7 +356,7 @@ def build_app(settings: Settings) -> gr.Blocks:
             gr.Markdown("### Export")
             export_md = gr.DownloadButton("Conversation (Markdown)", value=None, elem_id="export-md", size="sm")
             export_tests = gr.DownloadButton("Feedback as test set (JSONL)", elem_id="export-feedback", size="sm")
-        gr.Markdown("## Ask the news articles")
+        gr.Markdown("## Ask the news articles", elem_id="title")
         status = gr.Markdown(
             status_line(pipelines, None) + (f"\n\n{startup_note}" if startup_note else ""), elem_id="status"
         )
@@ -371,7 +374,9 @@ def build_app(settings: Settings) -> gr.Blocks:
                     placeholder="Answers cite numbered passages; each answer lists its sources below it.",
                 )
                 notice = gr.Markdown(elem_id="notice")
-                active_filters = gr.Markdown(filters_line(QueryFilters()), elem_id="filters")
+                with gr.Row(equal_height=True):
+                    active_filters = gr.Markdown(filters_line(QueryFilters()), elem_id="filters")
+                    show_settings = gr.Button("⚙ Settings", size="sm", scale=0, min_width=90, elem_id="settings-button")
                 with gr.Row():
                     question = gr.Textbox(
                         placeholder="Ask a question about the articles",
@@ -423,6 +428,7 @@ def build_app(settings: Settings) -> gr.Blocks:
             api_visibility="private",
         ).then(export_feedback, collection, export_tests, api_visibility="private")
         app.load(None, js=CLOSE_SIDEBAR_ON_PHONE, api_visibility="private")
+        show_settings.click(None, js=TOGGLE_SIDEBAR, api_visibility="private")
         gr.api(api_ask, api_name="ask")  # type: ignore[attr-defined]
     app.queue(default_concurrency_limit=settings.concurrency, max_size=64)
     return app  # type: ignore[no-any-return]

@@ -309,9 +309,9 @@ def test_first_screen_overview_examples_and_settings_in_reach(page: Any) -> None
     assert any("US tightens curbs on chip exports to China" in e for e in examples)
     assert not any("Kyiv want" in e for e in examples)
     if page.viewport_size == PHONE:
-        toggle = page.locator("#settings .toggle-button")
-        assert in_viewport(page, toggle)
-        toggle.click()
+        assert in_viewport(page, page.locator("#settings .toggle-button"))
+        page.click("#settings-button")  # next to the question box too
+        page.wait_for_selector("#settings.open")
     assert in_viewport(page, page.locator("#collection"))  # no scrolling to reach the settings
     close_settings(page)
     page.locator("#chat .examples button", has_text="chip exports").click()  # an example is asked at once
