@@ -14,7 +14,6 @@ from __future__ import annotations
 import html
 import logging
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,15 +22,14 @@ from typing import Any
 
 import gradio as gr
 
+from rag.answering import answer_json
 from rag.chat import Exchange, check_question
-from rag.cli import answer_json
 from rag.config import Settings
 from rag.dates import QueryFilters
-from rag.embedding import make_model
 from rag.errors import RagError, UsageError
 from rag.feedback import Feedback, FeedbackStore, Rating, evidence_of
-from rag.pipeline import Pipeline
-from rag.web_overview import Overview, read_overview
+from rag.pipeline import Pipeline, Pipelines
+from rag.web_overview import Overview, Overviews
 from rag.web_render import Turn, answer_html, article_html, conversation_markdown, plain_conversation, stage_html
 
 log = logging.getLogger("rag.web")
@@ -121,51 +119,17 @@ CLOSE_SIDEBAR_ON_PHONE = """() => {
 TOGGLE_SIDEBAR = "() => document.querySelector('#settings .toggle-button').click()"
 
 
-class Pipelines:
-    """One pipeline per existing collection, sharing the embedder; thread-safe lazy opening."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.model = make_model(settings)
-        self._open: dict[str, Pipeline] = {}
-        self._overviews: dict[str, tuple[int, Overview]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, collection: str | None = None, create: bool = False) -> Pipeline:
-        """The pipeline of an existing collection; an unknown name is a StoreError (nothing is created)."""
-        name = (collection or "").strip() or self.settings.collection
-        with self._lock:
-            if name not in self._open:
-                settings = self.settings.model_copy(update={"collection": name})
-                self._open[name] = Pipeline.open(settings, self.model, create=create)
-            return self._open[name]
-
-    def collections(self) -> list[str]:
-        return self.get().store.collection_names()
-
-    def overview(self, collection: str | None = None) -> Overview:
-        """The collection's overview, re-read when an ingest changed it."""
-        pipeline = self.get(collection)
-        generation = pipeline.store.generation()
-        cached = self._overviews.get(pipeline.store.name)
-        if cached is None or cached[0] != generation:
-            cached = (generation, read_overview(pipeline.store))
-            self._overviews[pipeline.store.name] = cached
-        return cached[1]
-
-
 def ensure_demo(pipelines: Pipelines) -> str:
     """Ingest the bundled demo article when the default collection is empty; say what happened."""
-    pipeline = pipelines.get(create=True)
+    pipeline = pipelines.get()
     if pipeline.store.article_count() > 0 or not DEMO_ARTICLES.is_dir():
         return ""
     report = pipeline.ingest([DEMO_ARTICLES], progress=False)
     return f"The collection was empty, so the demo article was ingested ({report.summary()})."
 
 
-def status_line(pipelines: Pipelines, collection: str | None) -> str:
-    pipeline = pipelines.get(collection)
-    return f"{pipelines.overview(collection).line()} · answerer: **{html.escape(pipeline.engine.answerer_name)}**"
+def status_line(pipeline: Pipeline, overview: Overview) -> str:
+    return f"{overview.line()} · answerer: **{html.escape(pipeline.engine.answerer_name)}**"
 
 
 def filters_line(filters: QueryFilters) -> str:
@@ -185,9 +149,14 @@ def _markdown_file(turns: list[Turn], collection: str) -> str:
 
 
 def build_app(settings: Settings) -> gr.Blocks:
-    pipelines = Pipelines(settings)
+    pipelines, overviews = Pipelines(settings), Overviews()
     startup_note = ensure_demo(pipelines)
-    first_overview = pipelines.overview()
+
+    def existing(collection: str | None) -> Pipeline:
+        """An existing collection's pipeline: asking never creates a collection."""
+        return pipelines.get(collection or None, create=False)
+
+    first_overview = overviews.of(existing(None).store)
 
     def respond(
         message: str,
@@ -204,7 +173,7 @@ def build_app(settings: Settings) -> gr.Blocks:
         try:
             question = check_question(message)
             filters = QueryFilters.parse(date_from, date_to, sources)
-            pipeline = pipelines.get(collection)
+            pipeline = existing(collection)
         except RagError as error:  # rejected before anything is asked: no bubble, the text stays in the box
             yield chat, turns, message, f"⚠️ {html.escape(str(error))}", unchanged, unchanged, unchanged
             return
@@ -262,7 +231,7 @@ def build_app(settings: Settings) -> gr.Blocks:
             turn_number, number, _ = request.split(":")
             turn = turns[int(turn_number) - 1]
             citation = next(c for c in turn.answer.citations if c.number == int(number))
-            chunks = pipelines.get(collection).store.article_chunks(citation.passage.article_id)
+            chunks = existing(collection).store.article_chunks(citation.passage.article_id)
         except (ValueError, IndexError, StopIteration):
             return '<p class="meta">That answer is no longer in this conversation.</p>'
         except RagError as error:
@@ -312,8 +281,9 @@ def build_app(settings: Settings) -> gr.Blocks:
 
     def switch_collection(collection: str) -> tuple[Any, ...]:
         try:
-            overview = pipelines.overview(collection)
-            status = status_line(pipelines, collection)
+            pipeline = existing(collection)
+            overview = overviews.of(pipeline.store)
+            status = status_line(pipeline, overview)
         except RagError as error:
             return f"⚠️ {html.escape(str(error))}", gr.skip(), gr.skip(), *reset()[1:]
         examples = [{"text": q} for q in overview.examples()]
@@ -327,7 +297,7 @@ def build_app(settings: Settings) -> gr.Blocks:
     def api_ask(question: str, collection: str = "", top_k: int = 0) -> dict[str, Any]:
         """Answer one question; returns the answer, the searched query and the cited passages."""
         try:
-            pipeline = pipelines.get(collection or None)
+            pipeline = existing(collection)
             final = pipeline.engine.answer(question, top_k=top_k or None)
         except RagError as error:
             return {"error": str(error)}
@@ -352,13 +322,14 @@ def build_app(settings: Settings) -> gr.Blocks:
             with gr.Row():
                 date_from = gr.Textbox(label="From date", placeholder="YYYY-MM-DD", elem_id="date-from", min_width=100)
                 date_to = gr.Textbox(label="To date", placeholder="YYYY-MM-DD", elem_id="date-to", min_width=100)
-            top_k = gr.Slider(1, 20, value=pipelines.get().engine.top_k, step=1, label="Passages per answer (top-k)")
+            top_k = gr.Slider(1, 20, value=existing(None).engine.top_k, step=1, label="Passages per answer (top-k)")
             gr.Markdown("### Export")
             export_md = gr.DownloadButton("Conversation (Markdown)", value=None, elem_id="export-md", size="sm")
             export_tests = gr.DownloadButton("Feedback as test set (JSONL)", elem_id="export-feedback", size="sm")
         gr.Markdown("## Ask the news articles", elem_id="title")
         status = gr.Markdown(
-            status_line(pipelines, None) + (f"\n\n{startup_note}" if startup_note else ""), elem_id="status"
+            status_line(existing(None), first_overview) + (f"\n\n{startup_note}" if startup_note else ""),
+            elem_id="status",
         )
         with gr.Tabs(elem_id="tabs"), gr.Tab("Chat", id="chat-tab"), gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=320):
@@ -429,7 +400,7 @@ def build_app(settings: Settings) -> gr.Blocks:
         ).then(export_feedback, collection, export_tests, api_visibility="private")
         app.load(None, js=CLOSE_SIDEBAR_ON_PHONE, api_visibility="private")
         show_settings.click(None, js=TOGGLE_SIDEBAR, api_visibility="private")
-        gr.api(api_ask, api_name="ask")  # type: ignore[attr-defined]
+        gr.api(api_ask, api_name="ask")
     app.queue(default_concurrency_limit=settings.concurrency, max_size=64)
     return app  # type: ignore[no-any-return]
 

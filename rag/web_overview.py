@@ -83,6 +83,21 @@ def _count(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
+class Overviews:
+    """Each store's overview, re-read when an ingest changed the store (a race only re-reads)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, tuple[int, Overview]] = {}
+
+    def of(self, store: ChunkStore) -> Overview:
+        generation = store.generation()
+        cached = self._cache.get(store.name)
+        if cached is None or cached[0] != generation:
+            cached = (generation, read_overview(store))
+            self._cache[store.name] = cached
+        return cached[1]
+
+
 def read_overview(store: ChunkStore) -> Overview:
     """The overview of a store's current contents (one pass over the chunk metadata)."""
     articles: dict[str, ArticleInfo] = {}
