@@ -1,7 +1,7 @@
 """Web chat (Gradio): streamed, cited answers with follow-up questions.
 
 Layout: settings in a sidebar (collection, sources, dates, top-k, exports); a "Chat"
-tab (`build_app` makes the tabs: another tab is one `with gr.Tab(...)` more) with the
+tab (`build_app(settings, extra_tabs)` adds one tab per function in `extra_tabs`) with the
 collection's overview and example questions, the conversation, the active filters next
 to the question box, and an article reader. Each answer carries its own sources
 (rag.web_render), all retrieved passages, 👍/👎 feedback (rag.feedback) and its
@@ -16,7 +16,7 @@ import logging
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -148,7 +148,8 @@ def _markdown_file(turns: list[Turn], collection: str) -> str:
     return str(path)
 
 
-def build_app(settings: Settings) -> gr.Blocks:
+def build_app(settings: Settings, extra_tabs: Sequence[Callable[[Pipelines], None]] = ()) -> gr.Blocks:
+    """The app: a "Chat" tab, then one tab per `extra_tabs` function (each builds its own `gr.Tab`)."""
     pipelines, overviews = Pipelines(settings), Overviews()
     startup_note = ensure_demo(pipelines)
 
@@ -331,42 +332,47 @@ def build_app(settings: Settings) -> gr.Blocks:
             status_line(existing(None), first_overview) + (f"\n\n{startup_note}" if startup_note else ""),
             elem_id="status",
         )
-        with gr.Tabs(elem_id="tabs"), gr.Tab("Chat", id="chat-tab"), gr.Row(equal_height=False):
-            with gr.Column(scale=3, min_width=320):
-                copy_all = gr.Button("Copy conversation", size="sm", elem_id="copy-conversation")
-                chatbot = gr.Chatbot(
-                    label="Chat",
-                    height="62vh",
-                    elem_id="chat",
-                    sanitize_html=True,
-                    buttons=[copy_all],
-                    latex_delimiters=[],
-                    examples=[{"text": q} for q in first_overview.examples()],
-                    placeholder="Answers cite numbered passages; each answer lists its sources below it.",
-                )
-                notice = gr.Markdown(elem_id="notice")
-                with gr.Row(equal_height=True):
-                    active_filters = gr.Markdown(filters_line(QueryFilters()), elem_id="filters")
-                    show_settings = gr.Button("⚙ Settings", size="sm", scale=0, min_width=90, elem_id="settings-button")
-                with gr.Row():
-                    question = gr.Textbox(
-                        placeholder="Ask a question about the articles",
-                        show_label=False,
-                        scale=5,
-                        elem_id="question",
-                        max_lines=4,
+        with gr.Tabs(elem_id="tabs"):
+            with gr.Tab("Chat", id="chat-tab"), gr.Row(equal_height=False):
+                with gr.Column(scale=3, min_width=320):
+                    copy_all = gr.Button("Copy conversation", size="sm", elem_id="copy-conversation")
+                    chatbot = gr.Chatbot(
+                        label="Chat",
+                        height="62vh",
+                        elem_id="chat",
+                        sanitize_html=True,
+                        buttons=[copy_all],
+                        latex_delimiters=[],
+                        examples=[{"text": q} for q in first_overview.examples()],
+                        placeholder="Answers cite numbered passages; each answer lists its sources below it.",
                     )
-                    send = gr.Button("Ask", variant="primary", scale=0, min_width=64, elem_id="ask")
-                    clear = gr.Button("Clear", scale=0, min_width=64, elem_id="clear")
-                searched = gr.Markdown(elem_id="searched")
-                with gr.Row(visible=False, elem_id="feedback") as feedback_row:
-                    thanks = gr.Markdown(elem_id="feedback-thanks")
-                    comment = gr.Textbox(
-                        show_label=False, placeholder="What was good or wrong?", elem_id="comment", scale=4
-                    )
-                    save = gr.Button("Save comment", size="sm", scale=1, elem_id="save-comment")
-            with gr.Column(scale=2, min_width=300):
-                article = gr.HTML(ARTICLE_PLACEHOLDER, elem_id="article")
+                    notice = gr.Markdown(elem_id="notice")
+                    with gr.Row(equal_height=True):
+                        active_filters = gr.Markdown(filters_line(QueryFilters()), elem_id="filters")
+                        show_settings = gr.Button(
+                            "⚙ Settings", size="sm", scale=0, min_width=90, elem_id="settings-button"
+                        )
+                    with gr.Row():
+                        question = gr.Textbox(
+                            placeholder="Ask a question about the articles",
+                            show_label=False,
+                            scale=5,
+                            elem_id="question",
+                            max_lines=4,
+                        )
+                        send = gr.Button("Ask", variant="primary", scale=0, min_width=64, elem_id="ask")
+                        clear = gr.Button("Clear", scale=0, min_width=64, elem_id="clear")
+                    searched = gr.Markdown(elem_id="searched")
+                    with gr.Row(visible=False, elem_id="feedback") as feedback_row:
+                        thanks = gr.Markdown(elem_id="feedback-thanks")
+                        comment = gr.Textbox(
+                            show_label=False, placeholder="What was good or wrong?", elem_id="comment", scale=4
+                        )
+                        save = gr.Button("Save comment", size="sm", scale=1, elem_id="save-comment")
+                with gr.Column(scale=2, min_width=300):
+                    article = gr.HTML(ARTICLE_PLACEHOLDER, elem_id="article")
+            for add_tab in extra_tabs:  # e.g. a library tab: one more function here
+                add_tab(pipelines)
         transcript = gr.Textbox(visible="hidden", elem_id="transcript")
         article_request = gr.Textbox(visible="hidden", elem_id="article-request")
         article_open = gr.Button(visible="hidden", elem_id="article-open")
