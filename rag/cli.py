@@ -48,11 +48,14 @@ def _retrieval_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _print_report(report: IngestReport) -> None:
-    for label, ids in (("added", report.added), ("updated", report.updated), ("removed", report.removed)):
+    changes = (("added", report.added), ("updated", report.updated), ("moved", report.relocated))
+    for label, ids in (*changes, ("removed", report.removed)):
         for article_id in ids[:LISTED_CHANGES]:
             print(f"  {label}: {article_id}")
         if len(ids) > LISTED_CHANGES:
             print(f"  … and {len(ids) - LISTED_CHANGES} more {label}")
+    for origin, stored in report.duplicates[:LISTED_CHANGES]:
+        print(f"  same text as stored {stored}: {origin}")
     if report.swept:
         print(f"  cleaned up {report.swept} chunks left by an interrupted run")
     for failure in report.failures:

@@ -2,8 +2,10 @@
 
 Unchanged articles (same content hash as committed) are skipped; new and changed ones
 are chunked and embedded in batches, their chunks written, then committed, then their
-old chunks deleted (see rag.store). With `sync`, committed articles whose file is gone
-from a given folder are removed; articles of files that failed to load are kept.
+old chunks deleted (see rag.store). Identity does not depend on location (rag.identity):
+an article found under a new path is relocated, not stored again; the same text under two
+names is stored once. With `sync`, committed articles whose file is gone from a given
+folder are removed; articles of files that failed to load are kept.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +42,8 @@ class IngestReport:
     updated: list[str] = field(default_factory=list)
     unchanged: int = 0
     removed: list[str] = field(default_factory=list)
+    relocated: list[str] = field(default_factory=list)  # stored articles found at a new path (moved or renamed)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (origin, id of the stored same text)
     failures: list[LoadFailure] = field(default_factory=list)
     chunks_written: int = 0
     embedded: int = 0  # chunks the model embedded (the rest came from the embedding cache)
@@ -48,12 +52,13 @@ class IngestReport:
 
     @property
     def changed(self) -> bool:
-        return bool(self.added or self.updated or self.removed or self.swept)
+        return bool(self.added or self.updated or self.removed or self.swept or self.relocated)
 
     def summary(self) -> str:
         return (
             f"added {len(self.added)}, updated {len(self.updated)}, unchanged {self.unchanged}, "
-            f"removed {len(self.removed)}, failed {len(self.failures)}, "
+            f"removed {len(self.removed)}, moved {len(self.relocated)}, duplicates {len(self.duplicates)}, "
+            f"failed {len(self.failures)}, "
             f"chunks written {self.chunks_written} ({self.embedded} embedded, the rest cached) in {self.seconds:.1f} s"
         )
 
@@ -105,7 +110,10 @@ class _Batcher:
                 metadatas.append(chunk_metadata(article, index, chunk))
         self.store.write_chunks(ids, texts, self.embedder.embed(texts), metadatas)
         self.store.commit_articles(
-            [ArticleRecord(a.id, a.content_hash, a.origin, a.title, len(chunks)) for a, chunks, _ in self.pending]
+            [
+                ArticleRecord(a.id, a.content_hash, a.origin, a.title, len(chunks), a.text_hash)
+                for a, chunks, _ in self.pending
+            ]
         )
         for article, _, is_update in self.pending:
             (self.report.updated if is_update else self.report.added).append(article.id)
@@ -127,26 +135,106 @@ def ingest(
     report = IngestReport()
     files, report.failures = discover(paths)
     report.swept = store.begin_run()
-    committed = store.manifest()
-    seen: dict[str, str] = {}  # article id -> origin
-    todo: list[tuple[Article, bool]] = []  # new or changed articles, and whether they replace a version
+    plan = _Plan(store.manifest(), report)
     for path in tqdm(files, desc="reading", unit="file", disable=not progress or len(files) < 2):
         articles, failures = load_file(path, options.load)
         report.failures.extend(failures)
         for article in articles:
-            if article.id in seen:
-                report.failures.append(
-                    LoadFailure(
-                        article.origin, f"duplicate article id {article.id} (also in {seen[article.id]}); skipped"
-                    )
+            plan.place(article)
+    store.relocate(plan.moved)
+    _store_articles(plan.todo(), store, embedder, options, report, progress)
+    for stale in plan.superseded():
+        store.remove_article(stale)  # an edited file's previous text, replaced by the version just stored
+    if options.sync:
+        report.removed = _remove_vanished(paths, store, plan.committed, plan.seen, report.failures)
+    if report.changed and before_publish is not None:
+        before_publish(store.generation() + 1)  # e.g. build the BM25 index readers will need
+    store.end_run(report.changed)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+class _Plan:
+    """Decides, article by article, what a run does: skip, store, relocate, or drop a duplicate.
+
+    The same text is the same article: found under a new path it is relocated (its manifest
+    origin updated, nothing re-embedded); found under a second name it is stored once.
+    """
+
+    def __init__(self, committed: dict[str, ArticleRecord], report: IngestReport) -> None:
+        self.committed, self.report = committed, report
+        self.by_text = {record.text_hash: record for record in committed.values() if record.text_hash}
+        self.seen: dict[str, str] = {}  # article id -> origin, of every article accounted for
+        self.seen_texts: dict[str, str] = {}  # text hash -> article id
+        self.moved: list[ArticleRecord] = []
+        self.new: list[Article] = []
+        self.single_origins: set[str] = set()  # single-article files loaded this run
+
+    def place(self, article: Article) -> None:
+        if article.origin.rsplit(".", 1)[-1].lower() not in ("json", "jsonl", "csv"):
+            self.single_origins.add(article.origin)
+        twin_id = self.seen_texts.get(article.text_hash)
+        if twin_id is not None:  # the same text under another name (or twice) in this run
+            self.report.duplicates.append((article.origin, twin_id))
+            return
+        if article.id in self.seen:
+            self.report.failures.append(
+                LoadFailure(
+                    article.origin, f"duplicate article id {article.id} (also in {self.seen[article.id]}); skipped"
                 )
-                continue
-            seen[article.id] = article.origin
-            previous = committed.get(article.id)
-            if previous is not None and previous.content_hash == article.content_hash:
-                report.unchanged += 1
-            else:
-                todo.append((article, previous is not None))
+            )
+            return
+        previous = self.committed.get(article.id)
+        if previous is None:
+            twin = self.by_text.get(article.text_hash)
+            if twin is not None and twin.id not in self.seen:
+                previous = twin  # stored under another id: keep that one
+            elif twin is not None:
+                self.report.duplicates.append((article.origin, twin.id))
+                return
+        self.seen_texts[article.text_hash] = previous.id if previous else article.id
+        if previous is None:
+            self.seen[article.id] = article.origin
+            self.new.append(article)
+        elif previous.content_hash == article.content_hash or previous.text_hash == article.text_hash:
+            self.seen[previous.id] = article.origin
+            self.report.unchanged += 1
+            if previous.origin != article.origin and (previous.id == article.id or not Path(previous.origin).exists()):
+                self._move(previous, article.origin)
+            elif previous.id != article.id:
+                self.report.duplicates.append((article.origin, previous.id))
+        else:
+            self.seen[article.id] = article.origin
+            self.new.append(article)
+
+    def _move(self, record: ArticleRecord, origin: str) -> None:
+        moved = replace(record, origin=origin)
+        self.committed[record.id] = moved
+        self.moved.append(moved)
+        self.report.relocated.append(record.id)
+
+    def superseded(self) -> list[str]:
+        """Committed articles of single-article files that now hold another text."""
+        return [
+            record.id
+            for record in self.committed.values()
+            if record.origin in self.single_origins and record.id not in self.seen
+        ]
+
+    def todo(self) -> list[tuple[Article, bool]]:
+        """New and changed articles, and whether each replaces a stored version."""
+        replaced_origins = {self.committed[stale].origin for stale in self.superseded()}
+        return [(a, a.id in self.committed or a.origin in replaced_origins) for a in self.new]
+
+
+def _store_articles(
+    todo: list[tuple[Article, bool]],
+    store: ChunkStore,
+    embedder: Embedder,
+    options: IngestOptions,
+    report: IngestReport,
+    progress: bool,
+) -> None:
     chunked = [
         (
             article,
@@ -161,13 +249,6 @@ def ingest(
         for article, chunks, is_update in chunked:
             batcher.add(article, chunks, is_update)
         batcher.flush()
-    if options.sync:
-        report.removed = _remove_vanished(paths, store, committed, seen, report.failures)
-    if report.changed and before_publish is not None:
-        before_publish(store.generation() + 1)  # e.g. build the BM25 index readers will need
-    store.end_run(report.changed)
-    report.seconds = time.perf_counter() - started
-    return report
 
 
 def _remove_vanished(

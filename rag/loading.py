@@ -26,6 +26,7 @@ from bs4 import BeautifulSoup, CData, NavigableString, PageElement, Tag
 from bs4.builder import ParserRejectedMarkup
 
 from rag.dates import date_from_name, normalise_date
+from rag.identity import canonical_url, record_id, text_hash, text_id
 
 if TYPE_CHECKING:
     from rag.config import Settings
@@ -36,8 +37,9 @@ SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".js
 
 @dataclass(frozen=True)
 class Article:
-    """One article. `id` is the url when known, else the origin path for single-article files,
-    else f"{origin}#{n}" (n = 1-based record number); repeats in one file get '#2', '#3', ..."""
+    """One article. `id` is the canonical url when known, else (see rag.identity) `record:<hash>` of
+    title, date and source for a record of a JSON/JSONL/CSV file, `text:<hash>` of the text for a
+    single-article file; never the file's location. Repeats in one file get '#2', '#3', ..."""
 
     id: str
     title: str
@@ -51,6 +53,10 @@ class Article:
     def content_hash(self) -> str:
         fields = (self.id, self.title, self.date, self.source, self.url, self.text)
         return hashlib.sha256("\x1f".join(fields).encode("utf-8")).hexdigest()
+
+    @property
+    def text_hash(self) -> str:
+        return text_hash(self.text)
 
 
 @dataclass(frozen=True)
@@ -102,6 +108,8 @@ class _Draft:
     url: str = ""
     n: int | None = None  # 1-based record number in multi-record files
     label: str = ""  # "line 3" / "row 5" / "record 2" for failures in multi-record files
+    record: bool = False  # one record of a JSON/JSONL/CSV file (identified by title, date and source)
+    default_source: str = ""  # shown when the record names no source; not part of its identity
 
 
 _Parsed = list[_Draft | LoadFailure]
@@ -229,20 +237,21 @@ def _build(parsed: _Parsed, origin: str, max_bytes: int) -> tuple[list[Article],
             failures.append(
                 LoadFailure(
                     where,
-                    f"article text is {size:,} bytes, over the limit of {max_bytes:,}; split it or raise RAG_MAX_ARTICLE_BYTES",
+                    f"article text is {size:,} bytes, over the limit of {max_bytes:,}; "
+                    "split it or raise RAG_MAX_ARTICLE_BYTES",
                 )
             )
             continue
-        url = _one_line(item.url)
-        base = url or (origin if item.n is None else f"{origin}#{item.n}")
+        url = canonical_url(_one_line(item.url))
+        title, when, source = _one_line(item.title), normalise_date(item.date), _one_line(item.source)
+        base = url or (record_id(title, when, source, text) if item.record else text_id(text))
+        source = source or item.default_source
         ident, copy = base, 1
         while ident in used:
             copy += 1
             ident = f"{base}#{copy}"
         used.add(ident)
-        articles.append(
-            Article(ident, _one_line(item.title), text, normalise_date(item.date), _one_line(item.source), url, origin)
-        )
+        articles.append(Article(ident, title, text, when, source, url, origin))
     return articles, failures
 
 
@@ -302,7 +311,35 @@ def _title_from_stem(stem: str) -> str:
 
 _DROP_TAGS = {"head", "script", "style", "noscript", "nav", "header", "footer", "aside", "form", "iframe", "svg"}
 _BLOCK_TAGS = set(
-    ["p", "div", "section", "article", "main", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote", "pre", "figure", "figcaption", "table", "tr", "td", "th", "dl", "dt", "dd", "br", "hr"]
+    [
+        "p",
+        "div",
+        "section",
+        "article",
+        "main",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "ul",
+        "ol",
+        "li",
+        "blockquote",
+        "pre",
+        "figure",
+        "figcaption",
+        "table",
+        "tr",
+        "td",
+        "th",
+        "dl",
+        "dt",
+        "dd",
+        "br",
+        "hr",
+    ]
 )
 _BREAK = "\x1e"  # a plain str marking block boundaries; page text comes as NavigableString/CData
 _TEXT_TYPES = (str, NavigableString, CData)  # exact types: comments, doctypes etc. are subclasses
@@ -398,7 +435,7 @@ def _record(record: Any, n: int | None, label: str, path: Path) -> _Draft | Load
         reason = f"is a JSON {_json_kind(record)}, not an object; each article must be a JSON object"
         return LoadFailure(f"{path.as_posix()}#{label}", reason)
     fields = {name: _first_field(record, keys) for name, keys in _JSON_FIELDS.items()}
-    return _Draft(needs=_JSON_NEEDS, n=n, label=label, **fields)
+    return _Draft(needs=_JSON_NEEDS, n=n, label=label, record=True, **fields)
 
 
 def _first_field(record: dict[str, Any], keys: tuple[str, ...]) -> str:
@@ -434,7 +471,9 @@ def _parse_csv(text: str, path: Path, options: LoadOptions) -> _Parsed:
     parsed: _Parsed = []
     for n, row in enumerate(reader, 1):
         title, text, when, source, url = (row.get(name) or "" for name in astuple(columns))
-        parsed.append(_Draft(text, needs, title, when, source or path.stem, url, n, f"row {n}"))
+        parsed.append(
+            _Draft(text, needs, title, when, source, url, n, f"row {n}", record=True, default_source=path.stem)
+        )
     return parsed
 
 

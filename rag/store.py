@@ -43,6 +43,7 @@ class ArticleRecord:
     origin: str
     title: str
     chunk_count: int
+    text_hash: str = ""  # hash of the text alone (rag.identity.text_hash); '' in stores built before it
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,7 @@ class ChunkStore:
                     origin=str(meta["origin"]),
                     title=str(meta.get("title", "")),
                     chunk_count=int(meta["chunks"]),
+                    text_hash=str(meta.get("text", "")),
                 )
         return records
 
@@ -235,10 +237,7 @@ class ChunkStore:
             self._manifest.upsert(
                 ids=[record.id for record in batch],
                 embeddings=[_UNIT] * len(batch),
-                metadatas=[
-                    {"hash": r.content_hash, "origin": r.origin, "title": r.title, "chunks": r.chunk_count}
-                    for r in batch
-                ],
+                metadatas=[_manifest_metadata(record) for record in batch],
             )
         if not records:
             return
@@ -251,6 +250,16 @@ class ChunkStore:
                 if current[str(meta["article_id"])] != meta["article_hash"]
             ]
         )
+
+    def relocate(self, records: Sequence[ArticleRecord]) -> None:
+        """Record where committed articles are now found (a moved or renamed file); chunks stay as they are."""
+        for start in range(0, len(records), self._batch):
+            batch = records[start : start + self._batch]
+            self._manifest.upsert(
+                ids=[record.id for record in batch],
+                embeddings=[_UNIT] * len(batch),
+                metadatas=[_manifest_metadata(record) for record in batch],
+            )
 
     def _delete(self, chunk_ids: Sequence[str]) -> None:
         for start in range(0, len(chunk_ids), self._batch):
@@ -311,6 +320,16 @@ class ChunkStore:
 
     def article_count(self) -> int:
         return max(0, self._manifest.count() - (1 if self._manifest.get(ids=[STATE_ID])["ids"] else 0))
+
+
+def _manifest_metadata(record: ArticleRecord) -> dict[str, Any]:
+    return {
+        "hash": record.content_hash,
+        "origin": record.origin,
+        "title": record.title,
+        "chunks": record.chunk_count,
+        "text": record.text_hash,
+    }
 
 
 def _pages(collection: Collection, include: list[str], page_size: int) -> Iterator[Any]:

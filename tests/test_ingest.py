@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shutil
 from pathlib import Path
 
 from rag.dates import date_number
@@ -21,7 +22,8 @@ def news(n: int, body: str = "") -> dict[str, str]:
     return {
         "title": f"Story {n}",
         "body": body
-        or f"Story number {n} reports that the harbour of town {n} reopened after repairs. Officials said ships returned.",
+        or f"Story number {n} reports that the harbour of town {n} reopened after repairs. "
+        "Officials said ships returned.",
         "published_at": f"2023-10-{n:02d}T10:00:00+00:00",
         "source": "Gazette",
         "url": f"https://example.com/story-{n}",
@@ -34,9 +36,9 @@ def stored_chunks(pipeline: Pipeline) -> dict[str, dict]:
 
 def test_first_ingest_stores_chunks_with_exact_offsets(pipeline: Pipeline, articles_dir: Path) -> None:
     report = pipeline.ingest([articles_dir], progress=False)
-    assert report.added == [(articles_dir / DEMO_ARTICLE.name).resolve().as_posix()]
-    assert report.failures == [] and report.chunks_written > 1
     article = load_file(articles_dir / DEMO_ARTICLE.name, LoadOptions())[0][0]
+    assert report.added == [article.id] and article.id.startswith("text:")
+    assert report.failures == [] and report.chunks_written > 1
     chunks = stored_chunks(pipeline)
     assert len(chunks) == report.chunks_written == pipeline.store.chunk_count()
     for record_id, chunk in chunks.items():
@@ -122,10 +124,69 @@ def test_duplicate_ids_across_files_are_reported(pipeline: Pipeline, tmp_path: P
     folder = tmp_path / "feed"
     folder.mkdir()
     write_jsonl(folder / "a.jsonl", [news(1)])
-    write_jsonl(folder / "b.jsonl", [news(1)])
+    write_jsonl(folder / "b.jsonl", [news(1, body="Another text under the same URL as story one.")])
     report = pipeline.ingest([folder], progress=False)
     assert len(report.added) == 1
     assert len(report.failures) == 1 and "duplicate article id" in report.failures[0].reason
+
+
+def test_the_same_text_under_two_names_is_stored_once(pipeline: Pipeline, tmp_path: Path) -> None:
+    folder = tmp_path / "feed"
+    folder.mkdir()
+    text = "The harbour reopened on Monday after a year of repairs, officials said."
+    (folder / "one.txt").write_text(text)
+    (folder / "copy-of-one.txt").write_text(text)
+    write_jsonl(folder / "a.jsonl", [news(1)])
+    write_jsonl(folder / "b.jsonl", [news(1)])  # the same record twice
+    report = pipeline.ingest([folder], progress=False)
+    assert len(report.added) == 2 and len(report.duplicates) == 2 and report.failures == []
+    assert pipeline.store.article_count() == 2
+
+
+def test_moving_a_folder_and_syncing_keeps_one_copy_and_embeds_nothing(pipeline: Pipeline, tmp_path: Path) -> None:
+    folder = tmp_path / "old"
+    folder.mkdir()
+    shutil.copy(DEMO_ARTICLE, folder / DEMO_ARTICLE.name)
+    write_jsonl(folder / "a.jsonl", [news(1), {k: v for k, v in news(2).items() if k != "url"}])
+    first = pipeline.ingest([folder], progress=False)
+    assert len(first.added) == 3
+    chunks_before = stored_chunks(pipeline)
+    moved = tmp_path / "archive" / "new"
+    moved.parent.mkdir()
+    folder.rename(moved)
+    (moved / DEMO_ARTICLE.name).rename(moved / "renamed.txt")
+    report = pipeline.ingest([moved], progress=False, sync=True)
+    assert (report.added, report.updated, report.removed, report.embedded, report.chunks_written) == ([], [], [], 0, 0)
+    assert report.unchanged == 3 and len(report.relocated) == 3
+    assert stored_chunks(pipeline) == chunks_before  # one copy, untouched
+    origins = {record.origin for record in pipeline.store.manifest().values()}
+    assert origins == {(moved / "renamed.txt").resolve().as_posix(), (moved / "a.jsonl").resolve().as_posix()}
+    again = pipeline.ingest([moved], progress=False, sync=True)
+    assert not again.changed and again.unchanged == 3
+
+
+def test_editing_a_file_replaces_its_article(pipeline: Pipeline, tmp_path: Path) -> None:
+    path = tmp_path / "story.txt"
+    path.write_text("The harbour reopened on Monday after a year of repairs, officials said.")
+    pipeline.ingest([path], progress=False)
+    path.write_text("The harbour stays closed until spring, officials said on Tuesday.")
+    report = pipeline.ingest([path], progress=False)
+    assert len(report.updated) == 1 and report.added == []
+    texts = [chunk["text"] for chunk in stored_chunks(pipeline).values()]
+    assert texts == ["The harbour stays closed until spring, officials said on Tuesday."]
+    assert pipeline.store.article_count() == 1
+
+
+def test_inserting_a_record_without_url_keeps_the_others_ids(pipeline: Pipeline, tmp_path: Path) -> None:
+    def no_url(n: int) -> dict[str, str]:
+        return {k: v for k, v in news(n).items() if k != "url"}
+
+    path = tmp_path / "a.jsonl"
+    write_jsonl(path, [no_url(1), no_url(3)])
+    pipeline.ingest([path], progress=False)
+    write_jsonl(path, [no_url(2), no_url(1), no_url(3)])
+    report = pipeline.ingest([path], progress=False)
+    assert len(report.added) == 1 and report.unchanged == 2 and report.updated == []
 
 
 def test_date_number() -> None:

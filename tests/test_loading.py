@@ -20,6 +20,7 @@ from rag.loading import (
     discover,
     load_file,
 )
+from rag.identity import record_id, text_id
 
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "multihop-rag" / "corpus.json"
 OPTIONS = LoadOptions()
@@ -59,7 +60,8 @@ def test_txt_without_front_matter_uses_file_name(tmp_path: Path) -> None:
     assert article.text == "First line.\nSecond line.\n\nThird."
     assert article.date == "2022-03"
     assert (article.source, article.url) == ("", "")
-    assert article.id == article.origin == path.resolve().as_posix()
+    assert article.origin == path.resolve().as_posix()
+    assert article.id == text_id(article.text)  # not the path: moving or renaming the file keeps it
 
 
 def test_txt_with_key_value_front_matter(tmp_path: Path) -> None:
@@ -185,8 +187,8 @@ def test_json_list_of_records(tmp_path: Path) -> None:
     path = write(tmp_path / "list.json", json.dumps(records))
     articles, failures = load_file(path, OPTIONS)
     assert failures == []
-    origin = path.resolve().as_posix()
-    assert [a.id for a in articles] == ["https://m.example/1", "https://m.example/2", f"{origin}#3"]
+    third = record_id("Three", "2022", "NewsAPI src", "Body three.")
+    assert [a.id for a in articles] == ["https://m.example/1", "https://m.example/2", third]
     assert [a.text for a in articles] == ["Body one.", "Body two.", "Body three."]
     assert [a.date for a in articles] == ["2023-11-27", "2023-11-27", "2022"]
     assert [a.source for a in articles] == ["Mashable", "P", "NewsAPI src"]
@@ -196,7 +198,7 @@ def test_json_list_of_records(tmp_path: Path) -> None:
 def test_json_object_with_record_list(tmp_path: Path, key: str) -> None:
     path = write(tmp_path / "obj.json", json.dumps({"meta": 1, key: [{"title": "T", "article": "Text."}, "oops"]}))
     articles, failures = load_file(path, OPTIONS)
-    assert [(a.title, a.text, a.id) for a in articles] == [("T", "Text.", f"{path.resolve().as_posix()}#1")]
+    assert [(a.title, a.text, a.id) for a in articles] == [("T", "Text.", record_id("T", "", "", "Text."))]
     assert [f.path for f in failures] == [f"{path.resolve().as_posix()}#record 2"]
     assert "not an object" in failures[0].reason
 
@@ -204,7 +206,7 @@ def test_json_object_with_record_list(tmp_path: Path, key: str) -> None:
 def test_json_single_record_object(tmp_path: Path) -> None:
     path = write(tmp_path / "one.json", json.dumps({"title": "Solo", "body": "Solo body."}))
     article = load_one(path)
-    assert (article.id, article.title, article.text) == (path.resolve().as_posix(), "Solo", "Solo body.")
+    assert (article.id, article.title, article.text) == (record_id("Solo", "", "", ""), "Solo", "Solo body.")
 
 
 def test_jsonl_with_bad_lines(tmp_path: Path) -> None:
@@ -221,8 +223,8 @@ def test_jsonl_with_bad_lines(tmp_path: Path) -> None:
     articles, failures = load_file(path, OPTIONS)
     origin = path.resolve().as_posix()
     assert [(a.id, a.title, a.text, a.date) for a in articles] == [
-        (f"{origin}#1", "A", "Alpha.", ""),
-        (f"{origin}#6", "B", "Beta.", "2022-03"),
+        (record_id("A", "", "", ""), "A", "Alpha.", ""),
+        (record_id("B", "2022-03", "", ""), "B", "Beta.", "2022-03"),
     ]
     assert [f.path for f in failures] == [f"{origin}#line {n}" for n in (3, 4, 5, 7)]
     assert "not valid JSON" in failures[0].reason and "column 2" in failures[0].reason
@@ -245,8 +247,8 @@ def test_csv_in_ukraine_layout(tmp_path: Path) -> None:
     articles, failures = load_file(path, OPTIONS)
     origin = path.resolve().as_posix()
     assert [(a.id, a.title, a.date) for a in articles] == [
-        (f"{origin}#1", "Sanctions | Letters", "2022-08-01"),
-        (f"{origin}#2", "Kyiv, techno", "2022-06-23"),
+        (record_id("Sanctions | Letters", "2022-08-01", "", ""), "Sanctions | Letters", "2022-08-01"),
+        (record_id("Kyiv, techno", "2022-06-23", "", ""), "Kyiv, techno", "2022-06-23"),
     ]
     assert articles[0].text == "Para one.\n\nPara two, with comma."
     assert {a.source for a in articles} == {"Guardians_Russia_Ukraine"}
@@ -403,7 +405,7 @@ def test_hostile_files_fail_cleanly_and_valid_files_still_load(tmp_path: Path) -
         articles, file_failures = load_file(path, options)
         loaded += articles
         failures.update((Path(f.path).name, f.reason) for f in file_failures)
-    assert [a.id for a in loaded] == [good.resolve().as_posix()]
+    assert [(a.id, a.origin) for a in loaded] == [(text_id(loaded[0].text), good.resolve().as_posix())]
     assert set(failures) == set(hostile)
     for name, (_, expected) in hostile.items():
         assert expected in failures[name], (name, failures[name])
