@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rag.config import Settings
+from rag.identity import record_id, text_id
 from rag.loading import (
     SUPPORTED_SUFFIXES,
     Article,
@@ -20,7 +21,6 @@ from rag.loading import (
     discover,
     load_file,
 )
-from rag.identity import record_id, text_id
 
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "multihop-rag" / "corpus.json"
 OPTIONS = LoadOptions()
