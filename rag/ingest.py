@@ -22,6 +22,7 @@ from tqdm import tqdm
 from rag.chunking import TextChunk, chunk_text
 from rag.dates import date_number
 from rag.embedding import Embedder
+from rag.identity import canonical_url
 from rag.loading import Article, LoadFailure, LoadOptions, discover, load_file
 from rag.store import ArticleRecord, ChunkStore
 
@@ -57,8 +58,8 @@ class IngestReport:
     def summary(self) -> str:
         return (
             f"added {len(self.added)}, updated {len(self.updated)}, unchanged {self.unchanged}, "
-            f"removed {len(self.removed)}, moved {len(self.relocated)}, duplicates {len(self.duplicates)}, "
-            f"failed {len(self.failures)}, "
+            f"removed {len(self.removed)}, failed {len(self.failures)}, "
+            f"moved {len(self.relocated)}, duplicates {len(self.duplicates)}, "
             f"chunks written {self.chunks_written} ({self.embedded} embedded, the rest cached) in {self.seconds:.1f} s"
         )
 
@@ -168,9 +169,14 @@ class _Plan:
         self.seen_texts: dict[str, str] = {}  # text hash -> article id
         self.moved: list[ArticleRecord] = []
         self.new: list[Article] = []
-        self.single_origins: set[str] = set()  # single-article files loaded this run
+        self.loaded_origins: set[str] = set()  # files that yielded articles this run
+        self.single_origins: set[str] = set()  # single-article files among them
+        # stores built before canonical URLs: an article whose id was its URL as written
+        self.by_canonical = {canonical_url(r.id): r for r in committed.values() if canonical_url(r.id) != r.id}
+        self.replaced: set[str] = set()
 
     def place(self, article: Article) -> None:
+        self.loaded_origins.add(article.origin)
         if article.origin.rsplit(".", 1)[-1].lower() not in ("json", "jsonl", "csv"):
             self.single_origins.add(article.origin)
         twin_id = self.seen_texts.get(article.text_hash)
@@ -194,6 +200,9 @@ class _Plan:
                 return
         self.seen_texts[article.text_hash] = previous.id if previous else article.id
         if previous is None:
+            legacy = self.by_canonical.get(article.id)
+            if legacy is not None and legacy.id not in self.seen:
+                self.replaced.add(legacy.id)  # stored under its URL as written: replaced by the canonical id
             self.seen[article.id] = article.origin
             self.new.append(article)
         elif previous.content_hash == article.content_hash or previous.text_hash == article.text_hash:
@@ -214,17 +223,26 @@ class _Plan:
         self.report.relocated.append(record.id)
 
     def superseded(self) -> list[str]:
-        """Committed articles of single-article files that now hold another text."""
+        """Committed articles replaced by a version stored this run: the previous text of a
+        single-article file, or an id given by an older version of this program (the file's
+        path, a record's position, a URL as written)."""
         return [
             record.id
             for record in self.committed.values()
-            if record.origin in self.single_origins and record.id not in self.seen
+            if record.id not in self.seen
+            and (
+                record.id in self.replaced
+                or record.origin in self.single_origins
+                or (record.origin in self.loaded_origins and record.id.startswith(record.origin + "#"))
+            )
         ]
 
     def todo(self) -> list[tuple[Article, bool]]:
         """New and changed articles, and whether each replaces a stored version."""
-        replaced_origins = {self.committed[stale].origin for stale in self.superseded()}
-        return [(a, a.id in self.committed or a.origin in replaced_origins) for a in self.new]
+        stale = self.superseded()
+        replaced_origins = {self.committed[old].origin for old in stale}
+        by_url = {canonical_url(old) for old in stale}
+        return [(a, a.id in self.committed or a.origin in replaced_origins or a.id in by_url) for a in self.new]
 
 
 def _store_articles(

@@ -59,10 +59,11 @@ class Pipeline:
             sync=sync,
         )
         misses = self.embedder.misses
-        prepare = None if self.settings.retrieval_mode == "dense" else self._prepare_lexical
+        prepare = None if self.settings.retrieval_mode == "dense" else self.prepare_lexical
         report = ingest(paths, self.store, self.embedder, options, progress, before_publish=prepare)
         report.embedded = self.embedder.misses - misses
         return report
 
-    def _prepare_lexical(self, generation: int) -> None:
+    def prepare_lexical(self, generation: int) -> None:
+        """Build the BM25 index of the store's next generation (before publishing it to readers)."""
         self.lexical.prepare(self.store, generation)

@@ -311,6 +311,34 @@ class ChunkStore:
         }
         return [by_id[chunk_id] for chunk_id in ids if chunk_id in by_id]
 
+    def first_chunks(self, article_ids: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+        """Metadata of each article's first chunk (title, date, source, url ...), by article id."""
+        where: dict[str, Any] = {"chunk_index": 0}
+        if article_ids is not None:
+            if not article_ids:
+                return {}
+            where = {"$and": [where, {"article_id": {"$in": list(article_ids)}}]}
+        found: dict[str, dict[str, Any]] = {}
+        offset = 0
+        while True:
+            page = self._chunks.get(where=where, include=["metadatas"], limit=self._batch, offset=offset)
+            if not page["ids"]:
+                return found
+            for meta in page["metadatas"] or []:
+                found[str(meta["article_id"])] = dict(meta)
+            offset += len(page["ids"])
+
+    def article_chunks(self, article_id: str) -> list[ChunkRecord]:
+        """An article's stored chunks in order."""
+        found = self._chunks.get(where={"article_id": article_id}, include=["documents", "metadatas"])
+        chunks = [
+            ChunkRecord(chunk_id, text, dict(meta))
+            for chunk_id, text, meta in zip(
+                found["ids"], found["documents"] or [], found["metadatas"] or [], strict=False
+            )
+        ]
+        return sorted(chunks, key=lambda chunk: int(chunk.metadata["chunk_index"]))
+
     def collection_names(self) -> list[str]:
         """Chunk collections of this client (manifest collections left out)."""
         return [c.name for c in self._connection.client.list_collections() if not c.name.endswith("__articles")]
