@@ -19,7 +19,7 @@ from rag import library
 from rag.answering import Answer
 from rag.config import Settings
 from rag.dates import QueryFilters
-from rag.errors import RagError, StoreError
+from rag.errors import RagError, StoreError, UsageError
 from rag.ingest import IngestReport
 
 if TYPE_CHECKING:
@@ -69,9 +69,18 @@ def _print_report(report: IngestReport) -> None:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from rag.pipeline import Pipeline
+    from rag.sources import WebSource, read_sources_file
 
+    is_url = [arg.startswith(("http://", "https://")) for arg in args.paths]
+    web = [WebSource(arg, "page") for arg, url in zip(args.paths, is_url, strict=True) if url]
+    web += [WebSource(url, "feed") for url in args.feed or []]
+    if args.sources is not None:
+        web += read_sources_file(args.sources)
+    paths = [Path(arg) for arg, url in zip(args.paths, is_url, strict=True) if not url]
+    if not paths and not web:
+        raise UsageError("Nothing to ingest: give files, folders or URLs, or --feed URL, or --sources FILE.")
     pipeline = Pipeline.open(_settings(args))
-    report = pipeline.ingest(args.paths, sync=args.sync, progress=not args.quiet)
+    report = pipeline.ingest(paths, sync=args.sync, progress=not args.quiet, web_sources=web)
     _print_report(report)
     return 1 if report.failures else 0
 
@@ -265,13 +274,21 @@ def build_parser() -> argparse.ArgumentParser:
         "ingest",
         help="add or update articles in the store",
         description=(
-            "Read .txt .md .html .json .jsonl .csv articles from files or folders and store them. "
-            "Unchanged articles are skipped; changed ones replaced. Exit code 1 if any file was skipped."
+            "Read .txt .md .html .json .jsonl .csv articles from files or folders, and web pages and "
+            "RSS/Atom feeds, and store them. Unchanged articles are skipped (an unchanged page or feed costs "
+            "one conditional request); changed ones replaced. Exit code 1 if any file or URL was skipped."
         ),
     )
-    ingest.add_argument("paths", nargs="+", type=Path, help="files or folders")
+    ingest.add_argument("paths", nargs="*", help="files, folders, or page URLs (https://…)")
+    ingest.add_argument("--feed", action="append", metavar="URL", help="an RSS or Atom feed (repeatable)")
     ingest.add_argument(
-        "--sync", action="store_true", help="remove stored articles whose files are gone from these folders"
+        "--sources", type=Path, metavar="FILE", help="a list of feeds and pages: lines `feed|page URL [source name]`"
+    )
+    ingest.add_argument(
+        "--sync",
+        action="store_true",
+        help="remove stored articles whose files are gone from these folders, or whose entries are gone from "
+        "these feeds (only feeds read successfully)",
     )
     ingest.add_argument("--quiet", action="store_true", help="no progress bar")
     _common(ingest)

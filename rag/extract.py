@@ -35,7 +35,7 @@ class Page:
 def extract(data: bytes, url: str = "") -> Page:
     """The story in an HTML page given as bytes (any declared or detectable encoding)."""
     document = trafilatura.bare_extraction(
-        data, url=url or None, with_metadata=True, include_comments=False, include_tables=True, deduplicate=True
+        data, url=url or None, with_metadata=True, include_comments=False, include_tables=True
     )
     explicit = _explicit_date(data)
     if document is None or isinstance(document, dict):

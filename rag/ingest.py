@@ -24,6 +24,7 @@ from rag.dates import date_number
 from rag.embedding import Embedder
 from rag.identity import canonical_url
 from rag.loading import Article, LoadFailure, LoadOptions, discover, load_file
+from rag.sources import Harvest
 from rag.store import ArticleRecord, ChunkStore
 
 FLUSH_CHUNKS = 256  # chunks embedded and written together
@@ -130,8 +131,10 @@ def ingest(
     options: IngestOptions,
     progress: bool = True,
     before_publish: Callable[[int], None] | None = None,
+    web: Harvest | None = None,
 ) -> IngestReport:
-    """Bring the store in line with the articles under `paths`; never raises for bad files."""
+    """Bring the store in line with the articles under `paths` (and those fetched from the web,
+    see rag.sources); never raises for bad files or pages."""
     started = time.perf_counter()
     report = IngestReport()
     files, report.failures = discover(paths)
@@ -142,12 +145,23 @@ def ingest(
         report.failures.extend(failures)
         for article in articles:
             plan.place(article)
+    if web is not None:
+        report.failures.extend(web.failures)
+        report.unchanged += web.unchanged
+        for article in web.articles:
+            plan.place(article, local=False)
+        plan.keep(web.kept)
     store.relocate(plan.moved)
     _store_articles(plan.todo(), store, embedder, options, report, progress)
     for stale in plan.superseded():
         store.remove_article(stale)  # an edited file's previous text, replaced by the version just stored
     if options.sync:
         report.removed = _remove_vanished(paths, store, plan.committed, plan.seen, report.failures)
+        for feed in web.synced_feeds if web is not None else []:  # entries gone from a feed read in full
+            for record in plan.committed.values():
+                if record.origin == feed and record.id not in plan.seen:
+                    store.remove_article(record.id)
+                    report.removed.append(record.id)
     if report.changed and before_publish is not None:
         before_publish(store.generation() + 1)  # e.g. build the BM25 index readers will need
     store.end_run(report.changed)
@@ -175,10 +189,12 @@ class _Plan:
         self.by_canonical = {canonical_url(r.id): r for r in committed.values() if canonical_url(r.id) != r.id}
         self.replaced: set[str] = set()
 
-    def place(self, article: Article) -> None:
-        self.loaded_origins.add(article.origin)
-        if article.origin.rsplit(".", 1)[-1].lower() not in ("json", "jsonl", "csv"):
-            self.single_origins.add(article.origin)
+    def place(self, article: Article, local: bool = True) -> None:
+        """`local`: from a file (a web article's origin is its page or feed URL)."""
+        if local:
+            self.loaded_origins.add(article.origin)
+            if article.origin.rsplit(".", 1)[-1].lower() not in ("json", "jsonl", "csv"):
+                self.single_origins.add(article.origin)
         twin_id = self.seen_texts.get(article.text_hash)
         if twin_id is not None:  # the same text under another name (or twice) in this run
             self.report.duplicates.append((article.origin, twin_id))
@@ -208,13 +224,20 @@ class _Plan:
         elif previous.content_hash == article.content_hash or previous.text_hash == article.text_hash:
             self.seen[previous.id] = article.origin
             self.report.unchanged += 1
-            if previous.origin != article.origin and (previous.id == article.id or not Path(previous.origin).exists()):
+            gone = local and not Path(previous.origin).exists()
+            if previous.origin != article.origin and (previous.id == article.id or gone):
                 self._move(previous, article.origin)
             elif previous.id != article.id:
                 self.report.duplicates.append((article.origin, previous.id))
         else:
             self.seen[article.id] = article.origin
             self.new.append(article)
+
+    def keep(self, ids: list[str]) -> None:
+        """Stored articles not seen this run that must stay (unchanged or failed web pages)."""
+        for article_id in ids:
+            if article_id in self.committed and article_id not in self.seen:
+                self.seen[article_id] = self.committed[article_id].origin
 
     def _move(self, record: ArticleRecord, origin: str) -> None:
         moved = replace(record, origin=origin)

@@ -15,9 +15,11 @@ from rag.answering import ExtractiveAnswerer, LLMAnswerer, OpenAIChatModel
 from rag.chat import ChatEngine
 from rag.config import Settings
 from rag.embedding import CachedEmbedder, Embedder, make_embedder
+from rag.fetch import Fetcher, fetch_options
 from rag.ingest import IngestOptions, IngestReport, ingest
 from rag.loading import LoadOptions
 from rag.retrieval import Bm25Index, Retriever
+from rag.sources import Harvest, WebSource, harvest
 from rag.store import ChunkStore
 
 
@@ -51,7 +53,26 @@ class Pipeline:
         engine = ChatEngine(retriever, ExtractiveAnswerer(embedder, settings.min_support), llm, settings.top_k)
         return cls(settings, embedder, store, lexical, retriever, engine)
 
-    def ingest(self, paths: Sequence[Path], sync: bool = False, progress: bool = True) -> IngestReport:
+    def ingest(
+        self,
+        paths: Sequence[Path],
+        sync: bool = False,
+        progress: bool = True,
+        web_sources: Sequence[WebSource] = (),
+    ) -> IngestReport:
+        """Ingest files and folders, and pages and feeds fetched from the web."""
+        if not web_sources:
+            return self._ingest(paths, sync, progress, None)
+        validators = self.settings.data_dir / "fetch" / f"{self.settings.collection}.json"
+        with Fetcher(fetch_options(self.settings), validators) as fetcher:
+            harvested = harvest(list(web_sources), fetcher, frozenset(self.store.manifest()))
+            report = self._ingest(paths, sync, progress, harvested)
+            for url, article_id in harvested.processed:  # stored: an unchanged page may now cost one 304
+                fetcher.remember(url, article_id)
+            fetcher.save()
+        return report
+
+    def _ingest(self, paths: Sequence[Path], sync: bool, progress: bool, web: Harvest | None) -> IngestReport:
         options = IngestOptions(
             load=LoadOptions.from_settings(self.settings),
             chunk_tokens=self.settings.chunk_tokens,
@@ -60,7 +81,7 @@ class Pipeline:
         )
         misses = self.embedder.misses
         prepare = None if self.settings.retrieval_mode == "dense" else self.prepare_lexical
-        report = ingest(paths, self.store, self.embedder, options, progress, before_publish=prepare)
+        report = ingest(paths, self.store, self.embedder, options, progress, before_publish=prepare, web=web)
         report.embedded = self.embedder.misses - misses
         return report
 
