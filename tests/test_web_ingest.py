@@ -3,6 +3,8 @@ conditional GET, robots.txt, and every failure reported with its URL while the r
 
 from __future__ import annotations
 
+import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -135,10 +137,8 @@ def test_every_failure_is_reported_with_its_url_and_the_rest_is_stored(
     lines += [f"page {url}" for url in bad] + [f"feed {site.url('/broken.rss')}", f"feed {site.url('/not-a-feed.rss')}"]
     sources.write_text("\n".join(lines) + "\n", encoding="utf-8")
     settings = web_pipeline.settings
-    code = cli.main(
-        ["ingest", "--sources", str(sources), "--quiet", "--data-dir", str(settings.data_dir)]
-        + ["--collection", settings.collection]
-    )
+    where = ["--data-dir", str(settings.data_dir), "--collection", settings.collection]
+    code = cli.main(["ingest", "--sources", str(sources), "--quiet", *where])
     err = capsys.readouterr().err
     assert code == 1
     for url, reason in bad.items():
@@ -164,8 +164,6 @@ def test_sources_file_errors_are_usage_errors(tmp_path: Path) -> None:
 def test_fetching_is_polite(site: NewsSite) -> None:
     options = FetchOptions(host_delay=0.3, concurrency=4)
     with Fetcher(options) as fetcher:
-        import time
-
         started = time.monotonic()
         result = harvest([WebSource(site.url(f"/news/story-{n}.html")) for n in (1, 2, 3)], fetcher)
         elapsed = time.monotonic() - started
@@ -175,8 +173,6 @@ def test_fetching_is_polite(site: NewsSite) -> None:
 
 
 def _closed_port() -> int:
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
