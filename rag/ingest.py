@@ -25,7 +25,8 @@ from rag.embedding import Embedder
 from rag.identity import canonical_url
 from rag.loading import Article, LoadFailure, LoadOptions, discover, load_file
 from rag.sources import Harvest
-from rag.store import ArticleRecord, ChunkStore
+from rag.store import ArticleRecord, ChunkStore, Copy
+from rag.syndication import THRESHOLD, SyndicationIndex, decode, encode, minhash
 
 FLUSH_CHUNKS = 256  # chunks embedded and written together
 
@@ -36,6 +37,7 @@ class IngestOptions:
     chunk_tokens: int = 200
     chunk_overlap: int = 40
     sync: bool = False
+    syndication_threshold: float = THRESHOLD
 
 
 @dataclass
@@ -46,6 +48,7 @@ class IngestReport:
     removed: list[str] = field(default_factory=list)
     relocated: list[str] = field(default_factory=list)  # stored articles found at a new path (moved or renamed)
     duplicates: list[tuple[str, str]] = field(default_factory=list)  # (origin, id of the stored same text)
+    syndicated: list[tuple[str, str]] = field(default_factory=list)  # (copy's id, id of the stored story)
     failures: list[LoadFailure] = field(default_factory=list)
     chunks_written: int = 0
     embedded: int = 0  # chunks the model embedded (the rest came from the embedding cache)
@@ -54,13 +57,13 @@ class IngestReport:
 
     @property
     def changed(self) -> bool:
-        return bool(self.added or self.updated or self.removed or self.swept or self.relocated)
+        return bool(self.added or self.updated or self.removed or self.swept or self.relocated or self.syndicated)
 
     def summary(self) -> str:
         return (
             f"added {len(self.added)}, updated {len(self.updated)}, unchanged {self.unchanged}, "
             f"removed {len(self.removed)}, failed {len(self.failures)}, "
-            f"moved {len(self.relocated)}, duplicates {len(self.duplicates)}, "
+            f"moved {len(self.relocated)}, duplicates {len(self.duplicates)}, re-publications {len(self.syndicated)}, "
             f"chunks written {self.chunks_written} ({self.embedded} embedded, the rest cached) in {self.seconds:.1f} s"
         )
 
@@ -89,9 +92,15 @@ class _Batcher:
     """Collects chunked articles and writes them to the store FLUSH_CHUNKS at a time."""
 
     def __init__(
-        self, store: ChunkStore, embedder: Embedder, report: IngestReport, on_flush: Callable[[int], Any]
+        self,
+        store: ChunkStore,
+        embedder: Embedder,
+        report: IngestReport,
+        signatures: dict[str, str],
+        on_flush: Callable[[int], Any],
     ) -> None:
         self.store, self.embedder, self.report, self.on_flush = store, embedder, report, on_flush
+        self.signatures = signatures
         self.pending: list[tuple[Article, list[TextChunk], bool]] = []
 
     def add(self, article: Article, chunks: list[TextChunk], is_update: bool) -> None:
@@ -113,7 +122,9 @@ class _Batcher:
         self.store.write_chunks(ids, texts, self.embedder.embed(texts), metadatas)
         self.store.commit_articles(
             [
-                ArticleRecord(a.id, a.content_hash, a.origin, a.title, len(chunks), a.text_hash)
+                ArticleRecord(
+                    a.id, a.content_hash, a.origin, a.title, len(chunks), a.text_hash, self.signatures.get(a.id, "")
+                )
                 for a, chunks, _ in self.pending
             ]
         )
@@ -152,7 +163,7 @@ def ingest(
             plan.place(article, local=False)
         plan.keep(web.kept)
     store.relocate(plan.moved)
-    _store_articles(plan.todo(), store, embedder, options, report, progress)
+    _store_articles(plan.todo(), plan.committed, store, embedder, options, report, progress)
     for stale in plan.superseded():
         store.remove_article(stale)  # an edited file's previous text, replaced by the version just stored
     if options.sync:
@@ -188,6 +199,7 @@ class _Plan:
         # stores built before canonical URLs: an article whose id was its URL as written
         self.by_canonical = {canonical_url(r.id): r for r in committed.values() if canonical_url(r.id) != r.id}
         self.replaced: set[str] = set()
+        self.copies = {copy.id: record.id for record in committed.values() for copy in record.also}
 
     def place(self, article: Article, local: bool = True) -> None:
         """`local`: from a file (a web article's origin is its page or feed URL)."""
@@ -207,6 +219,10 @@ class _Plan:
             )
             return
         previous = self.committed.get(article.id)
+        if previous is None and article.id in self.copies:  # a re-publication already recorded with its story
+            self.seen[article.id] = article.origin
+            self.report.unchanged += 1
+            return
         if previous is None:
             twin = self.by_text.get(article.text_hash)
             if twin is not None and twin.id not in self.seen:
@@ -270,12 +286,34 @@ class _Plan:
 
 def _store_articles(
     todo: list[tuple[Article, bool]],
+    committed: dict[str, ArticleRecord],
     store: ChunkStore,
     embedder: Embedder,
     options: IngestOptions,
     report: IngestReport,
     progress: bool,
 ) -> None:
+    """Chunk, embed and store new and changed articles; a re-publication of a stored story
+    (rag.syndication) is not stored again but recorded with it."""
+    index = SyndicationIndex(options.syndication_threshold)
+    for record in committed.values():
+        known = decode(record.signature) if record.signature else None
+        if known is not None:
+            index.add(record.id, known)
+    copies: dict[str, list[Copy]] = {}
+    originals: list[tuple[Article, bool]] = []
+    signatures: dict[str, str] = {}
+    for article, is_update in todo:
+        signature = minhash(article.text)
+        story = None if is_update else index.match(signature, exclude=article.id)
+        if story is not None:
+            copies.setdefault(story, []).append(Copy(article.id, article.source, article.url))
+            report.syndicated.append((article.id, story))
+            continue
+        index.add(article.id, signature)
+        signatures[article.id] = encode(signature)
+        originals.append((article, is_update))
+    todo = originals
     chunked = [
         (
             article,
@@ -286,10 +324,12 @@ def _store_articles(
     ]
     total = sum(len(chunks) for _, chunks, _ in chunked)
     with tqdm(total=total, desc="embedding", unit="chunk", disable=not progress or total == 0) as bar:
-        batcher = _Batcher(store, embedder, report, on_flush=bar.update)
+        batcher = _Batcher(store, embedder, report, signatures, on_flush=bar.update)
         for article, chunks, is_update in chunked:
             batcher.add(article, chunks, is_update)
         batcher.flush()
+    for story, found in copies.items():
+        store.add_copies(story, found)
 
 
 def _remove_vanished(

@@ -15,9 +15,10 @@ the start of the next run.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,17 @@ class ArticleRecord:
     title: str
     chunk_count: int
     text_hash: str = ""  # hash of the text alone (rag.identity.text_hash); '' in stores built before it
+    signature: str = ""  # MinHash of its shingles (rag.syndication.encode); '' in stores built before it
+    also: tuple[Copy, ...] = ()  # other publications of the same story, stored once as this article
+
+
+@dataclass(frozen=True)
+class Copy:
+    """A re-publication of a stored story (syndication): its own id, source and URL."""
+
+    id: str
+    source: str
+    url: str
 
 
 @dataclass(frozen=True)
@@ -171,14 +183,7 @@ class ChunkStore:
         records: dict[str, ArticleRecord] = {}
         for record_id, meta in _iter_metadata(self._manifest, self._batch):
             if record_id != STATE_ID:
-                records[record_id] = ArticleRecord(
-                    id=record_id,
-                    content_hash=str(meta["hash"]),
-                    origin=str(meta["origin"]),
-                    title=str(meta.get("title", "")),
-                    chunk_count=int(meta["chunks"]),
-                    text_hash=str(meta.get("text", "")),
-                )
+                records[record_id] = _record(record_id, meta)
         return records
 
     def _state(self) -> dict[str, Any]:
@@ -260,6 +265,32 @@ class ChunkStore:
                 embeddings=[_UNIT] * len(batch),
                 metadatas=[_manifest_metadata(record) for record in batch],
             )
+
+    def add_copies(self, article_id: str, copies: Sequence[Copy]) -> None:
+        """Record re-publications of a stored story: in its manifest record and on its chunks
+        (`also_sources`, `also_urls`: newline-separated, for citation cards)."""
+        record = self.manifest_record(article_id)
+        if record is None:
+            return
+        merged = tuple({copy.id: copy for copy in (*record.also, *copies)}.values())
+        self._manifest.upsert(
+            ids=[article_id], embeddings=[_UNIT], metadatas=[_manifest_metadata(replace(record, also=merged))]
+        )
+        sources = [source for source in dict.fromkeys(copy.source for copy in merged) if source]
+        urls = [url for url in dict.fromkeys(copy.url for copy in merged) if url]
+        found = self._chunks.get(where={"article_id": article_id}, include=["metadatas"])
+        metadatas = [
+            {**dict(meta), "also_sources": "\n".join(sources), "also_urls": "\n".join(urls)}
+            for meta in found["metadatas"] or []
+        ]
+        if metadatas:
+            self._chunks.update(ids=found["ids"], metadatas=metadatas)
+
+    def manifest_record(self, article_id: str) -> ArticleRecord | None:
+        found = self._manifest.get(ids=[article_id], include=["metadatas"])
+        if not found["ids"]:
+            return None
+        return _record(article_id, dict((found["metadatas"] or [{}])[0]))
 
     def _delete(self, chunk_ids: Sequence[str]) -> None:
         for start in range(0, len(chunk_ids), self._batch):
@@ -350,6 +381,19 @@ class ChunkStore:
         return max(0, self._manifest.count() - (1 if self._manifest.get(ids=[STATE_ID])["ids"] else 0))
 
 
+def _record(record_id: str, meta: dict[str, Any]) -> ArticleRecord:
+    return ArticleRecord(
+        id=record_id,
+        content_hash=str(meta["hash"]),
+        origin=str(meta["origin"]),
+        title=str(meta.get("title", "")),
+        chunk_count=int(meta["chunks"]),
+        text_hash=str(meta.get("text", "")),
+        signature=str(meta.get("sig", "")),
+        also=tuple(Copy(*copy) for copy in json.loads(str(meta.get("also", "[]")))),
+    )
+
+
 def _manifest_metadata(record: ArticleRecord) -> dict[str, Any]:
     return {
         "hash": record.content_hash,
@@ -357,6 +401,8 @@ def _manifest_metadata(record: ArticleRecord) -> dict[str, Any]:
         "title": record.title,
         "chunks": record.chunk_count,
         "text": record.text_hash,
+        "sig": record.signature,
+        "also": json.dumps([[copy.id, copy.source, copy.url] for copy in record.also]),
     }
 
 

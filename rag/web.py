@@ -101,6 +101,7 @@ def source_card(citation: Citation) -> str:
     if p.url.startswith(("http://", "https://")):
         title = f'<a href="{html.escape(p.url, quote=True)}" target="_blank" rel="noopener noreferrer">{title}</a>'
     meta = " · ".join(html.escape(part) for part in (p.date, p.source) if part)
+    meta += html.escape(" · also published by " + ", ".join(p.also_published_by)) if p.also_published_by else ""
     text = p.text
     body = (
         html.escape(text[: citation.quote_start])

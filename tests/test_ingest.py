@@ -208,3 +208,32 @@ def test_ingest_saves_the_lexical_index_before_publishing_its_generation(pipelin
     write_jsonl(folder / "a.jsonl", [news(1), news(2)])
     pipeline.ingest([folder], progress=False)
     assert (pipeline.lexical.directory / f"v2-gen-{generation + 1}" / "ids.json").exists()
+
+
+def test_a_re_published_story_is_stored_once_with_its_other_sources(pipeline: Pipeline, tmp_path: Path) -> None:
+    wire = (
+        "Officials in the port city said on Monday that the new ferry line will start service in March, linking "
+        "the two islands for the first time in a decade. The regional government will pay for two ships, and "
+        "tickets will cost the same as a bus fare. Local businesses welcomed the plan, saying it would bring "
+        "visitors back after a difficult few years. The first ship is being built at a yard in the north and "
+        "will be tested at sea in February before carrying passengers."
+    )
+    original = news(1, body=wire)
+    copy = news(2, body=wire.replace("on Monday", "on Monday, according to Reuters,") + " Reuters contributed.")
+    copy |= {"source": "Daily Wire Reprints", "title": "Ferry line to link islands"}
+    other = news(3)
+    path = tmp_path / "a.jsonl"
+    write_jsonl(path, [original, copy, other])
+    report = pipeline.ingest([path], progress=False)
+    assert sorted(report.added) == ["https://example.com/story-1", "https://example.com/story-3"]
+    assert report.syndicated == [("https://example.com/story-2", "https://example.com/story-1")]
+    hits = pipeline.retriever.retrieve("When will the ferry line start service?", 3)
+    assert hits[0].article_id == "https://example.com/story-1"
+    assert hits[0].also_published_by == ("Daily Wire Reprints",)
+    assert len({p.article_id for p in hits if "ferry" in p.text}) == 1  # the story cannot be cited twice
+    again = pipeline.ingest([path], progress=False)
+    assert not again.changed and again.unchanged == 3
+    record = pipeline.store.manifest()["https://example.com/story-1"]
+    assert [(c.id, c.source, c.url) for c in record.also] == [
+        ("https://example.com/story-2", "Daily Wire Reprints", "https://example.com/story-2")
+    ]
