@@ -29,6 +29,7 @@ from rag.dates import QueryFilters
 from rag.embedding import make_model
 from rag.errors import RagError
 from rag.pipeline import Pipeline
+from rag.web_library import build_library_tab
 
 log = logging.getLogger("rag.web")
 DEMO_ARTICLES = Path(__file__).resolve().parent.parent / "demo" / "articles"
@@ -219,6 +220,7 @@ def build_app(settings: Settings) -> gr.Blocks:
             trigger(respond, inputs, outputs, api_name=False).then(refresh_status, collection, status, api_name=False)
         clear.click(lambda: ([], "", "", []), None, [chatbot, sources, searched, exchanges], api_name=False)
         collection.change(refresh_status, collection, status, api_name=False)
+        build_library_tab(pipelines.get, collection, settings.data_dir)
         gr.api(api_ask, api_name="ask")
     app.queue(default_concurrency_limit=settings.concurrency, max_size=64)
     return app
