@@ -34,6 +34,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         for name in ("data_dir", "collection", "retrieval_mode", "top_k")
         if (value := getattr(args, name, None)) is not None
     }
+    if "top_k" in overrides:  # --top-k sets the passages for either answerer
+        overrides["llm_top_k"] = overrides["top_k"]
     return Settings(**overrides)
 
 
@@ -44,7 +46,10 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def _retrieval_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--top-k", dest="top_k", type=int, help="passages given to the answerer (default 5, env RAG_TOP_K)"
+        "--top-k",
+        dest="top_k",
+        type=int,
+        help="passages given to the answerer (default 5, env RAG_TOP_K; 8 for a chat model, RAG_LLM_TOP_K)",
     )
     parser.add_argument(
         "--retrieval", dest="retrieval_mode", choices=["hybrid", "dense", "bm25"], help="default hybrid"
@@ -311,6 +316,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument("--out", type=Path, default=Path("reports"), help="report folder (default reports/)")
     evaluate.add_argument("--retrieval-only", action="store_true", help="score retrieval only (skip answering)")
+    evaluate.add_argument(
+        "--judge", action="store_true", help="also score answers with the chat model (judged correctness, faithfulness)"
+    )
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
     _retrieval_options(evaluate)
     _common(evaluate)

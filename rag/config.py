@@ -14,6 +14,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 RetrievalMode = Literal["hybrid", "dense", "bm25"]
+LLM_PROVIDERS = ("openai", "openai-like", "anthropic", "ollama")
 
 
 class Settings(BaseSettings):
@@ -72,8 +73,25 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("OPENAI_API_KEY", "RAG_OPENAI_API_KEY")
     )
     openai_base_url: str | None = Field(None, validation_alias=AliasChoices("OPENAI_BASE_URL", "RAG_OPENAI_BASE_URL"))
-    llm_model: str = Field("gpt-4o-mini", description="Chat model used when OPENAI_API_KEY is set.")
+    llm: str | None = Field(
+        None,
+        description=(
+            "Chat model as 'provider:model': openai:gpt-4o-mini, openai-like:llama3.1 (any OpenAI-protocol server "
+            "at OPENAI_BASE_URL), anthropic:claude-3-5-haiku-latest (extra .[anthropic]), ollama:llama3.1 "
+            "(extra .[ollama]); 'none' = the offline extractive answerer. Unset: openai:<llm_model> when "
+            "OPENAI_API_KEY is set (openai-like:<llm_model> when OPENAI_BASE_URL is set too), else none."
+        ),
+    )
+    llm_model: str = Field("gpt-4o-mini", description="Chat model used when OPENAI_API_KEY is set and RAG_LLM is not.")
     llm_timeout: float = Field(60.0, description="Seconds before an LLM request is abandoned.")
+    llm_top_k: int = Field(8, description="Passages given to a chat model (the extractive answerer uses top_k).")
+    llm_context_window: int = Field(8192, description="Context window assumed for openai-like models (tokens).")
+    anthropic_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("ANTHROPIC_API_KEY", "RAG_ANTHROPIC_API_KEY"),
+        description="API key for RAG_LLM=anthropic:MODEL.",
+    )
+    ollama_base_url: str = Field("http://127.0.0.1:11434", description="Ollama server for RAG_LLM=ollama:MODEL.")
     min_support: float = Field(0.35, description="Extractive answerer: a sentence must score at least this to be used.")
 
     # --- web app -----------------------------------------------------------------------
@@ -94,10 +112,37 @@ class Settings(BaseSettings):
             )
         return name
 
+    @field_validator("llm")
+    @classmethod
+    def _llm_spec(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if value.strip().lower() == "none":
+            return "none"
+        provider, _, model = value.strip().partition(":")
+        if provider not in LLM_PROVIDERS or not model:
+            raise ValueError(
+                f"{value!r} is not 'provider:model' with provider one of {', '.join(LLM_PROVIDERS)} "
+                "(e.g. openai:gpt-4o-mini), or 'none'"
+            )
+        return f"{provider}:{model}"
+
+    @property
+    def llm_spec(self) -> tuple[str, str] | None:
+        """(provider, model) of the chat model to use, or None for the offline extractive answerer."""
+        if self.llm == "none":
+            return None
+        if self.llm:
+            provider, _, model = self.llm.partition(":")
+            return provider, model
+        if self.openai_api_key is None or not self.openai_api_key.get_secret_value():
+            return None
+        return ("openai-like" if self.openai_base_url else "openai"), self.llm_model
+
     @property
     def uses_server(self) -> bool:
         return bool(self.chroma_host)
 
     @property
     def uses_llm(self) -> bool:
-        return self.openai_api_key is not None and bool(self.openai_api_key.get_secret_value())
+        return self.llm_spec is not None

@@ -2,7 +2,7 @@
 
 The only place that decides which implementation backs each interface: embedded or
 server Chroma (rag.store.connect), MiniLM or OpenAI embeddings (rag.embedding),
-extractive or LLM answers (rag.answering).
+extractive (rag.answering) or chat-model answers (rag.llm).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.answering import ExtractiveAnswerer, LLMAnswerer, OpenAIChatModel
+from rag.answering import ExtractiveAnswerer
 from rag.chat import ChatEngine
 from rag.config import Settings
 from rag.embedding import CachedEmbedder, Embedder, make_embedder
@@ -41,16 +41,13 @@ class Pipeline:
         retriever = Retriever(
             store, embedder, lexical, settings.retrieval_mode, settings.candidates, hints=settings.query_hints
         )
-        llm = None
-        if settings.uses_llm and settings.openai_api_key is not None:
-            chat_model = OpenAIChatModel.connect(
-                settings.openai_api_key.get_secret_value(),
-                settings.openai_base_url,
-                settings.llm_model,
-                settings.llm_timeout,
-            )
-            llm = LLMAnswerer(chat_model)
-        engine = ChatEngine(retriever, ExtractiveAnswerer(embedder, settings.min_support), llm, settings.top_k)
+        answerer = None
+        if settings.uses_llm:
+            from rag.llm import LLMAnswerer, make_llm  # llama-index loads only when a chat model is used
+
+            answerer = LLMAnswerer(make_llm(settings))
+        top_k = settings.llm_top_k if answerer else settings.top_k
+        engine = ChatEngine(retriever, ExtractiveAnswerer(embedder, settings.min_support), answerer, top_k)
         return cls(settings, embedder, store, lexical, retriever, engine)
 
     def ingest(

