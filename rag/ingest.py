@@ -223,7 +223,10 @@ class _Plan:
             self.seen[article.id] = article.origin
             self.report.unchanged += 1
             return
-        if previous is None:
+        legacy = self.by_canonical.get(article.id) if previous is None else None
+        if legacy is not None and legacy.id not in self.seen:
+            self.replaced.add(legacy.id)  # stored under its URL as written: replaced under the canonical id
+        elif previous is None:
             twin = self.by_text.get(article.text_hash)
             if twin is not None and twin.id not in self.seen:
                 previous = twin  # stored under another id: keep that one
@@ -232,9 +235,6 @@ class _Plan:
                 return
         self.seen_texts[article.text_hash] = previous.id if previous else article.id
         if previous is None:
-            legacy = self.by_canonical.get(article.id)
-            if legacy is not None and legacy.id not in self.seen:
-                self.replaced.add(legacy.id)  # stored under its URL as written: replaced by the canonical id
             self.seen[article.id] = article.origin
             self.new.append(article)
         elif previous.content_hash == article.content_hash or previous.text_hash == article.text_hash:

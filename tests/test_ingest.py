@@ -7,6 +7,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from rag.dates import date_number
 from rag.ingest import chunk_id
 from rag.loading import LoadOptions, load_file
@@ -237,3 +239,18 @@ def test_a_re_published_story_is_stored_once_with_its_other_sources(pipeline: Pi
     assert [(c.id, c.source, c.url) for c in record.also] == [
         ("https://example.com/story-2", "Daily Wire Reprints", "https://example.com/story-2")
     ]
+
+
+def test_a_store_built_before_canonical_urls_is_migrated(
+    pipeline: Pipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "a.jsonl"
+    write_jsonl(path, [news(1) | {"url": "https://Example.com/story-1?utm_source=rss"}, news(2)])
+    with monkeypatch.context() as old_version:
+        old_version.setattr("rag.loading.canonical_url", lambda url: url)
+        pipeline.ingest([path], progress=False)
+    assert "https://Example.com/story-1?utm_source=rss" in pipeline.store.manifest()
+    report = pipeline.ingest([path], progress=False)
+    assert report.updated == ["https://example.com/story-1"] and report.added == [] and report.unchanged == 1
+    assert set(pipeline.store.manifest()) == {"https://example.com/story-1", "https://example.com/story-2"}
+    assert {c.metadata["article_id"] for c in pipeline.store.iter_chunks()} == set(pipeline.store.manifest())
