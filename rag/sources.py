@@ -38,7 +38,7 @@ class Harvest:
     articles: list[Article] = field(default_factory=list)
     failures: list[LoadFailure] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)  # stored ids to keep: unchanged (304) or failed this time
-    unchanged: int = 0  # pages and feeds that answered 304
+    unchanged: int = 0  # pages that answered 304
     synced_feeds: list[str] = field(default_factory=list)  # feeds read in full: --sync may drop their vanished entries
     processed: list[tuple[str, str]] = field(default_factory=list)  # (url, article id): validators to keep
     stored: frozenset[str] = frozenset()  # ids already stored
@@ -133,8 +133,7 @@ def _take_feed(result: Harvest, source: WebSource, fetcher: Fetcher) -> None:
     if isinstance(outcome, FetchError):
         result.failures.append(LoadFailure(source.url, f"feed: {outcome}"))
         return
-    if outcome.not_modified:
-        result.unchanged += 1
+    if outcome.not_modified:  # nothing new in the feed; its stored entries stay as they are
         return
     try:
         feed = parse_feed(outcome.content)

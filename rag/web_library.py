@@ -122,4 +122,11 @@ def build_library_tab(get_pipeline: Callable[[str | None], Pipeline], collection
             [table, summary],
             api_visibility="private",
         )
-        add.click(ingest, [collection, files, urls], [result, table, summary, files, urls], api_visibility="private")
+        add.click(
+            ingest,
+            [collection, files, urls],
+            [result, table, summary, files, urls],
+            api_visibility="private",
+            concurrency_limit=1,  # one writer at a time
+            concurrency_id="library-ingest",
+        )

@@ -176,3 +176,18 @@ def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def test_cli_takes_page_urls_and_feeds(
+    site: NewsSite, web_pipeline: Pipeline, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RAG_FETCH_HOST_DELAY", "0")
+    settings = web_pipeline.settings
+    where = ["--data-dir", str(settings.data_dir), "--collection", settings.collection, "--quiet"]
+    page_url, feed_url = site.url("/news/istanbul-talks.html"), site.url("/feed.atom")
+    assert cli.main(["ingest", page_url, "--feed", feed_url, *where]) == 0
+    assert "added 4," in capsys.readouterr().out
+    assert cli.main(["ingest", page_url, "--feed", feed_url, *where]) == 0
+    assert "added 0, updated 0, unchanged 1, removed 0, failed 0" in capsys.readouterr().out  # page 304, feed 304
+    assert cli.main(["ingest", *where]) == 2
+    assert "Nothing to ingest" in capsys.readouterr().err
