@@ -9,26 +9,51 @@ Two answerers share one interface (`Answerer.stream` yields text as it is produc
   passages, cite them, and decline otherwise (in its own module, imported only when a
   chat model is configured).
 
-`finish_answer` turns the final text into an `Answer`: markers checked against the
+`is_refusal` recognises a declining answer; `answer_json` is the JSON form of an `Answer`
+(CLI `--json` and the web API). `finish_answer` turns the final text into an `Answer`: markers checked against the
 passages given (invalid ones dropped and reported), each cited passage paired with the
 sentence that supports the claim citing it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from rag.chunking import split_sentences
 from rag.citations import claims, drop_markers, invalid_markers, parse_markers, supporting_span, term_overlap
 from rag.embedding import Embedder
-from rag.metrics import is_refusal
 from rag.retrieval import Passage
 
 DECLINE = "The articles do not say."
+
+
+# --- refusals ------------------------------------------------------------------------
+
+_NOT = r"(?:do(?:es)?\s+not|do(?:es)?n['’]t|cannot|can['’]t|can\s+not)"
+
+REFUSAL_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(pattern, re.IGNORECASE)
+    for pattern in (
+        # "The articles do not say", "The provided articles don't contain", "the passages do not mention"
+        rf"\b(?:articles?|passages?|sources?|context|documents?|texts?)\s+{_NOT}\s+"
+        r"(?:say|state|mention|contain|provide|include|specify|cover|answer|address|tell)\b",
+        rf"\bI\s+{_NOT}\s+know\b",
+        r"\b(?:insufficient|not\s+enough)\s+(?:information|evidence|context)\b",
+        r"\b(?:cannot|can['’]t|can\s+not)\s+be\s+answered\b",
+    )
+)
+
+
+def is_refusal(text: str) -> bool:
+    """True when the text declines to answer ("The articles do not say ...", "I don't know", ...)."""
+    return any(pattern.search(text) for pattern in REFUSAL_PATTERNS)
+
+
 MAX_SENTENCES = 3
 MIN_WORDS = 6  # shorter "sentences" are mostly headlines, bylines and captions
 
@@ -91,6 +116,30 @@ class Answer:
     notices: list[str] = field(default_factory=list)
     dropped_markers: tuple[int, ...] = ()  # markers that named no given passage, removed from text
     claims: list[Claim] = field(default_factory=list)  # filled by claim verification (rag.claims)
+
+
+def answer_json(answer: Answer, searched: str) -> dict[str, Any]:
+    return {
+        "answer": answer.text,
+        "searched": searched,
+        "declined": answer.declined,
+        "answerer": answer.answerer,
+        "notices": answer.notices,
+        "citations": [
+            {
+                "number": c.number,
+                "quote": c.quote,
+                "title": c.passage.title,
+                "date": c.passage.date,
+                "source": c.passage.source,
+                "url": c.passage.url,
+                "article_id": c.passage.article_id,
+                "passage": c.passage.text,
+                "score": round(c.passage.similarity, 4),
+            }
+            for c in answer.citations
+        ],
+    }
 
 
 class Answerer(Protocol):

@@ -25,7 +25,8 @@ if TYPE_CHECKING:  # rag.llm (and llama-index) is imported only when a chat mode
 
 MAX_QUESTION_CHARS = 2000
 _FOLLOW_UP = re.compile(
-    r"^(and|but|also|so|then|what about|how about|and what about)\b|\b(it|its|they|them|their|he|she|his|her|this|that|these|those|there)\b",
+    r"^(and|but|also|so|then|what about|how about|and what about)\b"
+    r"|\b(it|its|they|them|their|he|she|his|her|this|that|these|those|there)\b",
     re.IGNORECASE,
 )
 _LEADING_CONNECTIVE = re.compile(r"^(and|but|also|so|then)\s+", re.IGNORECASE)
@@ -178,7 +179,7 @@ class ChatEngine:
 
 def _last(updates: Iterator[TurnUpdate]) -> TurnUpdate:
     final = None
-    for final in updates:
-        pass
+    for update in updates:
+        final = update
     assert final is not None and final.answer is not None
     return final

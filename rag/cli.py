@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from rag import library
-from rag.answering import Answer
-from rag.config import Settings
+from rag.answering import Answer, answer_json
+from rag.config import Settings, default_text, env_name, retrieval_modes
 from rag.dates import QueryFilters
 from rag.errors import RagError, StoreError, UsageError
 from rag.ingest import IngestReport
@@ -39,20 +39,22 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings(**overrides)
 
 
+def _setting_help(field: str) -> str:
+    """Help for an option that overrides a Settings field: its description, default and variable."""
+    description = (Settings.model_fields[field].description or "").rstrip(".")
+    return f"{description} (default {default_text(field)}, env {env_name(field)})".replace("%", "%%")
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-dir", type=Path, help="store directory (default .rag, env RAG_DATA_DIR)")
-    parser.add_argument("--collection", help="collection name (default news, env RAG_COLLECTION)")
+    parser.add_argument("--data-dir", type=Path, help=_setting_help("data_dir"))
+    parser.add_argument("--collection", help=_setting_help("collection"))
 
 
 def _retrieval_options(parser: argparse.ArgumentParser) -> None:
+    chat_model = f"; for a chat model: default {default_text('llm_top_k')}, env {env_name('llm_top_k')}"
+    parser.add_argument("--top-k", dest="top_k", type=int, help=_setting_help("top_k") + chat_model)
     parser.add_argument(
-        "--top-k",
-        dest="top_k",
-        type=int,
-        help="passages given to the answerer (default 5, env RAG_TOP_K; 8 for a chat model, RAG_LLM_TOP_K)",
-    )
-    parser.add_argument(
-        "--retrieval", dest="retrieval_mode", choices=["hybrid", "dense", "bm25"], help="default hybrid"
+        "--retrieval", dest="retrieval_mode", choices=retrieval_modes(), help=_setting_help("retrieval_mode")
     )
 
 
@@ -206,30 +208,6 @@ def format_sources(answer: Answer) -> str:
     return "\n".join(lines)
 
 
-def answer_json(answer: Answer, searched: str) -> dict[str, Any]:
-    return {
-        "answer": answer.text,
-        "searched": searched,
-        "declined": answer.declined,
-        "answerer": answer.answerer,
-        "notices": answer.notices,
-        "citations": [
-            {
-                "number": c.number,
-                "quote": c.quote,
-                "title": c.passage.title,
-                "date": c.passage.date,
-                "source": c.passage.source,
-                "url": c.passage.url,
-                "article_id": c.passage.article_id,
-                "passage": c.passage.text,
-                "score": round(c.passage.similarity, 4),
-            }
-            for c in answer.citations
-        ],
-    }
-
-
 def cmd_ask(args: argparse.Namespace) -> int:
     from rag.pipeline import Pipeline
 
@@ -327,9 +305,9 @@ def build_parser() -> argparse.ArgumentParser:
     _library_commands(commands)
 
     serve = commands.add_parser("serve", help="start the web chat (same as python app.py)")
-    serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
-    serve.add_argument("--share", action="store_true", help="ask Gradio for a public share link (needs internet)")
+    serve.add_argument("--host", help=_setting_help("host"))
+    serve.add_argument("--port", type=int, help=_setting_help("port"))
+    serve.add_argument("--share", action="store_true", help=_setting_help("share"))
     _common(serve)
     serve.set_defaults(run=cmd_serve)
     return parser

@@ -234,12 +234,14 @@ def metrics_svg(summary: dict[str, dict[str, float]]) -> str:
     group_width = len(PLOTTED) * bar + gap
     width = left + len(groups) * group_width + 180
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + top + 60}" font-family="sans-serif" font-size="11">'
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + top + 60}" '
+        'font-family="sans-serif" font-size="11">'
     ]
     for tick in (0, 0.25, 0.5, 0.75, 1.0):
         y = top + height * (1 - tick)
         parts.append(
-            f'<line x1="{left}" x2="{width - 170}" y1="{y}" y2="{y}" stroke="#ddd"/><text x="5" y="{y + 4}">{tick:.2f}</text>'
+            f'<line x1="{left}" x2="{width - 170}" y1="{y}" y2="{y}" stroke="#ddd"/><text x="5" '
+            f'y="{y + 4}">{tick:.2f}</text>'
         )
     for g, group in enumerate(groups):
         x0 = left + g * group_width + gap / 2
@@ -249,13 +251,15 @@ def metrics_svg(summary: dict[str, dict[str, float]]) -> str:
                 continue
             h = height * max(0.0, min(1.0, value))
             parts.append(
-                f'<rect x="{x0 + m * bar}" y="{top + height - h}" width="{bar - 2}" height="{h}" fill="{colour}"><title>{name}: {value:.3f}</title></rect>'
+                f'<rect x="{x0 + m * bar}" y="{top + height - h}" width="{bar - 2}" height="{h}" '
+                f'fill="{colour}"><title>{name}: {value:.3f}</title></rect>'
             )
         parts.append(f'<text x="{x0}" y="{top + height + 16}">{html.escape(group)}</text>')
     for m, (name, colour) in enumerate(zip(PLOTTED, COLOURS, strict=False)):
         y = top + m * 18
         parts.append(
-            f'<rect x="{width - 160}" y="{y}" width="12" height="12" fill="{colour}"/><text x="{width - 142}" y="{y + 10}">{name}</text>'
+            f'<rect x="{width - 160}" y="{y}" width="12" height="12" fill="{colour}"/><text x="{width - 142}" '
+            f'y="{y + 10}">{name}</text>'
         )
     parts.append("</svg>")
     return "\n".join(parts)

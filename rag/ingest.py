@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from rag.chunking import TextChunk, chunk_text
 from rag.dates import date_number
-from rag.embedding import Embedder
+from rag.embedding import CachedEmbedder, Embedder
 from rag.identity import canonical_url
 from rag.loading import Article, LoadFailure, LoadOptions, discover, load_file
 from rag.sources import Harvest
@@ -138,7 +138,7 @@ class _Batcher:
 def ingest(
     paths: Sequence[Path],
     store: ChunkStore,
-    embedder: Embedder,
+    embedder: CachedEmbedder,
     options: IngestOptions,
     progress: bool = True,
     before_publish: Callable[[int], None] | None = None,
@@ -148,6 +148,7 @@ def ingest(
     see rag.sources); never raises for bad files or pages."""
     started = time.perf_counter()
     report = IngestReport()
+    misses = embedder.misses
     files, report.failures = discover(paths)
     report.swept = store.begin_run()
     plan = _Plan(store.manifest(), report)
@@ -173,9 +174,8 @@ def ingest(
                 if record.origin == feed and record.id not in plan.seen:
                     store.remove_article(record.id)
                     report.removed.append(record.id)
-    if report.changed and before_publish is not None:
-        before_publish(store.generation() + 1)  # e.g. build the BM25 index readers will need
-    store.end_run(report.changed)
+    store.end_run(report.changed, before_publish)  # e.g. build the BM25 index readers of the new generation need
+    report.embedded = embedder.misses - misses
     report.seconds = time.perf_counter() - started
     return report
 

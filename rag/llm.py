@@ -25,7 +25,7 @@ from llama_index.core.llms import LLM, ChatMessage, MessageRole
 
 from rag.answering import DECLINE
 from rag.config import Settings
-from rag.errors import ConfigurationError, LLMError
+from rag.errors import ConfigurationError, LLMError, failure_reason
 from rag.retrieval import Passage
 
 CONDENSE_TURNS = 3  # earlier turns shown to the model when it rewrites a follow-up
@@ -137,18 +137,7 @@ def provider_errors() -> tuple[type[BaseException], ...]:
 
 def explain(error: BaseException, where: str) -> LLMError:
     """An LLMError saying what happened, from any provider's exception (their SDKs share these names)."""
-    names = {cls.__name__ for cls in type(error).__mro__}
-    status = getattr(error, "status_code", None)
-    if names & {"APITimeoutError", "TimeoutException", "TimeoutError"}:
-        reason = "did not answer in time"
-    elif names & {"APIConnectionError", "ConnectError", "ConnectionError", "TransportError"}:
-        reason = "could not be reached"
-    elif "AuthenticationError" in names or status == 401:
-        reason = "rejected the API key (check OPENAI_API_KEY, or ANTHROPIC_API_KEY for anthropic:)"
-    elif isinstance(status, int):
-        reason = f"answered with HTTP {status}"
-    else:
-        reason = f"failed ({type(error).__name__})"
+    reason = failure_reason(error, "OPENAI_API_KEY, or ANTHROPIC_API_KEY for anthropic:")
     return LLMError(f"The language model {where} {reason}.")
 
 

@@ -2,11 +2,13 @@
 
 The only place that decides which implementation backs each interface: embedded or
 server Chroma (rag.store.connect), MiniLM or OpenAI embeddings (rag.embedding),
-extractive (rag.answering) or chat-model answers (rag.llm).
+extractive (rag.answering) or chat-model answers (rag.llm). `Pipelines` keeps one pipeline
+per collection (the web app's collection picker), sharing one embedding model.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,11 +16,12 @@ from pathlib import Path
 from rag.answering import ExtractiveAnswerer
 from rag.chat import ChatEngine
 from rag.config import Settings
-from rag.embedding import CachedEmbedder, Embedder, make_embedder
+from rag.embedding import CachedEmbedder, Embedder, make_embedder, make_model
 from rag.fetch import Fetcher, fetch_options
 from rag.ingest import IngestOptions, IngestReport, ingest
+from rag.lexical import Bm25Index
 from rag.loading import LoadOptions
-from rag.retrieval import Bm25Index, Retriever
+from rag.retrieval import Retriever
 from rag.sources import Harvest, WebSource, harvest
 from rag.store import ChunkStore
 
@@ -76,12 +79,31 @@ class Pipeline:
             chunk_overlap=self.settings.chunk_overlap,
             sync=sync,
         )
-        misses = self.embedder.misses
         prepare = None if self.settings.retrieval_mode == "dense" else self.prepare_lexical
-        report = ingest(paths, self.store, self.embedder, options, progress, before_publish=prepare, web=web)
-        report.embedded = self.embedder.misses - misses
-        return report
+        return ingest(paths, self.store, self.embedder, options, progress, before_publish=prepare, web=web)
 
     def prepare_lexical(self, generation: int) -> None:
         """Build the BM25 index of the store's next generation (before publishing it to readers)."""
         self.lexical.prepare(self.store, generation)
+
+
+class Pipelines:
+    """One pipeline per collection, sharing the embedder; thread-safe lazy opening."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.model = make_model(settings)
+        self._open: dict[str, Pipeline] = {}
+        self._lock = threading.Lock()
+
+    def get(self, collection: str | None = None) -> Pipeline:
+        name = collection or self.settings.collection
+        with self._lock:
+            if name not in self._open:
+                settings = self.settings.model_copy(update={"collection": name})
+                self._open[name] = Pipeline.open(settings, self.model)
+            return self._open[name]
+
+    def collections(self) -> list[str]:
+        names = self.get().store.collection_names()
+        return sorted(set(names) | {self.settings.collection})
