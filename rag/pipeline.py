@@ -17,10 +17,12 @@ from rag.answering import ExtractiveAnswerer
 from rag.chat import ChatEngine
 from rag.config import Settings
 from rag.embedding import CachedEmbedder, Embedder, make_embedder, make_model
+from rag.fetch import Fetcher, fetch_options
 from rag.ingest import IngestOptions, IngestReport, ingest
 from rag.lexical import Bm25Index
 from rag.loading import LoadOptions
 from rag.retrieval import Retriever
+from rag.sources import Harvest, WebSource, harvest
 from rag.store import ChunkStore
 
 
@@ -54,17 +56,37 @@ class Pipeline:
         engine = ChatEngine(retriever, ExtractiveAnswerer(embedder, settings.min_support), answerer, top_k)
         return cls(settings, embedder, store, lexical, retriever, engine)
 
-    def ingest(self, paths: Sequence[Path], sync: bool = False, progress: bool = True) -> IngestReport:
+    def ingest(
+        self,
+        paths: Sequence[Path],
+        sync: bool = False,
+        progress: bool = True,
+        web_sources: Sequence[WebSource] = (),
+    ) -> IngestReport:
+        """Ingest files and folders, and pages and feeds fetched from the web."""
+        if not web_sources:
+            return self._ingest(paths, sync, progress, None)
+        validators = self.settings.data_dir / "fetch" / f"{self.settings.collection}.json"
+        with Fetcher(fetch_options(self.settings), validators) as fetcher:
+            harvested = harvest(list(web_sources), fetcher, frozenset(self.store.manifest()))
+            report = self._ingest(paths, sync, progress, harvested)
+            for url, article_id in harvested.processed:  # stored: an unchanged page may now cost one 304
+                fetcher.remember(url, article_id)
+            fetcher.save()
+        return report
+
+    def _ingest(self, paths: Sequence[Path], sync: bool, progress: bool, web: Harvest | None) -> IngestReport:
         options = IngestOptions(
             load=LoadOptions.from_settings(self.settings),
             chunk_tokens=self.settings.chunk_tokens,
             chunk_overlap=self.settings.chunk_overlap,
             sync=sync,
         )
-        prepare = None if self.settings.retrieval_mode == "dense" else self._prepare_lexical
-        return ingest(paths, self.store, self.embedder, options, progress, before_publish=prepare)
+        prepare = None if self.settings.retrieval_mode == "dense" else self.prepare_lexical
+        return ingest(paths, self.store, self.embedder, options, progress, before_publish=prepare, web=web)
 
-    def _prepare_lexical(self, generation: int) -> None:
+    def prepare_lexical(self, generation: int) -> None:
+        """Build the BM25 index of the store's next generation (before publishing it to readers)."""
         self.lexical.prepare(self.store, generation)
 
 

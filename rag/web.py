@@ -29,6 +29,7 @@ from rag.dates import QueryFilters
 from rag.errors import RagError, UsageError
 from rag.feedback import Feedback, FeedbackStore, Rating, evidence_of
 from rag.pipeline import Pipeline, Pipelines
+from rag.web_library import build_library_tab
 from rag.web_overview import Overview, Overviews
 from rag.web_render import Turn, answer_html, article_html, conversation_markdown, plain_conversation, stage_html
 
@@ -371,7 +372,8 @@ def build_app(settings: Settings, extra_tabs: Sequence[Callable[[Pipelines], Non
                         save = gr.Button("Save comment", size="sm", scale=1, elem_id="save-comment")
                 with gr.Column(scale=2, min_width=300):
                     article = gr.HTML(ARTICLE_PLACEHOLDER, elem_id="article")
-            for add_tab in extra_tabs:  # e.g. a library tab: one more function here
+            build_library_tab(pipelines.get, collection, settings.data_dir)
+            for add_tab in extra_tabs:  # one more tab: one more function here
                 add_tab(pipelines)
         transcript = gr.Textbox(visible="hidden", elem_id="transcript")
         article_request = gr.Textbox(visible="hidden", elem_id="article-request")

@@ -107,7 +107,8 @@ def _title(passage: Passage) -> str:
 
 
 def _meta(passage: Passage) -> str:
-    return " · ".join(html.escape(part) for part in (passage.date, passage.source) if part)
+    also = "also published by " + ", ".join(passage.also_published_by) if passage.also_published_by else ""
+    return " · ".join(html.escape(part) for part in (passage.date, passage.source, also) if part)
 
 
 def source_card(citation: Citation, turn: int) -> str:
