@@ -16,6 +16,8 @@ sentence that supports the claim citing it.
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -24,16 +26,25 @@ import httpx
 import numpy as np
 import openai
 
+from rag.anchors import DECLINE, check_anchors
 from rag.chunking import split_sentences
-from rag.citations import claims, drop_markers, invalid_markers, parse_markers, supporting_span, term_overlap
+from rag.citations import drop_markers, invalid_markers, merge_spans, parse_markers, renumber, term_overlap
+from rag.claims import Claim, verify
+from rag.dates import date_number
 from rag.embedding import Embedder
 from rag.errors import LLMError
 from rag.metrics import is_refusal
+from rag.prose import is_prose
+from rag.query import parse_sources
+from rag.questions import Kind, fits, new_names, question_anchors, question_kind, stems
 from rag.retrieval import Passage
 
-DECLINE = "The articles do not say."
-MAX_SENTENCES = 3
+MAX_SENTENCES = 3  # the lead and up to two supporting sentences
 MIN_WORDS = 6  # shorter "sentences" are mostly headlines, bylines and captions
+MAX_EMBEDDED = 16  # sentences embedded per question, the best by term overlap and answer kind
+NEAR_DUPLICATE = 0.9  # cosine above which a supporting sentence repeats one already chosen
+OTHER_ARTICLE_BONUS = 0.05  # supporting sentences from another article are preferred
+SHORT_QUESTION_EVENT_WORDS = 3  # up to this many event words, the lead must mention one
 
 
 @dataclass(frozen=True)
@@ -61,30 +72,6 @@ class Citation:
 
 
 @dataclass(frozen=True)
-class Support:
-    """Where a claim is supported: passage `number` (as cited in the answer), offsets into its text."""
-
-    number: int
-    start: int
-    end: int
-
-
-@dataclass(frozen=True)
-class Claim:
-    """One claim (sentence) of an answer, its markers, and whether its cited passages support it.
-
-    `supported` is False when a cited passage lacks the claim's numbers or names, or its
-    support score is below the threshold; a claim with no markers is uncited (never supported).
-    """
-
-    text: str
-    markers: tuple[int, ...]
-    supported: bool
-    score: float
-    support: tuple[Support, ...] = ()
-
-
-@dataclass(frozen=True)
 class Answer:
     text: str
     citations: list[Citation]
@@ -108,60 +95,140 @@ class _Candidate:
     number: int
     start: int
     end: int
-    score: float
+    score: float  # support: embedding similarity and term overlap with the question
+    rank: float  # score adjusted for the kind of answer wanted (orders the lead)
+    fits: bool  # has the kind of answer the question wants
     vector: np.ndarray
 
 
 class ExtractiveAnswerer:
-    """Composes an answer from the best-supported sentences of the passages."""
+    """Leads with the passage sentence that answers the question, then up to two supporting ones.
+
+    Only prose is quoted (rag.prose drops embeds, captions, tables, calls to action). The
+    lead must have the kind of answer the question wants (rag.questions: a new name for
+    "who", a date for "when", a number for "how many", a cause for "why"); for "what
+    happened" an article's lead sentence is favoured. "Did X report … before Y …?" is
+    answered from the articles' dates. A question whose anchors the passages do not match
+    is declined (rag.anchors).
+    """
 
     name = "local extractive"
 
     def __init__(self, embedder: Embedder, min_support: float = 0.35) -> None:
         self.embedder, self.min_support = embedder, min_support
 
-    def select(self, question: str, passages: Sequence[Passage]) -> list[_Candidate]:
-        """Up to MAX_SENTENCES supporting sentences, best first, near-duplicates dropped."""
-        spans = [
+    def _sentences(self, passages: Sequence[Passage]) -> list[tuple[int, int, int]]:
+        return [
             (number, start, end)
             for number, p in enumerate(passages, 1)
             for start, end in split_sentences(p.text)
-            if len(p.text[start:end].split()) >= MIN_WORDS
+            if len(p.text[start:end].split()) >= MIN_WORDS and is_prose(p.text[start:end])
         ]
+
+    def select(self, question: str, passages: Sequence[Passage]) -> list[_Candidate]:
+        """The lead sentence and up to two supporting ones, or [] when nothing answers."""
+        spans = self._sentences(passages)
         if not spans:
             return []
+        kind = question_kind(question)
+        anchors = question_anchors(question)
         texts = [passages[number - 1].text[start:end] for number, start, end in spans]
-        vectors = self.embedder.embed([question, *texts])
-        similarities = vectors[1:] @ vectors[0]
-        candidates = sorted(
-            (
-                _Candidate(number, start, end, 0.6 * float(sim) + 0.4 * term_overlap(question, text), vector)
-                for (number, start, end), text, sim, vector in zip(
-                    spans, texts, similarities, vectors[1:], strict=False
-                )
-            ),
-            key=lambda c: c.score,
+        overlaps = [term_overlap(question, text) for text in texts]
+        favoured = _favoured_name(question, passages, spans) if kind in (Kind.ENTITY, Kind.PLACE) else ""
+        leads = {number for number, p in enumerate(passages, 1) if p.start == 0}
+        first_of = {n: min(s for m, s, _ in spans if m == n) for n in leads if any(m == n for m, _, _ in spans)}
+        prior = [
+            overlap
+            + (0.3 if favoured and favoured in text else 0.0)
+            + (0.3 if kind is Kind.EVENT and first_of.get(number) == start else 0.0)
+            for (number, start, _), text, overlap in zip(spans, texts, overlaps, strict=True)
+        ]
+        keep = sorted(range(len(spans)), key=lambda i: prior[i], reverse=True)[:MAX_EMBEDDED]
+        vectors = self.embedder.embed([question, *(texts[i] for i in keep)])
+        candidates = []
+        for i, vector in zip(keep, vectors[1:], strict=True):
+            number, start, end = spans[i]
+            score = 0.6 * float(vector @ vectors[0]) + 0.4 * overlaps[i]
+            fit = fits(kind, texts[i], question) and _on_event(anchors.event, texts[i], kind)
+            rank = score + (0.1 if fit else -0.3) + prior[i] - overlaps[i]
+            candidates.append(_Candidate(number, start, end, score, rank, fit, vector))
+        lead = max((c for c in candidates if c.fits), key=lambda c: c.rank, default=None)
+        if lead is None or lead.score < self.min_support:
+            return []
+        chosen = [lead]
+        floor = max(self.min_support, 0.8 * lead.score)
+        articles = {passages[lead.number - 1].article_id}
+        rest = sorted(
+            (c for c in candidates if c is not lead and c.score >= floor),
+            key=lambda c: c.score + (OTHER_ARTICLE_BONUS if passages[c.number - 1].article_id not in articles else 0.0),
             reverse=True,
         )
-        if not candidates or candidates[0].score < self.min_support:
-            return []
-        floor = max(self.min_support, 0.8 * candidates[0].score)
-        chosen: list[_Candidate] = []
-        for candidate in candidates:
-            if len(chosen) == MAX_SENTENCES or candidate.score < floor:
+        for candidate in rest:
+            if len(chosen) == MAX_SENTENCES:
                 break
-            if all(float(candidate.vector @ other.vector) < 0.9 for other in chosen):
+            if all(float(candidate.vector @ other.vector) < NEAR_DUPLICATE for other in chosen):
                 chosen.append(candidate)
+                articles.add(passages[candidate.number - 1].article_id)
         return chosen
 
     def compose(self, question: str, passages: Sequence[Passage]) -> str:
+        check = check_anchors(question, passages)
+        if not check.matched:
+            return check.decline()
+        if question_kind(question) is Kind.ORDER:
+            ordered = report_order(question, passages)
+            if ordered:
+                return ordered
         chosen = self.select(question, passages)
         if not chosen:
-            return DECLINE
+            return check.decline() if check.covers else DECLINE
         return " ".join(f"{passages[c.number - 1].text[c.start : c.end]} [{c.number}]" for c in chosen)
 
     def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
         yield self.compose(question, passages)
+
+
+def _on_event(event: Sequence[str], sentence: str, kind: Kind) -> bool:
+    """A short question's lead must mention what it asks about (one of its event words)."""
+    if not event or len(event) > SHORT_QUESTION_EVENT_WORDS or kind is Kind.EVENT:
+        return True
+    return bool(set(event) & stems(sentence))
+
+
+def _favoured_name(question: str, passages: Sequence[Passage], spans: Sequence[tuple[int, int, int]]) -> str:
+    """The name the passages mention most (weighted by rank) that the question does not name:
+    the likely answer to "who" / "which company"."""
+    sources = {p.source.lower() for p in passages}
+    votes: Counter[str] = Counter()
+    for number, start, end in spans:
+        for name in set(new_names(passages[number - 1].text[start:end], question)):
+            if name.lower() not in sources and len(name) > 2:
+                votes[name] += 1.0 / number
+    return votes.most_common(1)[0][0] if votes else ""
+
+
+def report_order(question: str, passages: Sequence[Passage]) -> str:
+    """ "Did X report … before Y reported …?" answered from the dates of the two reports; "" when
+    the question does not name two sources among the passages'."""
+    named = parse_sources(question, {p.source for p in passages if p.source})
+    if len(named) < 2:
+        return ""
+    first, second = named[0], named[1]
+    cut = question.find(second.split()[0]) if second.split()[0] in question else len(question) // 2
+    clauses = (question[:cut], question[cut:])
+    picks = []
+    for source, clause in zip((first, second), clauses, strict=True):
+        own = [(n, p) for n, p in enumerate(passages, 1) if p.source == source and p.date]
+        if not own:
+            return ""
+        picks.append(max(own, key=lambda pair: term_overlap(clause, pair[1].text)))
+    (n1, p1), (n2, p2) = picks
+    if p1.date == p2.date:
+        return f"Neither: {first} and {second} both published on {p1.date} [{n1}][{n2}]."
+    earlier = date_number(p1.date) < date_number(p2.date)
+    wants_before = re.search(r"\b(?:before|earlier|prior|first)\b", question, re.IGNORECASE) is not None
+    verdict = "Yes" if earlier == wants_before else "No"
+    return f"{verdict}: {first} published on {p1.date} [{n1}], {second} on {p2.date} [{n2}]."
 
 
 # --- language model ------------------------------------------------------------------------
@@ -257,26 +324,36 @@ class LLMAnswerer:
 
 
 # --- final answer -------------------------------------------------------------------------------
-def finish_answer(text: str, passages: Sequence[Passage], answerer: str) -> Answer:
-    """Validate markers and attach the supporting span of every cited passage."""
+def finish_answer(text: str, passages: Sequence[Passage], answerer: str, embedder: Embedder | None = None) -> Answer:
+    """Validate markers, renumber them 1..n in order of first use (passages reordered to
+    match: cited first, then the uncited ones), verify every claim against its cited
+    passages (rag.claims; `embedder` adds embedding similarity to the support score), and
+    attach every supporting span to its citation."""
     notices: list[str] = []
     invalid = invalid_markers(text, len(passages))
     if invalid:
         text = drop_markers(text, set(invalid))
         notices.append(f"Removed citation markers that name no retrieved passage: {', '.join(map(str, invalid))}.")
     declined = is_refusal(text) and not parse_markers(text)
-    citations = [] if declined else _support_spans(text, passages)
-    return Answer(text.strip(), citations, list(passages), answerer, declined, notices, tuple(invalid))
+    cited = parse_markers(text)
+    order = cited + [n for n in range(1, len(passages) + 1) if n not in cited]
+    text = renumber(text, {old: new for new, old in enumerate(cited, 1)})
+    passages = [passages[n - 1] for n in order]
+    if declined:
+        return Answer(text.strip(), [], passages, answerer, declined, notices, tuple(invalid))
+    checked = verify(text, passages, embedder)
+    citations = _citations(checked, passages, len(cited))
+    return Answer(text.strip(), citations, passages, answerer, declined, notices, tuple(invalid), checked)
 
 
-def _support_spans(text: str, passages: Sequence[Passage]) -> list[Citation]:
-    claims_by_number: dict[int, list[str]] = {}
-    for claim, numbers in claims(text):
-        for number in numbers:
-            claims_by_number.setdefault(number, []).append(claim)
+def _citations(checked: Sequence[Claim], passages: Sequence[Passage], count: int) -> list[Citation]:
+    """One citation per cited passage (numbers 1..count), with every span supporting a claim."""
+    spans: dict[int, list[tuple[int, int]]] = {}
+    for claim in checked:
+        for support in claim.support:
+            spans.setdefault(support.number, []).append((support.start, support.end))
     citations = []
-    for number in parse_markers(text):
-        passage = passages[number - 1]
-        start, end = supporting_span(claims_by_number.get(number, []), passage.text)
-        citations.append(Citation(number, passage, start, end))
+    for number in range(1, count + 1):
+        found = spans.get(number) or [(0, len(passages[number - 1].text))]
+        citations.append(Citation(number, passages[number - 1], *found[0], spans=merge_spans(found)))
     return citations

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
+from rag.anchors import check_anchors
 from rag.answering import Answer, Answerer, ExtractiveAnswerer, LLMAnswerer, finish_answer
 from rag.dates import QueryFilters
 from rag.errors import LLMError, QuestionRejected
@@ -155,15 +156,19 @@ class ChatEngine:
         notices = list(notices)
         answerer: Answerer = self.llm or self.extractive
         text = ""
+        check = check_anchors(question, passages) if self.llm else None
         try:
-            for delta in answerer.stream(question, passages):
-                text += delta
-                yield TurnUpdate(question, text, passages, notices=notices)
+            if check is not None and not check.matched:  # the articles miss what it asks: no model call
+                text = check.decline()
+            else:
+                for delta in answerer.stream(question, passages):
+                    text += delta
+                    yield TurnUpdate(question, text, passages, notices=notices)
         except LLMError as error:
             notices.append(f"{error} Showing the local extractive answer instead.")
             answerer = self.extractive
             text = self.extractive.compose(question, passages)
-        answer = finish_answer(text, passages, answerer.name)
+        answer = finish_answer(text, passages, answerer.name, self.extractive.embedder)
         answer = dataclasses.replace(answer, notices=[*notices, *answer.notices])
         yield TurnUpdate(question, answer.text, passages, answer, answer.notices)
 
