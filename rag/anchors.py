@@ -28,6 +28,7 @@ from rag.retrieval import Passage
 
 DECLINE = "The articles do not say."
 _EVENT_SHARE = 0.5
+_EVENT_WORDS_ENOUGH = 4
 _EVENT_NOUNS = re.compile(
     r"\b(?:Cup|Championship|Championships|Games|Olympics|Series|War|Summit|Open|League|Trial|Awards|Festival|"
     r"Conference|Election|Tournament|Grand Prix|Final|Finals)$"
@@ -97,12 +98,26 @@ def unmatched(anchors: Anchors, passages: Sequence[Passage]) -> tuple[str, ...]:
     missing += [year for year in anchors.years if not _year_matched(year, anchors, passages)]
     if not _dates_matched(anchors, passages) and not anchors.years:
         missing.append("the date asked about")
-    if anchors.event:
-        wanted = set(anchors.event)
-        best = max(len(wanted & stems(p.title + " " + p.text)) for p in passages)
-        if best < _EVENT_SHARE * len(wanted):
-            missing.append("what the question asks about (" + ", ".join(anchors.event) + ")")
+    if anchors.event and not _event_matched(anchors, passages, stacks):
+        missing.append("what the question asks about (" + ", ".join(anchors.event) + ")")
     return tuple(missing)
+
+
+def _event_matched(anchors: Anchors, passages: Sequence[Passage], stacks: Sequence[str]) -> bool:
+    """Some passage holds enough of the event words (half, at most `_EVENT_WORDS_ENOUGH`) and,
+    when the question names anything beyond the articles' sources, one of those names too:
+    "the population of Iceland" is not matched by Iceland in one article and a population
+    in another."""
+    wanted = set(anchors.event)
+    needed = min(_EVENT_SHARE * len(wanted), _EVENT_WORDS_ENOUGH)
+    sources = {p.source.lower() for p in passages}
+    names = [_bare(n) for n in anchors.names if _bare(n).lower() not in sources]
+    for passage, stack in zip(passages, stacks, strict=True):
+        if len(wanted & stems(passage.title + " " + passage.text)) < needed:
+            continue
+        if not names or any(_contains(stack, name) for name in names):
+            return True
+    return False
 
 
 def covers_line(anchors: Anchors, passages: Sequence[Passage]) -> str:

@@ -45,6 +45,7 @@ MAX_EMBEDDED = 16  # sentences embedded per question, the best by term overlap a
 NEAR_DUPLICATE = 0.9  # cosine above which a supporting sentence repeats one already chosen
 OTHER_ARTICLE_BONUS = 0.05  # supporting sentences from another article are preferred
 SHORT_QUESTION_EVENT_WORDS = 3  # up to this many event words, the lead must mention one
+VERDICT = re.compile(r"^(?:Yes|No|Neither):")  # how an answer from the articles' dates begins
 
 
 @dataclass(frozen=True)

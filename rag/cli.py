@@ -100,6 +100,16 @@ def answer_json(answer: Answer, searched: str) -> dict[str, Any]:
             }
             for c in answer.citations
         ],
+        "claims": [
+            {
+                "text": claim.text,
+                "markers": list(claim.markers),
+                "supported": claim.supported,
+                "score": claim.score,
+                "support": [{"number": s.number, "start": s.start, "end": s.end} for s in claim.support],
+            }
+            for claim in answer.claims
+        ],
     }
 
 

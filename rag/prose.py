@@ -39,7 +39,7 @@ _CAPTION = re.compile(
     r"image\s+credits?|photo\s+credits?|photograph\s*:|via\s+getty)\b",
     re.IGNORECASE,
 )
-_CRUMB_SEPARATORS = re.compile(r"\s[›»|/>•·]\s")
+_CRUMB_SEPARATORS = re.compile(r"\s[›»/>•·]\s")
 _NUMBER = re.compile(r"\d[\d,.:%]*")
 _WORD = re.compile(r"[^\W\d_]+")
 
@@ -57,7 +57,7 @@ def _is_table(sentence: str) -> bool:
 
 
 def _is_crumbs(sentence: str) -> bool:
-    """Navigation: three or more short items between › » | / > separators."""
+    """Navigation: three or more short items between › » / > • separators (pipes make a table)."""
     parts = _CRUMB_SEPARATORS.split(sentence)
     return len(parts) >= 3 and all(len(part.split()) <= 4 for part in parts)
 
