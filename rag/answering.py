@@ -17,7 +17,6 @@ sentence that supports the claim citing it.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -200,12 +199,12 @@ def _favoured_name(question: str, passages: Sequence[Passage], spans: Sequence[t
     """The name the passages mention most (weighted by rank) that the question does not name:
     the likely answer to "who" / "which company"."""
     sources = {p.source.lower() for p in passages}
-    votes: Counter[str] = Counter()
+    votes: dict[str, float] = {}
     for number, start, end in spans:
         for name in set(new_names(passages[number - 1].text[start:end], question)):
             if name.lower() not in sources and len(name) > 2:
-                votes[name] += 1.0 / number
-    return votes.most_common(1)[0][0] if votes else ""
+                votes[name] = votes.get(name, 0.0) + 1.0 / number
+    return max(votes, key=votes.__getitem__) if votes else ""
 
 
 def report_order(question: str, passages: Sequence[Passage]) -> str:
