@@ -1,0 +1,34 @@
+"""Settings reach the parts: a pipeline opened with non-default settings uses every one of them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rag.embedding import MiniLMEmbedder
+from rag.pipeline import Pipeline
+from tests.conftest import DEMO_DIR, make_settings
+
+
+def test_non_default_settings_reach_every_part(tmp_path: Path, embedder: MiniLMEmbedder) -> None:
+    settings = make_settings(
+        tmp_path / "store",
+        collection="wired",
+        retrieval_mode="bm25",
+        candidates=17,
+        query_hints=False,
+        top_k=3,
+        min_support=0.5,
+        chunk_tokens=60,
+        chunk_overlap=0,
+    )
+    pipeline = Pipeline.open(settings, embedder)
+    assert pipeline.store.name == "wired"
+    assert (pipeline.retriever.mode, pipeline.retriever.candidates, pipeline.retriever.hints) == ("bm25", 17, False)
+    assert pipeline.engine.top_k == 3
+    assert pipeline.engine.extractive.min_support == 0.5
+    assert pipeline.engine.llm is None
+
+    report = pipeline.ingest([DEMO_DIR], progress=False)
+    default = Pipeline.open(make_settings(tmp_path / "default-store"), embedder).ingest([DEMO_DIR], progress=False)
+    assert report.chunks_written > 2 * default.chunks_written  # 60-token chunks, no overlap
+    assert len(pipeline.engine.answer("What guarantees does Kyiv want?").passages) == 3
