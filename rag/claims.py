@@ -129,29 +129,27 @@ class _Sentences:
 
 
 def verify(text: str, passages: Sequence[Passage], embedder: Embedder | None = None) -> list[Claim]:
-    """Check every claim of `text` against the passages its markers name (1-based; invalid ones ignored)."""
+    """Check every claim of `text` against the passages its markers name (1-based; invalid ones ignored).
+
+    Verbatim quotes need no embedding; other claims are embedded, with the sentences of
+    the passages they cite, only when an embedder is given."""
     split = [(claim, [n for n in numbers if 1 <= n <= len(passages)]) for claim, numbers in split_claims(text)]
-    vectors = embedder.embed([claim for claim, _ in split]) if embedder is not None and split else None
+    paraphrased = [claim for claim, numbers in split if any(claim not in passages[n - 1].text for n in numbers)]
+    vectors = dict(zip(paraphrased, embedder.embed(paraphrased), strict=True)) if embedder and paraphrased else {}
     sentences: dict[int, _Sentences] = {}
     checked = []
-    for index, (claim, numbers) in enumerate(split):
+    for claim, numbers in split:
         if not numbers:
             checked.append(Claim(claim, (), False, 0.0))
             continue
-        vector = vectors[index] if vectors is not None else None
         support = []
         best_score = 0.0
         for number in numbers:
             passage = sentences.setdefault(number, _Sentences(passages[number - 1].text, embedder))
-            start, end, score = passage.best(claim, vector)
+            start, end, score = passage.best(claim, vectors.get(claim))
             support.append(Support(number, start, end))
             best_score = max(best_score, score)
         context = "\n".join(_context(passages[n - 1]) for n in numbers)
         supported = not missing_facts(claim, context) and best_score >= MIN_CLAIM_SCORE
         checked.append(Claim(claim, tuple(numbers), supported, round(best_score, 4), tuple(support)))
     return checked
-
-
-def support_rate(checked: Sequence[Claim]) -> float | None:
-    """Share of supported claims; None when there are none."""
-    return sum(claim.supported for claim in checked) / len(checked) if checked else None
