@@ -130,10 +130,10 @@ def covers_line(anchors: Anchors, passages: Sequence[Passage]) -> str:
             r"(?:(?:19|20)\d\d\s+)?(?:[A-Z][\w’'-]+\s+){0,3}" + re.escape(bare) + r"(?:\s+(?:19|20)\d\d)?"
         )
         forms = Counter(m.group() for m in pattern.finditer(text))
-        if forms:
-            form = forms.most_common(1)[0][0]
-            article = "the " if _EVENT_NOUNS.search(re.sub(r"\s+(?:19|20)\d\d$", "", form)) else ""
-            return f"They cover {article}{form}."
+        form = forms.most_common(1)[0][0] if forms else ""
+        event = _EVENT_NOUNS.search(re.sub(r"\s+(?:19|20)\d\d$", "", form))
+        if event or len(form.split()) >= 2:  # a single word ("Russian") says too little
+            return f"They cover {'the ' if event else ''}{form}."
     return ""
 
 

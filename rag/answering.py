@@ -27,7 +27,7 @@ import openai
 
 from rag.anchors import DECLINE, check_anchors
 from rag.chunking import split_sentences
-from rag.citations import drop_markers, invalid_markers, merge_spans, parse_markers, renumber, term_overlap
+from rag.citations import content_terms, drop_markers, invalid_markers, merge_spans, parse_markers, renumber, term_overlap
 from rag.claims import Claim, verify
 from rag.dates import date_number
 from rag.embedding import Embedder
@@ -44,6 +44,9 @@ MAX_EMBEDDED = 16  # sentences embedded per question, the best by term overlap a
 NEAR_DUPLICATE = 0.9  # cosine above which a supporting sentence repeats one already chosen
 OTHER_ARTICLE_BONUS = 0.05  # supporting sentences from another article are preferred
 SHORT_QUESTION_EVENT_WORDS = 3  # up to this many event words, the lead must mention one
+NEAR_WORDS = 3  # a name this close to a question word counts fully as a "who" answer
+FAR_NAME_WEIGHT = 0.25  # a name farther away counts this much
+PLACE_PREPOSITIONS = frozenset(["in", "at", "near", "from", "outside", "to"])
 VERDICT = re.compile(r"^(?:Yes|No|Neither):")  # how an answer from the articles' dates begins
 
 
@@ -134,7 +137,11 @@ class ExtractiveAnswerer:
         anchors = question_anchors(question)
         texts = [passages[number - 1].text[start:end] for number, start, end in spans]
         overlaps = [term_overlap(question, text) for text in texts]
-        favoured = _favoured_name(question, passages, spans) if kind in (Kind.ENTITY, Kind.PLACE) else ""
+        favoured = (
+            _favoured_name(question, passages, spans, places=kind is Kind.PLACE)
+            if kind in (Kind.ENTITY, Kind.PLACE)
+            else ""
+        )
         leads = {number for number, p in enumerate(passages, 1) if p.start == 0}
         first_of = {n: min(s for m, s, _ in spans if m == n) for n in leads if any(m == n for m, _, _ in spans)}
         prior = [
@@ -152,9 +159,10 @@ class ExtractiveAnswerer:
             fit = fits(kind, texts[i], question) and _on_event(anchors.event, texts[i], kind)
             rank = score + (0.1 if fit else -0.3) + prior[i] - overlaps[i]
             candidates.append(_Candidate(number, start, end, score, rank, fit, vector))
-        lead = max((c for c in candidates if c.fits), key=lambda c: c.rank, default=None)
-        if lead is None or lead.score < self.min_support:
+        answering = [c for c in candidates if c.fits and c.score >= self.min_support]
+        if not answering:
             return []
+        lead = max(answering, key=lambda c: c.rank)
         chosen = [lead]
         floor = max(self.min_support, 0.8 * lead.score)
         articles = {passages[lead.number - 1].article_id}
@@ -195,15 +203,36 @@ def _on_event(event: Sequence[str], sentence: str, kind: Kind) -> bool:
     return bool(set(event) & stems(sentence))
 
 
-def _favoured_name(question: str, passages: Sequence[Passage], spans: Sequence[tuple[int, int, int]]) -> str:
-    """The name the passages mention most (weighted by rank) that the question does not name:
-    the likely answer to "who" / "which company"."""
+def _favoured_name(
+    question: str, passages: Sequence[Passage], spans: Sequence[tuple[int, int, int]], places: bool = False
+) -> str:
+    """The likely answer to "who" / "which company": the name (not in the question, not a
+    source) the passages mention most, weighted by passage rank, by the sentence's overlap
+    with the question, and by how close it stands to the question's words ("Kremlin
+    spokesman Dmitry Peshkov"). With `places`, only names after "in", "at", "near"… count."""
     sources = {p.source.lower() for p in passages}
+    wanted = content_terms(question)
     votes: dict[str, float] = {}
     for number, start, end in spans:
-        for name in set(new_names(passages[number - 1].text[start:end], question)):
-            if name.lower() not in sources and len(name) > 2:
-                votes[name] = votes.get(name, 0.0) + 1.0 / number
+        sentence = passages[number - 1].text[start:end]
+        weight = term_overlap(question, sentence) / number
+        if not weight:
+            continue
+        words = sentence.split()
+        near = [i for i, word in enumerate(words) if content_terms(word) & wanted]
+        for name in set(new_names(sentence, question)):
+            if len(name) <= 2 or any(name.lower() in source for source in sources):
+                continue
+            first = name.split()[0]
+            where = [
+                i
+                for i, word in enumerate(words)
+                if word.startswith(first) and (not places or (i and words[i - 1].lower() in PLACE_PREPOSITIONS))
+            ]
+            if not where:
+                continue
+            close = any(abs(i - j) <= NEAR_WORDS for i in where for j in near)
+            votes[name] = votes.get(name, 0.0) + weight * (1.0 if close else FAR_NAME_WEIGHT)
     return max(votes, key=votes.__getitem__) if votes else ""
 
 

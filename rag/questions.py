@@ -60,14 +60,16 @@ _REPORT_WORDS = re.compile(r"\b(?:report(?:ed|s|ing)?|publish(?:ed)?|cover(?:ed)
 
 # A capitalised run: "Sam Altman", "OpenAI", "New York Times", "U.S.", "Bankman-Fried".
 _NAME = re.compile(
-    r"(?<![\w’'])(?:[A-Z][\w’'&.-]*[\w&]|[A-Z])(?:\s+(?:(?:of|de|la|van|von|der|and|for|the)\s+)?(?:[A-Z][\w’'&.-]*[\w&]|[A-Z]))*"
+    r"(?<![\w’'])(?:[A-Z][\w’'&.-]*[\w&]|[A-Z])(?:\s+(?:(?:of|de|la|van|von|der)\s+)?(?:[A-Z][\w’'&.-]*[\w&]|[A-Z]))*"
 )
 _GENERIC_NAMES = _words(
     "what who whom which when where why how did does do is are was were can could will would has have "
     "had the a an in on at of for and but or if after before between considering according based "
     "given following during since as from to with by this that these those it its there their his her "
-    "i he she we they you mr mrs ms dr"
-)
+    "i he she we they you mr mrs ms dr however despite now instead meanwhile still although though yet "
+    "today yesterday tomorrow last next many most every each another such even just well here while "
+    "one two three first second more less not no yes why it’s that’s there’s it's that's there's"
+) | STOPWORDS
 _MONTH_AND_DAY_NAMES = _words(
     "january february march april may june july august september october november december jan feb "
     "mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday friday saturday "
@@ -161,8 +163,9 @@ def stems(text: str) -> set[str]:
 def names_in(text: str) -> list[str]:
     """Capitalised names in `text`, leading function words ("The", "In") stripped."""
     found = []
-    for match in _NAME.finditer(text):
-        words = match.group().rstrip(".").split()
+    pieces = (piece for match in _NAME.finditer(text) for piece in re.split(r"[’']s\b", match.group()))
+    for piece in pieces:
+        words = piece.rstrip(".").split()
         while words and (words[0].lower() in _GENERIC_NAMES or words[0].lower() in _MONTH_AND_DAY_NAMES):
             words = words[1:]
         while words and words[-1].lower() in _GENERIC_NAMES:
