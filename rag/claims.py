@@ -2,7 +2,9 @@
 
 An answer is split into claims (rag.citations.claims). For each cited passage the claim's
 best supporting sentence is found (a verbatim quote is its own support); the support score
-is embedding similarity (when an embedder is given) plus agreement of content words. A
+is embedding similarity (when an embedder is given) plus agreement of content words, or the
+agreement with the article's title, source and date for a claim about the articles
+themselves ("TechCrunch published on 2023-11-17"). A
 claim is unsupported when a number or a name it states is absent from every passage it
 cites (text, title, source and date), when its score is below `MIN_CLAIM_SCORE`, or when it
 cites nothing.
@@ -76,8 +78,9 @@ def _date_words(date: str) -> str:
     return " ".join(words)
 
 
-def _context(passage: Passage) -> str:
-    return f"{passage.title}\n{passage.source}\n{_date_words(passage.date)}\n{passage.text}"
+def _about(passage: Passage) -> str:
+    """What is known about the passage's article: title, source, date (in words too)."""
+    return f"{passage.title}\n{passage.source}\n{_date_words(passage.date)}"
 
 
 def _numbers(text: str) -> set[str]:
@@ -149,7 +152,9 @@ def verify(text: str, passages: Sequence[Passage], embedder: Embedder | None = N
             start, end, score = passage.best(claim, vectors.get(claim))
             support.append(Support(number, start, end))
             best_score = max(best_score, score)
-        context = "\n".join(_context(passages[n - 1]) for n in numbers)
+        about = "\n".join(_about(passages[n - 1]) for n in numbers)
+        best_score = max(best_score, agreement(claim, about))  # a claim about the articles themselves
+        context = about + "\n" + "\n".join(passages[n - 1].text for n in numbers)
         supported = not missing_facts(claim, context) and best_score >= MIN_CLAIM_SCORE
         checked.append(Claim(claim, tuple(numbers), supported, round(best_score, 4), tuple(support)))
     return checked
