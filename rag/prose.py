@@ -29,7 +29,7 @@ _CALL_TO_ACTION = re.compile(
 )
 _NEWSLETTER = re.compile(
     r"\b(?:our\s+newsletters?|sign\s+up\s+(?:for|to|here|now)|subscribe\s+(?:now|here|today)|unsubscribe|"
-    r"privacy\s+policy|terms\s+of\s+(?:use|service)|cookie\s+policy|all\s+rights\s+reserved|"
+    r"privacy\s+policy|cookie\s+policy|all\s+rights\s+reserved|"
     r"affiliate\s+commission|we\s+may\s+earn)\b",
     re.IGNORECASE,
 )
@@ -40,8 +40,8 @@ _CAPTION = re.compile(
     re.IGNORECASE,
 )
 _CRUMB_SEPARATORS = re.compile(r"\s[›»/>•·]\s")
-_NUMBER = re.compile(r"\d[\d,.:%]*")
-_WORD = re.compile(r"[^\W\d_]+")
+TABLE_NUMBERS = 4  # at least this many tokens with digits ...
+TABLE_SHARE = 0.4  # ... making up this share of the tokens
 
 
 def _is_question(sentence: str) -> bool:
@@ -49,11 +49,12 @@ def _is_question(sentence: str) -> bool:
 
 
 def _is_table(sentence: str) -> bool:
-    """Flattened tables: pipes or tabs between cells, or more numbers than words."""
+    """Flattened tables: pipes or tabs between cells, or a run of cells that are mostly numbers."""
     if sentence.count("|") >= 2 or sentence.count("\t") >= 2:
         return True
-    numbers, words = len(_NUMBER.findall(sentence)), len(_WORD.findall(sentence))
-    return numbers >= 4 and numbers * 2 >= words
+    tokens = sentence.split()
+    numeric = sum(any(char.isdigit() for char in token) for token in tokens)
+    return numeric >= TABLE_NUMBERS and numeric >= TABLE_SHARE * len(tokens)
 
 
 def _is_crumbs(sentence: str) -> bool:

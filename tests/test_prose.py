@@ -39,6 +39,8 @@ def test_non_prose_is_recognised(sentence: str, reason: str) -> None:
         "Shares rose 4.5% to $182.30 on Tuesday, after the company reported revenue of $89.5 billion.",
         "Users who subscribe to ChatGPT Plus pay $20 a month, the company told The Associated Press.",
         "Podolyak said Kyiv wants guarantees from countries with “strong armies”, including the US.",
+        "Jacksonville improves to 5-2, while New Orleans drops to 3-4.",
+        "Julliard didn’t review the terms of service agreement he’d assented to when making his FTX account.",
     ],
 )
 def test_prose_is_kept(sentence: str) -> None:
