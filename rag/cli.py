@@ -71,6 +71,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def format_sources(answer: Answer) -> str:
     lines = [f"note: {notice}" for notice in answer.notices]
+    for claim in answer.claims:
+        if not claim.supported:
+            where = "not found in " + " ".join(f"[{n}]" for n in claim.markers) if claim.markers else "uncited"
+            lines.append(f"⚠ {where}: {claim.text}")
     for citation in answer.citations:
         passage = citation.passage
         meta = " · ".join(part for part in (passage.date, passage.source, passage.url) if part)
@@ -130,7 +134,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     answer = update.answer
     if not streamed or answer.text != streamed.strip():  # extractive, or the model's text was corrected
         print(("\n\n" if streamed else "") + answer.text, end="")
-    print("\n\n" + format_sources(answer) if answer.citations or answer.notices else "")
+    print("\n\n" + format_sources(answer) if answer.citations or answer.notices or answer.claims else "")
     return 0
 
 
