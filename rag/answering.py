@@ -17,7 +17,7 @@ sentence that supports the claim citing it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -25,9 +25,17 @@ import httpx
 import numpy as np
 import openai
 
-from rag.anchors import DECLINE, check_anchors
+from rag.anchors import DECLINE, AnchorCheck, check_anchors
 from rag.chunking import split_sentences
-from rag.citations import content_terms, drop_markers, invalid_markers, merge_spans, parse_markers, renumber, term_overlap
+from rag.citations import (
+    content_terms,
+    drop_markers,
+    invalid_markers,
+    merge_spans,
+    parse_markers,
+    renumber,
+    term_overlap,
+)
 from rag.claims import Claim, verify
 from rag.dates import date_number
 from rag.embedding import Embedder
@@ -35,7 +43,7 @@ from rag.errors import LLMError
 from rag.metrics import is_refusal
 from rag.prose import is_prose
 from rag.query import parse_sources
-from rag.questions import Kind, fits, new_names, question_anchors, question_kind, stems
+from rag.questions import Kind, fits, has_strong_cause, new_names, question_anchors, question_kind, stems
 from rag.retrieval import Passage
 
 MAX_SENTENCES = 3  # the lead and up to two supporting sentences
@@ -44,9 +52,13 @@ MAX_EMBEDDED = 16  # sentences embedded per question, the best by term overlap a
 NEAR_DUPLICATE = 0.9  # cosine above which a supporting sentence repeats one already chosen
 OTHER_ARTICLE_BONUS = 0.05  # supporting sentences from another article are preferred
 SHORT_QUESTION_EVENT_WORDS = 3  # up to this many event words, the lead must mention one
+OVERLAP_TERMS = 8  # term overlap counts against at most this many question terms (long questions)
 NEAR_WORDS = 3  # a name this close to a question word counts fully as a "who" answer
 FAR_NAME_WEIGHT = 0.25  # a name farther away counts this much
 PLACE_PREPOSITIONS = frozenset(["in", "at", "near", "from", "outside", "to"])
+FAVOURED_BONUS = 0.3  # rank bonus of a sentence naming the favoured "who" answer
+LEAD_BONUS = 0.3  # rank bonus of a headline or an article's first sentence for "what happened"
+STRONG_CAUSE_BONUS = 0.15  # rank bonus of "because", "due to", "citing"… for "why"
 VERDICT = re.compile(r"^(?:Yes|No|Neither):")  # how an answer from the articles' dates begins
 
 
@@ -94,14 +106,30 @@ class Answerer(Protocol):
 
 # --- extractive -------------------------------------------------------------------------
 @dataclass(frozen=True)
-class _Candidate:
+class _Sentence:
+    """A quotable unit of passage `number`: a sentence (offsets into its text) or its article's headline."""
+
     number: int
-    start: int
-    end: int
+    text: str
+    start: int = -1  # -1 for a headline
+    end: int = -1
+
+    @property
+    def headline(self) -> bool:
+        return self.start < 0
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    sentence: _Sentence
     score: float  # support: embedding similarity and term overlap with the question
     rank: float  # score adjusted for the kind of answer wanted (orders the lead)
     fits: bool  # has the kind of answer the question wants
     vector: np.ndarray
+
+    @property
+    def number(self) -> int:
+        return self.sentence.number
 
 
 class ExtractiveAnswerer:
@@ -110,55 +138,79 @@ class ExtractiveAnswerer:
     Only prose is quoted (rag.prose drops embeds, captions, tables, calls to action). The
     lead must have the kind of answer the question wants (rag.questions: a new name for
     "who", a date for "when", a number for "how many", a cause for "why"); for "what
-    happened" an article's lead sentence is favoured. "Did X report … before Y …?" is
-    answered from the articles' dates. A question whose anchors the passages do not match
-    is declined (rag.anchors).
+    happened" an article's headline or lead sentence is favoured. "Did X report … before
+    Y …?" is answered from the articles' dates. A question whose anchors the passages do
+    not match is declined (rag.anchors).
     """
 
     name = "local extractive"
 
-    def __init__(self, embedder: Embedder, min_support: float = 0.35) -> None:
-        self.embedder, self.min_support = embedder, min_support
+    def __init__(
+        self,
+        embedder: Embedder,
+        min_support: float = 0.35,
+        sources: Callable[[], Sequence[str]] = tuple,
+        mentions: Callable[[str], bool] | None = None,
+    ) -> None:
+        """`sources` gives the collection's sources and `mentions` says whether it holds a name
+        (both inform the decline rule, rag.anchors)."""
+        self.embedder, self.min_support, self.sources, self.mentions = embedder, min_support, sources, mentions
 
-    def _sentences(self, passages: Sequence[Passage]) -> list[tuple[int, int, int]]:
-        return [
-            (number, start, end)
+    def check(self, question: str, passages: Sequence[Passage]) -> AnchorCheck:
+        """Whether the passages match the question's anchors (rag.anchors)."""
+        return check_anchors(question, passages, self.sources(), self.mentions)
+
+    def _sentences(self, passages: Sequence[Passage], headlines: bool) -> list[_Sentence]:
+        units = [
+            _Sentence(number, p.text[start:end], start, end)
             for number, p in enumerate(passages, 1)
             for start, end in split_sentences(p.text)
-            if len(p.text[start:end].split()) >= MIN_WORDS and is_prose(p.text[start:end])
+            if len(p.text[start:end].split()) >= MIN_WORDS and is_prose(p.text[start:end], complete=True)
         ]
+        if headlines:
+            seen = set()
+            for number, p in enumerate(passages, 1):
+                if p.title and p.article_id not in seen and len(p.title.split()) >= MIN_WORDS and is_prose(p.title):
+                    seen.add(p.article_id)
+                    units.append(_Sentence(number, p.title))
+        return units
 
     def select(self, question: str, passages: Sequence[Passage]) -> list[_Candidate]:
         """The lead sentence and up to two supporting ones, or [] when nothing answers."""
-        spans = self._sentences(passages)
-        if not spans:
-            return []
         kind = question_kind(question)
+        units = self._sentences(passages, headlines=kind is Kind.EVENT)
+        if not units:
+            return []
         anchors = question_anchors(question)
-        texts = [passages[number - 1].text[start:end] for number, start, end in spans]
-        overlaps = [term_overlap(question, text) for text in texts]
+        wanted = content_terms(question)
+        overlaps = [
+            len(wanted & content_terms(unit.text)) / min(len(wanted), OVERLAP_TERMS) if wanted else 0.0
+            for unit in units
+        ]
         favoured = (
-            _favoured_name(question, passages, spans, places=kind is Kind.PLACE)
+            _favoured_name(question, passages, units, places=kind is Kind.PLACE)
             if kind in (Kind.ENTITY, Kind.PLACE)
             else ""
         )
-        leads = {number for number, p in enumerate(passages, 1) if p.start == 0}
-        first_of = {n: min(s for m, s, _ in spans if m == n) for n in leads if any(m == n for m, _, _ in spans)}
+        first_of: dict[int, int] = {}
+        for unit in units:
+            if not unit.headline and passages[unit.number - 1].start == 0:
+                first_of[unit.number] = min(first_of.get(unit.number, unit.start), unit.start)
         prior = [
             overlap
-            + (0.3 if favoured and favoured in text else 0.0)
-            + (0.3 if kind is Kind.EVENT and first_of.get(number) == start else 0.0)
-            for (number, start, _), text, overlap in zip(spans, texts, overlaps, strict=True)
+            + (FAVOURED_BONUS if favoured and favoured in unit.text else 0.0)
+            + (LEAD_BONUS if kind is Kind.EVENT and (unit.headline or first_of.get(unit.number) == unit.start) else 0.0)
+            + (STRONG_CAUSE_BONUS if kind is Kind.CAUSE and has_strong_cause(unit.text) else 0.0)
+            for unit, overlap in zip(units, overlaps, strict=True)
         ]
-        keep = sorted(range(len(spans)), key=lambda i: prior[i], reverse=True)[:MAX_EMBEDDED]
-        vectors = self.embedder.embed([question, *(texts[i] for i in keep)])
+        keep = sorted(range(len(units)), key=lambda i: prior[i], reverse=True)[:MAX_EMBEDDED]
+        vectors = self.embedder.embed([question, *(units[i].text for i in keep)])
         candidates = []
         for i, vector in zip(keep, vectors[1:], strict=True):
-            number, start, end = spans[i]
             score = 0.6 * float(vector @ vectors[0]) + 0.4 * overlaps[i]
-            fit = fits(kind, texts[i], question) and _on_event(anchors.event, texts[i], kind)
+            fit = fits(kind, units[i].text, question) and _on_event(anchors.event, units[i].text, kind)
             rank = score + (0.1 if fit else -0.3) + prior[i] - overlaps[i]
-            candidates.append(_Candidate(number, start, end, score, rank, fit, vector))
+            candidates.append(_Candidate(units[i], score, rank, fit, vector))
         answering = [c for c in candidates if c.fits and c.score >= self.min_support]
         if not answering:
             return []
@@ -167,7 +219,7 @@ class ExtractiveAnswerer:
         floor = max(self.min_support, 0.8 * lead.score)
         articles = {passages[lead.number - 1].article_id}
         rest = sorted(
-            (c for c in candidates if c is not lead and c.score >= floor),
+            (c for c in candidates if c is not lead and c.score >= floor and not c.sentence.headline),
             key=lambda c: c.score + (OTHER_ARTICLE_BONUS if passages[c.number - 1].article_id not in articles else 0.0),
             reverse=True,
         )
@@ -180,7 +232,7 @@ class ExtractiveAnswerer:
         return chosen
 
     def compose(self, question: str, passages: Sequence[Passage]) -> str:
-        check = check_anchors(question, passages)
+        check = self.check(question, passages)
         if not check.matched:
             return check.decline()
         if question_kind(question) is Kind.ORDER:
@@ -190,7 +242,7 @@ class ExtractiveAnswerer:
         chosen = self.select(question, passages)
         if not chosen:
             return check.decline() if check.covers else DECLINE
-        return " ".join(f"{passages[c.number - 1].text[c.start : c.end]} [{c.number}]" for c in chosen)
+        return " ".join(f"{c.sentence.text} [{c.number}]" for c in chosen)
 
     def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
         yield self.compose(question, passages)
@@ -203,9 +255,7 @@ def _on_event(event: Sequence[str], sentence: str, kind: Kind) -> bool:
     return bool(set(event) & stems(sentence))
 
 
-def _favoured_name(
-    question: str, passages: Sequence[Passage], spans: Sequence[tuple[int, int, int]], places: bool = False
-) -> str:
+def _favoured_name(question: str, passages: Sequence[Passage], units: Sequence[_Sentence], places: bool = False) -> str:
     """The likely answer to "who" / "which company": the name (not in the question, not a
     source) the passages mention most, weighted by passage rank, by the sentence's overlap
     with the question, and by how close it stands to the question's words ("Kremlin
@@ -213,9 +263,9 @@ def _favoured_name(
     sources = {p.source.lower() for p in passages}
     wanted = content_terms(question)
     votes: dict[str, float] = {}
-    for number, start, end in spans:
-        sentence = passages[number - 1].text[start:end]
-        weight = term_overlap(question, sentence) / number
+    for unit in units:
+        sentence = unit.text
+        weight = term_overlap(question, sentence) / unit.number
         if not weight:
             continue
         words = sentence.split()
@@ -233,6 +283,10 @@ def _favoured_name(
                 continue
             close = any(abs(i - j) <= NEAR_WORDS for i in where for j in near)
             votes[name] = votes.get(name, 0.0) + weight * (1.0 if close else FAR_NAME_WEIGHT)
+    for name in list(votes):  # "Bankman-Fried" votes for "Sam Bankman-Fried": lead with the full name
+        longer = [other for other in votes if other != name and re.search(rf"\b{re.escape(name)}$", other)]
+        if longer:
+            votes[max(longer, key=votes.__getitem__)] += votes.pop(name)
     return max(votes, key=votes.__getitem__) if votes else ""
 
 

@@ -14,7 +14,6 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from rag.anchors import check_anchors
 from rag.answering import Answer, Answerer, ExtractiveAnswerer, LLMAnswerer, finish_answer
 from rag.dates import QueryFilters
 from rag.errors import LLMError, QuestionRejected
@@ -156,7 +155,7 @@ class ChatEngine:
         notices = list(notices)
         answerer: Answerer = self.llm or self.extractive
         text = ""
-        check = check_anchors(question, passages) if self.llm else None
+        check = self.extractive.check(question, passages) if self.llm else None
         try:
             if check is not None and not check.matched:  # the articles miss what it asks: no model call
                 text = check.decline()

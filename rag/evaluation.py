@@ -107,13 +107,16 @@ def select(cases: list[TestCase], sample: int | None, limit: int | None, seed: i
 
 def answer_quotes(answer: Answer) -> list[tuple[str, str]]:
     """(quote, passage) pairs: quoted text in a claim (or the whole claim, for extractive answers,
-    except a verdict the extractive answerer states from the articles' dates)."""
+    except a verdict the extractive answerer states from the articles' dates); a quote may
+    come from the passage's text or its article's headline."""
     pairs = []
     for claim, numbers in claims(answer.text):
         if not numbers or VERDICT.match(claim):  # a verdict from the articles' dates is not a quote
             continue
         quotes = [claim] if answer.answerer == ExtractiveAnswerer.name else re.findall(_QUOTED, claim)
-        cited = [answer.passages[n - 1].text for n in numbers if 1 <= n <= len(answer.passages)]
+        cited = [
+            f"{p.title}\n{p.text}" for p in (answer.passages[n - 1] for n in numbers if 1 <= n <= len(answer.passages))
+        ]
         for quote in quotes:
             pairs.append((quote, " ".join(cited)))
     return pairs

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag.anchors import lexical_mentions
 from rag.answering import ExtractiveAnswerer, LLMAnswerer, OpenAIChatModel
 from rag.chat import ChatEngine
 from rag.config import Settings
@@ -48,7 +49,12 @@ class Pipeline:
                 settings.llm_timeout,
             )
             llm = LLMAnswerer(chat_model)
-        engine = ChatEngine(retriever, ExtractiveAnswerer(embedder, settings.min_support), llm, settings.top_k)
+        engine = ChatEngine(
+            retriever,
+            ExtractiveAnswerer(embedder, settings.min_support, lambda: lexical.sources, lexical_mentions(lexical)),
+            llm,
+            settings.top_k,
+        )
         return cls(settings, embedder, store, lexical, retriever, engine)
 
     def ingest(self, paths: Sequence[Path], sync: bool = False, progress: bool = True) -> IngestReport:

@@ -4,7 +4,8 @@ News text extracted from web pages keeps things no answer should quote: social-m
 embeds ("— Sam Altman (@sama) November 17, 2023"), calls to action ("Sign up for…",
 "Get in touch…", "Do you work at…?"), questions, photo captions and credits ("Photo:",
 "(Getty Images)"), tables flattened into text (runs of numbers and short cells, pipes,
-tabs) and navigation crumbs ("Home › News › Tech"). `non_prose_reason` names which one a
+tabs), navigation crumbs ("Home › News › Tech") and, for quotes that must be complete
+sentences, headings (no closing punctuation). `non_prose_reason` names which one a
 sentence is (None for prose); `is_prose` is its negation.
 """
 
@@ -40,6 +41,7 @@ _CAPTION = re.compile(
     re.IGNORECASE,
 )
 _CRUMB_SEPARATORS = re.compile(r"\s[›»/>•·]\s")
+_CLOSED = re.compile(r"[.!…:;][”\"’')\]]*$|[”\"]$")
 TABLE_NUMBERS = 4  # at least this many tokens with digits ...
 TABLE_SHARE = 0.4  # ... making up this share of the tokens
 
@@ -63,9 +65,10 @@ def _is_crumbs(sentence: str) -> bool:
     return len(parts) >= 3 and all(len(part.split()) <= 4 for part in parts)
 
 
-def non_prose_reason(sentence: str) -> str | None:
+def non_prose_reason(sentence: str, complete: bool = False) -> str | None:
     """Why `sentence` should not be quoted as an answer ('embed', 'call to action', 'question',
-    'caption', 'table', 'navigation'), or None when it is prose."""
+    'caption', 'table', 'navigation', and with `complete` 'heading': no closing punctuation),
+    or None when it is prose."""
     text = " ".join(sentence.split())
     if _EMBED.search(text) or _HANDLE_THEN_DATE.search(text):
         return "embed"
@@ -79,9 +82,12 @@ def non_prose_reason(sentence: str) -> str | None:
         return "navigation"
     if _is_table(text):
         return "table"
+    if complete and not _CLOSED.search(text):
+        return "heading"
     return None
 
 
-def is_prose(sentence: str) -> bool:
-    """True for a sentence worth quoting (none of the non-prose kinds)."""
-    return non_prose_reason(sentence) is None
+def is_prose(sentence: str, complete: bool = False) -> bool:
+    """True for a sentence worth quoting (none of the non-prose kinds); with `complete`, it
+    must also end like a sentence (headings and list items do not)."""
+    return non_prose_reason(sentence, complete) is None

@@ -3,7 +3,7 @@
 `question_kind` reads the question word ("who" wants a name, "when" a date, "how many" a
 number, "why" a cause, "what happened" an event; "Did X report … before Y reported …?" asks
 for the order of two reports). `question_anchors` finds what the evidence must match before
-anything is answered: years and dates, other numbers, named people / organisations /
+anything is answered: years, other numbers, named people / organisations /
 places, and the event words (the remaining content words). The `fits_*` helpers check a
 candidate sentence against the kind of answer wanted.
 """
@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from enum import Enum
 
 from rag.citations import STOPWORDS, content_terms
-from rag.query import DateRange, parse_dates
 
 
 def _words(text: str) -> frozenset[str]:
@@ -52,6 +51,11 @@ _CAUSE_IN_TEXT = re.compile(
     r"in\s+order\s+to|blamed?|prompt(?:ed|ing)|why)\b",
     re.IGNORECASE,
 )
+_STRONG_CAUSE_IN_TEXT = re.compile(
+    r"\b(?:because|due\s+to|owing\s+to|citing|cited|as\s+a\s+result|result(?:ed)?\s+(?:of|from)|reasons?|caused?|"
+    r"concluded|in\s+response\s+to|wasn[’']t|was\s+not|not\s+consistently|failed\s+to|lack\s+of|blamed?)\b",
+    re.IGNORECASE,
+)
 _YES_NO_START = re.compile(
     r"^(?:is|are|was|were|did|does|do|has|have|had|can|could|will|would|should|shall|might|may)\b", re.IGNORECASE
 )
@@ -62,14 +66,17 @@ _REPORT_WORDS = re.compile(r"\b(?:report(?:ed|s|ing)?|publish(?:ed)?|cover(?:ed)
 _NAME = re.compile(
     r"(?<![\w’'])(?:[A-Z][\w’'&.-]*[\w&]|[A-Z])(?:\s+(?:(?:of|de|la|van|von|der)\s+)?(?:[A-Z][\w’'&.-]*[\w&]|[A-Z]))*"
 )
-_GENERIC_NAMES = _words(
-    "what who whom which when where why how did does do is are was were can could will would has have "
-    "had the a an in on at of for and but or if after before between considering according based "
-    "given following during since as from to with by this that these those it its there their his her "
-    "i he she we they you mr mrs ms dr however despite now instead meanwhile still although though yet "
-    "today yesterday tomorrow last next many most every each another such even just well here while "
-    "one two three first second more less not no yes why it’s that’s there’s it's that's there's"
-) | STOPWORDS
+_GENERIC_NAMES = (
+    _words(
+        "what who whom which when where why how did does do is are was were can could will would has have "
+        "had the a an in on at of for and but or if after before between considering according based "
+        "given following during since as from to with by this that these those it its there their his her "
+        "i he she we they you mr mrs ms dr however despite now instead meanwhile still although though yet "
+        "today yesterday tomorrow last next many most every each another such even just well here while "
+        "one two three first second more less not no yes why it’s that’s there’s it's that's there's"
+    )
+    | STOPWORDS
+)
 _MONTH_AND_DAY_NAMES = _words(
     "january february march april may june july august september october november december jan feb "
     "mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday friday saturday "
@@ -118,7 +125,6 @@ _NUMBER = re.compile(r"(?<![\w.])\d[\d,.]*\d(?![\w])|(?<![\w.])\d(?![\w.])")
 class Anchors:
     """What a question is anchored on; each must be matched by the evidence before answering."""
 
-    dates: tuple[DateRange, ...] = ()
     years: tuple[str, ...] = ()  # years named in the question, as written
     numbers: tuple[str, ...] = ()  # other numbers, as written
     names: tuple[str, ...] = ()  # named people, organisations, places, events
@@ -207,8 +213,7 @@ def question_kind(question: str) -> Kind:
 
 
 def question_anchors(question: str) -> Anchors:
-    """Years, dates, numbers, names and event words of a question."""
-    dates = parse_dates(question)
+    """Years, numbers, names and event words of a question."""
     years = tuple(dict.fromkeys(re.findall(r"(?<!\d)(?:19|20)\d\d(?!\d)", question)))
     numbers = tuple(
         n for n in dict.fromkeys(_NUMBER.findall(question)) if n not in years and not _in_a_date(question, n)
@@ -226,7 +231,7 @@ def question_anchors(question: str) -> Anchors:
             and len(term) > 2
         )
     )
-    return Anchors(dates, years, numbers, names, event)
+    return Anchors(years, numbers, names, event)
 
 
 def _drop_first_word(question: str) -> str:
@@ -249,6 +254,11 @@ def has_date(text: str) -> bool:
 
 def has_number(text: str) -> bool:
     return _NUMBER_IN_TEXT.search(text) is not None
+
+
+def has_strong_cause(text: str) -> bool:
+    """A cause stated outright ("because", "due to", "citing"…), not only implied by "after" or "over"."""
+    return _STRONG_CAUSE_IN_TEXT.search(text) is not None
 
 
 def has_cause(text: str) -> bool:
