@@ -43,7 +43,7 @@ from rag.errors import LLMError
 from rag.metrics import is_refusal
 from rag.prose import is_prose
 from rag.query import parse_sources
-from rag.questions import Kind, fits, has_strong_cause, new_names, question_anchors, question_kind, stems
+from rag.questions import Kind, fits, has_strong_cause, names_in, new_names, question_anchors, question_kind, stems
 from rag.retrieval import Passage
 
 MAX_SENTENCES = 3  # the lead and up to two supporting sentences
@@ -175,12 +175,13 @@ class ExtractiveAnswerer:
                     units.append(_Sentence(number, p.title))
         return units
 
-    def select(self, question: str, passages: Sequence[Passage]) -> list[_Candidate]:
-        """The lead sentence and up to two supporting ones, or [] when nothing answers."""
+    def select(self, question: str, passages: Sequence[Passage]) -> tuple[_Sentence | None, list[_Candidate]]:
+        """The short answer (a "who" question's name, when the lead sentence lacks it in full),
+        the lead sentence and up to two supporting ones; (None, []) when nothing answers."""
         kind = question_kind(question)
         units = self._sentences(passages, headlines=kind is Kind.EVENT)
         if not units:
-            return []
+            return None, []
         anchors = question_anchors(question)
         wanted = content_terms(question)
         overlaps = [
@@ -213,8 +214,18 @@ class ExtractiveAnswerer:
             candidates.append(_Candidate(units[i], score, rank, fit, vector))
         answering = [c for c in candidates if c.fits and c.score >= self.min_support]
         if not answering:
-            return []
+            return None, []
         lead = max(answering, key=lambda c: c.rank)
+        short = None
+        if favoured and favoured not in lead.sentence.text:
+            holders = [i for i, unit in enumerate(units) if favoured in unit.text and not unit.headline]
+            titled = [n for n, p in enumerate(passages, 1) if favoured in p.title]
+            if holders:
+                named = units[max(holders, key=prior.__getitem__)]
+                start = passages[named.number - 1].text.index(favoured, named.start)
+                short = _Sentence(named.number, favoured, start, start + len(favoured))
+            elif titled:
+                short = _Sentence(titled[0], favoured)  # named in that article's headline
         chosen = [lead]
         floor = max(self.min_support, 0.8 * lead.score)
         articles = {passages[lead.number - 1].article_id}
@@ -229,7 +240,7 @@ class ExtractiveAnswerer:
             if all(float(candidate.vector @ other.vector) < NEAR_DUPLICATE for other in chosen):
                 chosen.append(candidate)
                 articles.add(passages[candidate.number - 1].article_id)
-        return chosen
+        return short, chosen
 
     def compose(self, question: str, passages: Sequence[Passage]) -> str:
         check = self.check(question, passages)
@@ -239,10 +250,11 @@ class ExtractiveAnswerer:
             ordered = report_order(question, passages)
             if ordered:
                 return ordered
-        chosen = self.select(question, passages)
+        short, chosen = self.select(question, passages)
         if not chosen:
             return check.decline() if check.covers else DECLINE
-        return " ".join(f"{c.sentence.text} [{c.number}]" for c in chosen)
+        lead = [short] if short is not None else []
+        return " ".join(f"{unit.text} [{unit.number}]" for unit in [*lead, *(c.sentence for c in chosen)])
 
     def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
         yield self.compose(question, passages)
@@ -283,11 +295,21 @@ def _favoured_name(question: str, passages: Sequence[Passage], units: Sequence[_
                 continue
             close = any(abs(i - j) <= NEAR_WORDS for i in where for j in near)
             votes[name] = votes.get(name, 0.0) + weight * (1.0 if close else FAR_NAME_WEIGHT)
-    for name in list(votes):  # "Bankman-Fried" votes for "Sam Bankman-Fried": lead with the full name
-        longer = [other for other in votes if other != name and re.search(rf"\b{re.escape(name)}$", other)]
-        if longer:
-            votes[max(longer, key=votes.__getitem__)] += votes.pop(name)
-    return max(votes, key=votes.__getitem__) if votes else ""
+    if not votes:
+        return ""
+    best = max(votes, key=votes.__getitem__)
+    forms: dict[str, int] = {}  # "Bankman-Fried" -> "Sam Bankman-Fried", "Alameda" -> "Alameda Research"
+    for text in [*(unit.text for unit in units), *(p.title for p in passages)]:
+        for name in names_in(text):
+            if name != best and _is_full_form(name, best):
+                forms[name] = forms.get(name, 0) + 1
+    return max(forms, key=forms.__getitem__) if forms else best
+
+
+def _is_full_form(name: str, short: str) -> bool:
+    """'Sam Bankman-Fried' is a full form of 'Bankman-Fried'; 'CEO of Alameda' is not one of 'Alameda'."""
+    words = name.split()
+    return (name.startswith(short + " ") or name.endswith(" " + short)) and all(w[:1].isupper() for w in words)
 
 
 def report_order(question: str, passages: Sequence[Passage]) -> str:
