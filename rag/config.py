@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     openai_base_url: str | None = Field(None, validation_alias=AliasChoices("OPENAI_BASE_URL", "RAG_OPENAI_BASE_URL"))
     llm_model: str = Field("gpt-4o-mini", description="Chat model used when OPENAI_API_KEY is set.")
     llm_timeout: float = Field(60.0, description="Seconds before an LLM request is abandoned.")
-    min_support: float = Field(0.38, description="Extractive answerer: a sentence must score at least this to be used.")
+    min_support: float = Field(0.36, description="Extractive answerer: a sentence must score at least this to be used.")
 
     # --- web app -----------------------------------------------------------------------
     host: str = "127.0.0.1"
