@@ -63,8 +63,10 @@ def figures(results: Sequence[CaseResult]) -> dict[str, float]:
     for label, group, key, _, _ in TARGETS:
         if group == "answerable":
             out[label] = metrics.mean([float(r.declined) for r in answerable])
-        else:
+        elif group in summary or group == "all":
             out[label] = summary.get(group, {}).get(key, float("nan"))
+        else:  # a test set without MultiHop's types: over all its (un)answerable questions
+            out[label] = summary["all"].get(key, float("nan"))
     return out
 
 

@@ -58,6 +58,7 @@ FAR_NAME_WEIGHT = 0.25  # a name farther away counts this much
 PLACE_PREPOSITIONS = frozenset(["in", "at", "near", "from", "outside", "to"])
 FAVOURED_BONUS = 0.3  # rank bonus of a sentence naming the favoured "who" answer
 LEAD_BONUS = 0.3  # rank bonus of a headline or an article's first sentence for "what happened"
+FIRST_REPORT_BONUS = 0.1  # ... more for the earliest article's: the event itself, not its aftermath
 STRONG_CAUSE_BONUS = 0.15  # rank bonus of "because", "due to", "citing"… for "why"
 VERDICT = re.compile(r"^(?:Yes|No|Neither):")  # how an answer from the articles' dates begins
 
@@ -197,10 +198,17 @@ class ExtractiveAnswerer:
         for unit in units:
             if not unit.headline and passages[unit.number - 1].start == 0:
                 first_of[unit.number] = min(first_of.get(unit.number, unit.start), unit.start)
+        leads = [u for u in units if kind is Kind.EVENT and (u.headline or first_of.get(u.number) == u.start)]
+        first_report = min((date_number(passages[u.number - 1].date) for u in leads), default=0)
         prior = [
             overlap
             + (FAVOURED_BONUS if favoured and favoured in unit.text else 0.0)
-            + (LEAD_BONUS if kind is Kind.EVENT and (unit.headline or first_of.get(unit.number) == unit.start) else 0.0)
+            + (LEAD_BONUS if unit in leads else 0.0)
+            + (
+                FIRST_REPORT_BONUS
+                if unit in leads and date_number(passages[unit.number - 1].date) == first_report
+                else 0.0
+            )
             + (STRONG_CAUSE_BONUS if kind is Kind.CAUSE and has_strong_cause(unit.text) else 0.0)
             for unit, overlap in zip(units, overlaps, strict=True)
         ]

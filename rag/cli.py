@@ -123,8 +123,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
     pipeline = Pipeline.open(_settings(args))
     filters = QueryFilters.parse(args.date_from, args.date_to, args.source)
     streamed = ""
+    live = pipeline.engine.llm is not None and not args.json  # the extractive answer comes whole, renumbered
     for update in pipeline.engine.ask(args.question, filters=filters):
-        if update.answer is None and not args.json:  # a chat model's answer, as it arrives
+        if update.answer is None and live:  # a chat model's answer, as it arrives
             print(update.text[len(streamed) :], end="", flush=True)
             streamed = update.text
     assert update.answer is not None
