@@ -1,7 +1,8 @@
 #!/bin/sh
 # Set-up and main tasks. Needs only python3 (3.10+) on the machine.
 #   sh run.sh demo   create .venv, install, ingest the demo article, serve the chat on http://127.0.0.1:7860
-#   sh run.sh test   create .venv, install with test tools (and Debian's chromium if missing), run the tests
+#   sh run.sh test   create .venv, install with test tools (and Debian's chromium if missing), check lint,
+#                    formatting and types (ruff, mypy), then run the tests
 #   sh run.sh install | test-install   only the install steps
 set -eu
 cd "$(dirname "$0")"
@@ -24,6 +25,16 @@ chromium() {  # the browser tests drive Debian's chromium; test tools cannot dow
     fi
 }
 
+checks() {  # fail fast, before the (slower) tests
+    SOURCES="rag tests bench app.py ingest.py"
+    # shellcheck disable=SC2086  # SOURCES is a list of paths
+    "$BIN/ruff" check $SOURCES || fail "ruff check found problems (listed above); 'ruff check --fix' fixes some"
+    "$BIN/ruff" format --check $SOURCES || fail "files need formatting: run '$BIN/ruff format $SOURCES'"
+    "$BIN/mypy" || fail "mypy (strict on rag/, configured in pyproject.toml) found type errors (listed above)"
+}
+
+fail() { echo "run.sh test: $1; tests not run." >&2; exit 1; }
+
 case "${1:-}" in
     install) install ;;
     test-install) install "[test]"; chromium ;;
@@ -35,6 +46,7 @@ case "${1:-}" in
         install "[test]"
         chromium
         shift
+        checks
         exec "$BIN/python" -m pytest "$@" ;;
     *) echo "usage: sh run.sh demo | test [pytest args] | install | test-install" >&2; exit 2 ;;
 esac

@@ -3,8 +3,8 @@
 The texts are chunks of the MultiHop-RAG corpus bodies, cut by `rag.chunking.chunk_text`
 at the pipeline's chunk size, so they have the length real passages have.
 
-    python bench/embedder.py                # 2,000 chunks, batch sizes 16 32 64 128
-    python bench/embedder.py -n 200 --batch-sizes 32 64
+    python -m bench.embedder                # 2,000 chunks, batch sizes 16 32 64 128
+    python -m bench.embedder -n 200 --batch-sizes 32 64
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Ingest throughput and `rag ask` latency on the MultiHop-RAG corpus.
 
-    python bench/ingest.py [--articles 100] [--questions 30]
+    python -m bench.ingest [--articles 100] [--questions 30]
 
 1. Ingests the first N articles of the corpus into a fresh store (cold embedding cache) and
    prints chunks/s, next to the embedder's own speed on the same chunk texts.
@@ -21,16 +21,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from rag.chunking import chunk_text
+from rag.config import Settings
+from rag.embedding import MiniLMEmbedder
+from rag.loading import LoadOptions, load_file
+from rag.metrics import percentile
+from rag.pipeline import Pipeline
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from rag.chunking import chunk_text  # noqa: E402
-from rag.config import Settings  # noqa: E402
-from rag.embedding import MiniLMEmbedder  # noqa: E402
-from rag.loading import LoadOptions, load_file  # noqa: E402
-from rag.metrics import percentile  # noqa: E402
-from rag.pipeline import Pipeline  # noqa: E402
-
 DATA = ROOT.parent / "shared" / "data" / "multihop-rag"
 
 
@@ -55,7 +53,8 @@ def main() -> None:
     args = parser.parse_args()
 
     print(
-        f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, Python {platform.python_version()}"
+        f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, Python "
+        f"{platform.python_version()}"
     )
     records = json.loads(args.corpus.read_text(encoding="utf-8"))[: args.articles]
     with tempfile.TemporaryDirectory() as tmp:
@@ -93,7 +92,8 @@ def main() -> None:
             pipeline.engine.answer(question)
             latencies.append(1000 * (time.perf_counter() - started))
         print(
-            f"  in-process answer latency: p50 {percentile(latencies, 50):.0f} ms, p95 {percentile(latencies, 95):.0f} ms"
+            f"  in-process answer latency: p50 {percentile(latencies, 50):.0f} ms, p95 "
+            f"{percentile(latencies, 95):.0f} ms"
         )
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RAG_", "CHROMA_"))}
         env |= {"RAG_DATA_DIR": str(Path(tmp) / "store"), "RAG_COLLECTION": "bench"}

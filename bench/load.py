@@ -10,9 +10,9 @@ requests per concurrency level. Then one more round runs while `python ingest.py
 writer), and afterwards each new article's question is asked through the API of the same,
 never restarted, app to see whether the new articles became answerable.
 
-    python bench/load.py                                    # 10k articles, concurrency 1 4 8, 100 requests
-    python bench/load.py --articles 2000 --concurrency 1 4 --requests 20
-    python bench/load.py --out bench/RESULTS-load.md
+    python -m bench.load                                    # 10k articles, concurrency 1 4 8, 100 requests
+    python -m bench.load --articles 2000 --concurrency 1 4 --requests 20
+    python -m bench.load --out bench/RESULTS-load.md
 
 Ingests the MultiHop corpus into bench/out/multihop first if it is not there. The temporary
 store is removed at the end (--keep keeps it).
@@ -34,8 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import synthetic as syn
+from bench import synthetic as syn
 
 COLLECTION = "load"
 
@@ -146,8 +145,10 @@ class Round:
         latencies = [r.seconds for r in self.requests]
         ok = len(self.requests) - len(self.failed)
         return (
-            f"| {self.name} | {self.concurrency} | {len(self.requests)} | {ok / self.wall_s if self.wall_s else 0:.2f} | "
-            f"{syn.percentile(latencies, 50):.2f} | {syn.percentile(latencies, 95):.2f} | {max(latencies, default=0):.2f} | "
+            f"| {self.name} | {self.concurrency} | {len(self.requests)} | "
+            f"{ok / self.wall_s if self.wall_s else 0:.2f} | "
+            f"{syn.percentile(latencies, 50):.2f} | {syn.percentile(latencies, 95):.2f} | "
+            f"{max(latencies, default=0):.2f} | "
             f"{len(self.failed)} |"
         )
 
@@ -264,7 +265,8 @@ def write_new_articles(folder: Path, count: int, seed: int) -> list[NewArticle]:
         body = (
             f"The annual harbour festival in the coastal town of {town} drew {visitors:,} visitors this weekend, "
             f"organisers said on Sunday. Mayor {rng.choice(FIRST)} {rng.choice(LAST)} opened the festival by launching "
-            f"a lantern boat across the bay. Local fishermen sold smoked {rng.choice(FISH)} from wooden stalls along the "
+            f"a lantern boat across the bay. Local fishermen sold smoked {rng.choice(FISH)} from wooden stalls along "
+            "the "
             f"quay, and a brass band from the neighbouring village played until midnight. The organisers said the "
             f"festival's budget was {rng.randrange(20, 400)} thousand euros, most of it raised from ticket sales. "
             f"Next year's festival in {town} is planned for the second week of June."
@@ -309,19 +311,22 @@ def report(
         "",
         f"Date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M UTC}. Whole run: {total_s / 60:.1f} min.",
         "",
-        f"Command: `python bench/load.py {' '.join(shlex.quote(a) for a in sys.argv[1:])}`",
+        f"Command: `python -m bench.load {' '.join(shlex.quote(a) for a in sys.argv[1:])}`",
         "",
         "Hardware:",
         "",
         syn.hardware_markdown(info),
         "",
         (
-            f"Store: {build.articles:,} synthetic one-chunk articles (copies of the real MultiHop-RAG chunks with their real "
+            f"Store: {build.articles:,} synthetic one-chunk articles (copies of the real MultiHop-RAG chunks with "
+            "their real "
             f"vectors), embedded Chroma, built in {build.wall_s:.0f} s. App: `python app.py --port P` (Gradio queue "
             f"concurrency 4 = Settings.concurrency default, hybrid retrieval, top_k 5, offline extractive answerer, no "
             f"OPENAI_API_KEY), ready {startup_s:.1f} s after start. Clients: one `gradio_client.Client` per thread, "
-            f'`predict(question, "", 0, api_name="/ask")` (via submit/result with a {args.timeout:.0f} s timeout), questions '
-            f"from the MultiHop dev set, different ones each round. A request fails if it raises, times out, or returns no answer."
+            f'`predict(question, "", 0, api_name="/ask")` (via submit/result with a {args.timeout:.0f} s timeout), '
+            "questions "
+            "from the MultiHop dev set, different ones each round. A request fails if it raises, times out, or "
+            "returns no answer."
         ),
         "",
         "| round | concurrency | requests | throughput req/s | p50 s | p95 s | max s | failed |",
@@ -330,19 +335,27 @@ def report(
     lines += ["", "## Load during an ingest", ""]
     lines += [
         (
-            f"`python ingest.py <{ingest['count']} new short articles>` ran in another process against the same embedded store "
-            f"while the last round ran: exit code {ingest['exit']}, {ingest['seconds']:.1f} s, output `{ingest['summary']}`. "
+            f"`python ingest.py <{ingest['count']} new short articles>` ran in another process against the same "
+            "embedded store "
+            f"while the last round ran: exit code {ingest['exit']}, {ingest['seconds']:.1f} s, output "
+            f"`{ingest['summary']}`. "
             f"{ingest['overlap']} of that round's requests ran (at least partly) while the ingest ran (their p50 "
-            f"{ingest['window_p50']:.2f} s, max {ingest['window_max']:.2f} s). While the ingest ran, the app process itself "
-            f"built a BM25 index {ingest['app_bm25_builds']} time(s) (bm25s' 'Building index' lines in the app log; the "
+            f"{ingest['window_p50']:.2f} s, max {ingest['window_max']:.2f} s). While the ingest ran, the app process "
+            "itself "
+            f"built a BM25 index {ingest['app_bm25_builds']} time(s) (bm25s' 'Building index' lines in the app log; "
+            "the "
             f"ingest process builds the same index for the new generation)."
         ),
         "",
-        f"- Before the ingest, {ingest['before_ok']}/{ingest['before_n']} of the new articles' questions were answerable (expected 0).",
+        f"- Before the ingest, {ingest['before_ok']}/{ingest['before_n']} of the new articles' questions were "
+        "answerable (expected 0).",
         (
-            f"- After it, without restarting the app: **{ingest['after_ok']}/{ingest['after_n']} answerable** (the answer gives the "
-            f"article's visitor count and cites it); the first question asked {ingest['first_after_s']:.1f} s after the ingest ended "
-            f"took {ingest['first_latency_s']:.2f} s and was {'answerable' if ingest['first_ok'] else 'NOT answerable'}."
+            f"- After it, without restarting the app: **{ingest['after_ok']}/{ingest['after_n']} answerable** (the "
+            "answer gives the "
+            f"article's visitor count and cites it); the first question asked {ingest['first_after_s']:.1f} s after "
+            "the ingest ended "
+            f"took {ingest['first_latency_s']:.2f} s and was "
+            f"{'answerable' if ingest['first_ok'] else 'NOT answerable'}."
         ),
     ]
     if ingest.get("misses"):
@@ -365,10 +378,12 @@ def report(
         "",
         "## Targets",
         "",
-        f"- Failed requests must be 0: {total_failed} failed across all rounds: {'**met**' if total_failed == 0 else '**not met**'}",
+        f"- Failed requests must be 0: {total_failed} failed across all rounds: "
+        f"{'**met**' if total_failed == 0 else '**not met**'}",
         (
             f"- New articles answerable through the API after a concurrent ingest, without a restart: "
-            f"{ingest['after_ok']}/{ingest['after_n']}: {'**met**' if ingest['after_ok'] == ingest['after_n'] else '**not met**'}"
+            f"{ingest['after_ok']}/{ingest['after_n']}: "
+            f"{'**met**' if ingest['after_ok'] == ingest['after_n'] else '**not met**'}"
         ),
     ]
     return "\n".join(lines) + "\n"

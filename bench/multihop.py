@@ -9,9 +9,9 @@ with the MultiHop-RAG paper's published results as reference rows.
 The defaults of `rag.retrieval` were tuned on the "tune" half of the questions (a seeded
 random half); the second table compares the tune and held-out halves.
 
-    python bench/multihop.py                      # every configuration on all 1,655 questions
-    python bench/multihop.py --limit 200          # a quick run
-    python bench/multihop.py --configs bm25 default --out bench/out/mh-ablation.md
+    python -m bench.multihop                      # every configuration on all 1,655 questions
+    python -m bench.multihop --limit 200          # a quick run
+    python -m bench.multihop --configs bm25 default --out bench/out/mh-ablation.md
 """
 
 from __future__ import annotations
@@ -29,16 +29,13 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
 from rag import metrics
 from rag.config import Settings
 from rag.evaluation import TestCase, load_testset, score_retrieval
+from rag.lexical import Bm25Index
 from rag.pipeline import Pipeline
 from rag.query import parse_query_hints
-from rag.retrieval import Bm25Index, Candidate, Fusion, Retriever
+from rag.retrieval import Candidate, Fusion, Retriever
 from rag.store import ChunkStore
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "multihop-rag"

@@ -11,9 +11,9 @@ own speed on 300 real chunks, chunking and loading, and so the embedder's share 
 real ingest at each size; and a no-op re-ingest of the 609-article corpus against the
 MultiHop store (`bench/out/multihop`, only read apart from its run-state record).
 
-    python bench/scale.py                                  # 10k and 100k, embedded and server
-    python bench/scale.py --sizes 10000 --modes embedded --queries 50
-    python bench/scale.py --out bench/RESULTS-scale.md     # also write the report
+    python -m bench.scale                                  # 10k and 100k, embedded and server
+    python -m bench.scale --sizes 10000 --modes embedded --queries 50
+    python -m bench.scale --out bench/RESULTS-scale.md     # also write the report
 
 Ingests the MultiHop corpus into bench/out/multihop first if it is not there. Temporary stores
 go under --tmp and are removed at the end (--keep keeps them).
@@ -36,8 +36,7 @@ from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import synthetic as syn
+from bench import synthetic as syn
 
 TARGET_P95_MS = 100.0
 TARGET_NOOP_S = 3.0
@@ -151,7 +150,7 @@ def worker_store(args: argparse.Namespace) -> dict[str, Any]:
         # not answer the second and third mode's queries
         pipelines = {
             mode: Pipeline.open(settings.model_copy(update={"retrieval_mode": mode}), embedder) for mode in MODES
-        }  # type: ignore[arg-type]
+        }
         store = pipelines["hybrid"].store
         result["chunk_count"] = store.chunk_count()
         result["article_count"] = store.article_count()
@@ -176,7 +175,7 @@ def worker_store(args: argparse.Namespace) -> dict[str, Any]:
         result["queries"] = {}
         for mode in MODES:
             retriever = pipelines[mode].retriever
-            retriever.embedder = embedder  # type: ignore[assignment]
+            retriever.embedder = embedder
             for question in warm:
                 retriever.retrieve(question, settings.top_k)
             embeds, totals, found = [], [], 0
@@ -289,7 +288,7 @@ def real_ingest(args: argparse.Namespace, model: Any) -> dict[str, Any]:
     path = args.workdir / "real-articles.json"
     path.write_text(json.dumps(corpus), encoding="utf-8")
     timed = TimedEmbedder(model)
-    pipeline = Pipeline.open(syn.bench_settings(args.workdir / "real-store", "real"), timed)  # type: ignore[arg-type]
+    pipeline = Pipeline.open(syn.bench_settings(args.workdir / "real-store", "real"), timed)
     t = time.perf_counter()
     report = pipeline.ingest([path], progress=False)
     ingest_s = time.perf_counter() - t
@@ -339,7 +338,8 @@ def spawn(worker: str, workdir: Path, source: Path, timeout: float, **extra: Any
     result = workdir / "result.json"
     command = [
         sys.executable,
-        str(Path(__file__).resolve()),
+        "-m",
+        "bench.scale",
         "--worker",
         worker,
         "--workdir",
@@ -415,10 +415,14 @@ def real_line(embed: dict[str, Any]) -> str:
     if not real:
         return "(No real ingest check: --real-articles 0.)"
     return (
-        f"Check with a real end-to-end ingest (`Pipeline.ingest` of the first {real['articles']} corpus articles into a fresh "
-        f"embedded store, same process): {real['chunks']} chunks in {real['ingest_s']:.1f} s = **{real['ingest_rate']:.1f} chunks/s**; "
-        f"of which {real['model_s']:.1f} s inside the model ({real['model_rate']:.1f} chunks/s); the model's share of the "
-        f"ingest's time = ingest speed / model speed = **{real['ratio']:.1%}** (one run, so independent of the machine's "
+        f"Check with a real end-to-end ingest (`Pipeline.ingest` of the first {real['articles']} corpus articles "
+        "into a fresh "
+        f"embedded store, same process): {real['chunks']} chunks in {real['ingest_s']:.1f} s = "
+        f"**{real['ingest_rate']:.1f} chunks/s**; "
+        f"of which {real['model_s']:.1f} s inside the model ({real['model_rate']:.1f} chunks/s); the model's share "
+        "of the "
+        f"ingest's time = ingest speed / model speed = **{real['ratio']:.1%}** (one run, so independent of the "
+        "machine's "
         f"load at other moments; the rest is loading, chunking, cache, store writes, BM25 build)."
     )
 
@@ -442,7 +446,7 @@ def report(
         "",
         f"Date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M UTC}. Whole run: {total_s / 60:.1f} min.",
         "",
-        f"Command: `python bench/scale.py {' '.join(shlex.quote(a) for a in sys.argv[1:])}`",
+        f"Command: `python -m bench.scale {' '.join(shlex.quote(a) for a in sys.argv[1:])}`",
         "",
         "Hardware:",
         "",
@@ -452,11 +456,14 @@ def report(
             "Method: synthetic stores are copies of the 8,996 real MultiHop-RAG chunks (609 articles) with their "
             "real MiniLM vectors plus seeded Gaussian noise (norm "
             f"{args.noise}), written through `ChunkStore` exactly as `rag.ingest` does (write_chunks + commit_articles "
-            "per flush of 256 chunks, begin_run/end_run), so nothing is embedded while building. Each size and mode runs "
+            "per flush of 256 chunks, begin_run/end_run), so nothing is embedded while building. Each size and mode "
+            "runs "
             "in its own process (peak memory is per row). Query latencies are over "
             f"{args.queries} MultiHop dev questions (after {args.warmup} warm-up), top_k=5, through the retriever that "
-            "`Pipeline.open` builds (as the app does) with `retrieval_mode` set, its embedder pointed at the bare model so the "
-            "embedding cache does not answer repeated questions: `Retriever.retrieve` includes its store generation checks "
+            "`Pipeline.open` builds (as the app does) with `retrieval_mode` set, its embedder pointed at the bare "
+            "model so the "
+            "embedding cache does not answer repeated questions: `Retriever.retrieve` includes its store generation "
+            "checks "
             "and the final `get_chunks`; 'embed' is the query's MiniLM embedding, 'retrieval' everything after it. "
             f"Retriever settings: {retriever_settings(stores)}."
         ),
@@ -465,7 +472,8 @@ def report(
         "",
         (
             "| mode | chunks | articles | store write chunks/s | write_chunks s | commit_articles s | BM25 build s | "
-            "Chroma on disk MiB | BM25 on disk MiB | peak RSS after build MiB | peak RSS incl. queries MiB | server peak RSS MiB |"
+            "Chroma on disk MiB | BM25 on disk MiB | peak RSS after build MiB | peak RSS incl. queries MiB | server "
+            "peak RSS MiB |"
         ),
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
@@ -488,17 +496,27 @@ def report(
         for mode in MODES:
             q = s["queries"][mode]
             lines.append(
-                f"| {s['mode']} | {s['build']['chunks']:,} | {mode} | {q['embed_ms']['p50']:.1f} | {q['embed_ms']['p95']:.1f} | "
-                f"{q['retrieval_ms']['p50']:.1f} | {q['retrieval_ms']['p95']:.1f} | {q['total_ms']['p50']:.1f} | {q['total_ms']['p95']:.1f} |"
+                f"| {s['mode']} | {s['build']['chunks']:,} | {mode} | {q['embed_ms']['p50']:.1f} | "
+                f"{q['embed_ms']['p95']:.1f} | "
+                f"{q['retrieval_ms']['p50']:.1f} | {q['retrieval_ms']['p95']:.1f} | {q['total_ms']['p50']:.1f} | "
+                f"{q['total_ms']['p95']:.1f} |"
             )
     lines += ["", "Other per-store figures:", ""]
     for s in stores:
-        extra = f"- {s['mode']} {s['build']['chunks']:,}: generation check (2 per hybrid query) p50 {s['generation_check_ms']['p50']:.1f} ms"
-        extra += f"; BM25 index load {s['bm25_load_s']:.2f} s; reading the manifest (every ingest run) {s['manifest_s']:.2f} s"
+        extra = (
+            f"- {s['mode']} {s['build']['chunks']:,}: generation check (2 per hybrid query) "
+            f"p50 {s['generation_check_ms']['p50']:.1f} ms"
+        )
+        extra += f"; BM25 index load {s['bm25_load_s']:.2f} s"
+        extra += f"; reading the manifest (every ingest run) {s['manifest_s']:.2f} s"
         extra += f"; commit_articles of an already-built store {s['commit_ms_per_article']:.1f} ms per article"
         if "reopen_first_query_s" in s:
-            extra += f"; reopening the embedded store + first query (what the app pays after another process's ingest) {s['reopen_first_query_s']:.2f} s"
-        extra += f"; worker wall time {s['worker_wall_s'] / 60:.1f} min; 1-min load average {s['load_before']:.1f} before, {s['load_after']:.1f} after"
+            extra += (
+                "; reopening the embedded store + first query (what the app pays after another process's ingest) "
+                f"{s['reopen_first_query_s']:.2f} s"
+            )
+        extra += f"; worker wall time {s['worker_wall_s'] / 60:.1f} min"
+        extra += f"; 1-min load average {s['load_before']:.1f} before, {s['load_after']:.1f} after"
         lines.append(extra)
     lines += [
         "",
@@ -506,21 +524,26 @@ def report(
         "",
         (
             f"MiniLM int8 ONNX, batch 64, on {embed['sample']} real chunks: **{embed['embed_rate']:.1f} chunks/s** "
-            f"({embed['embed_s']:.1f} s). Chunking (`chunk_text`, 200/40 tokens) of the sample's {embed['chunk_articles']} articles: "
-            f"{embed['chunk_s']:.2f} s for {embed['chunks_produced']} chunks = {embed['chunk_s_per_chunk'] * 1000:.2f} ms/chunk. "
+            f"({embed['embed_s']:.1f} s). Chunking (`chunk_text`, 200/40 tokens) of the sample's "
+            f"{embed['chunk_articles']} articles: "
+            f"{embed['chunk_s']:.2f} s for {embed['chunks_produced']} chunks = "
+            f"{embed['chunk_s_per_chunk'] * 1000:.2f} ms/chunk. "
             f"Loading corpus.json ({embed['corpus_articles']} articles): {embed['load_s']:.2f} s = "
             f"{embed['load_s_per_chunk'] * 1000:.2f} ms/chunk. Embedding cache (sha256 + sqlite lookup/insert): "
             f"{embed['cache_s_per_chunk'] * 1000:.2f} ms/chunk."
         ),
         "",
         (
-            "A real ingest of N chunks is estimated as N / embedder speed + N × chunking + the store time measured at that size. "
-            "Embedder share = embed / (embed + chunking + store); 'all' also counts loading, the cache and the BM25 rebuild."
+            "A real ingest of N chunks is estimated as N / embedder speed + N × chunking + the store time measured "
+            "at that size. "
+            "Embedder share = embed / (embed + chunking + store); 'all' also counts loading, the cache and the BM25 "
+            "rebuild."
         ),
         "",
         real_line(embed),
         "",
-        "| mode | chunks | embed s | chunking s | store s | embedder share | est. ingest chunks/s | share incl. load, cache, BM25 | target ≥ 80% |",
+        "| mode | chunks | embed s | chunking s | store s | embedder share | est. ingest chunks/s | share incl. "
+        "load, cache, BM25 | target ≥ 80% |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     shares = []
@@ -528,15 +551,18 @@ def report(
         sh = ingest_shares(s, embed)
         shares.append(sh)
         lines.append(
-            f"| {s['mode']} | {s['build']['chunks']:,} | {sh['embed_s']:,.0f} | {sh['chunk_s']:,.1f} | {sh['store_s']:,.1f} | "
-            f"{sh['share']:.1%} | {sh['ingest_rate']:.1f} | {sh['share_all']:.1%} | {yes(sh['share'] >= TARGET_INGEST_SHARE)} |"
+            f"| {s['mode']} | {s['build']['chunks']:,} | {sh['embed_s']:,.0f} | {sh['chunk_s']:,.1f} | "
+            f"{sh['store_s']:,.1f} | "
+            f"{sh['share']:.1%} | {sh['ingest_rate']:.1f} | {sh['share_all']:.1%} | "
+            f"{yes(sh['share'] >= TARGET_INGEST_SHARE)} |"
         )
     lines += ["", "## No-op re-ingest of the 609-article MultiHop corpus", ""]
     if reingest:
         runs = reingest["runs"]
         lines += [
             (
-                f"`Pipeline.ingest([corpus.json])` against `bench/out/multihop` ({reingest['chunks']:,} chunks), 3 runs in one process "
+                f"`Pipeline.ingest([corpus.json])` against `bench/out/multihop` ({reingest['chunks']:,} chunks), 3 "
+                "runs in one process "
                 f"after `Pipeline.open` ({reingest['open_s']:.2f} s, loads the model):"
             ),
             "",
@@ -548,7 +574,8 @@ def report(
                 "",
                 (
                     f"As a user runs it (`python {cli['command']}`, a fresh process: imports, model, store, ingest): "
-                    f"**{cli['s']:.2f} s**, exit code {cli['exit']}, output `{cli['stdout'].splitlines()[-1] if cli['stdout'] else ''}`."
+                    f"**{cli['s']:.2f} s**, exit code {cli['exit']}, output "
+                    f"`{cli['stdout'].splitlines()[-1] if cli['stdout'] else ''}`."
                 ),
             ]
     else:
@@ -560,7 +587,8 @@ def report(
         worst = max(largest["queries"][m]["total_ms"]["p95"] for m in MODES)
         after = max(largest["queries"][m]["retrieval_ms"]["p95"] for m in MODES)
         lines.append(
-            f"- Retrieval p95 < {TARGET_P95_MS:.0f} ms at {largest['build']['chunks']:,} chunks, embedded: worst mode p95 "
+            f"- Retrieval p95 < {TARGET_P95_MS:.0f} ms at {largest['build']['chunks']:,} chunks, embedded: worst "
+            "mode p95 "
             f"{worst:.1f} ms including the query embedding ({after:.1f} ms after it): "
             f"{yes(worst < TARGET_P95_MS)}"
             + ("" if largest["build"]["chunks"] >= 100_000 else " (measured below 100k)")
@@ -576,7 +604,8 @@ def report(
     real = embed.get("real_ingest")
     if real:
         lines.append(
-            f"- Real end-to-end ingest of {real['chunks']} chunks at {real['ratio']:.1%} of the model's speed in the same run: "
+            f"- Real end-to-end ingest of {real['chunks']} chunks at {real['ratio']:.1%} of the model's speed in the "
+            "same run: "
             f"{yes(real['ratio'] >= TARGET_INGEST_SHARE)}"
         )
     if shares:

@@ -17,6 +17,7 @@ anything else uses it).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -35,17 +36,13 @@ from typing import Any, Self
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # `python bench/scale.py` puts bench/ first, not the project
-    sys.path.insert(0, str(ROOT))
-
-import contextlib
-
 from rag.config import Settings
 from rag.embedding import MINILM_DIMENSION, MINILM_MODEL_ID
 from rag.ingest import FLUSH_CHUNKS
-from rag.retrieval import Bm25Index
+from rag.lexical import Bm25Index
 from rag.store import ArticleRecord, ChunkStore, connect
+
+ROOT = Path(__file__).resolve().parent.parent
 
 MULTIHOP_DIR = ROOT / "bench" / "out" / "multihop"
 MULTIHOP_COLLECTION = "multihop"
@@ -138,7 +135,7 @@ class SourceChunks:
 
 def export_source(data_dir: Path = MULTIHOP_DIR, collection: str = MULTIHOP_COLLECTION) -> SourceChunks:
     """Every chunk of the MultiHop store with its vector (reads only)."""
-    store = ChunkStore.open(bench_settings(data_dir, collection), NoModel())  # type: ignore[arg-type]
+    store = ChunkStore.open(bench_settings(data_dir, collection), NoModel())
     ids = [record.id for record in store.iter_chunks()]
     pairs = []
     for start in range(0, len(ids), 1000):
@@ -248,7 +245,7 @@ def build_store(
     """Write a synthetic corpus of `chunks` chunks into the (fresh) store of `settings`."""
     times = BuildTimes()
     started = time.perf_counter()
-    store = ChunkStore(connect(settings), settings.collection, NoModel())  # type: ignore[arg-type]
+    store = ChunkStore(connect(settings), settings.collection, NoModel())
     if store.chunk_count():
         raise SystemExit(f"collection {settings.collection!r} is not empty: the benchmark needs a fresh store")
     t = time.perf_counter()
@@ -421,7 +418,7 @@ def wait_http(url: str, process: subprocess.Popen[Any], log: Path, timeout: floa
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
-                raise RuntimeError(f"{url} did not answer (exit code {process.poll()}):\n{tail}")
+                raise RuntimeError(f"{url} did not answer (exit code {process.poll()}):\n{tail}") from None
             time.sleep(0.5)
 
 

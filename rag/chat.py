@@ -13,15 +13,20 @@ import dataclasses
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from rag.answering import Answer, Answerer, ExtractiveAnswerer, LLMAnswerer, finish_answer
+from rag.answering import Answer, Answerer, ExtractiveAnswerer, finish_answer
 from rag.dates import QueryFilters
 from rag.errors import LLMError, QuestionRejected
 from rag.retrieval import Passage, Retriever
 
+if TYPE_CHECKING:  # rag.llm (and llama-index) is imported only when a chat model is configured
+    from rag.llm import LLMAnswerer
+
 MAX_QUESTION_CHARS = 2000
 _FOLLOW_UP = re.compile(
-    r"^(and|but|also|so|then|what about|how about|and what about)\b|\b(it|its|they|them|their|he|she|his|her|this|that|these|those|there)\b",
+    r"^(and|but|also|so|then|what about|how about|and what about)\b"
+    r"|\b(it|its|they|them|their|he|she|his|her|this|that|these|those|there)\b",
     re.IGNORECASE,
 )
 _LEADING_CONNECTIVE = re.compile(r"^(and|but|also|so|then)\s+", re.IGNORECASE)
@@ -54,11 +59,6 @@ _QUESTION_WORDS = {
     "In",
     "On",
 }
-
-CONDENSE_PROMPT = (
-    "Rewrite the user's last question as one standalone question that can be understood without the "
-    "conversation. Keep names, dates and places explicit. Reply with the question only."
-)
 
 
 @dataclass(frozen=True)
@@ -125,16 +125,11 @@ class ChatEngine:
         """The query to search, and any notice about how it was made."""
         if not history or self.llm is None:
             return heuristic_standalone(question, history), []
-        transcript = "\n".join(f"User: {e.question}\nAssistant: {e.answer}" for e in history[-3:])
-        messages = [
-            {"role": "system", "content": CONDENSE_PROMPT},
-            {"role": "user", "content": f"{transcript}\nUser: {question}"},
-        ]
         try:
-            rewritten = self.llm.model.complete(messages).strip().strip('"')
+            rewritten = self.llm.condense(question, [(e.question, e.answer) for e in history])
         except LLMError as error:
             return heuristic_standalone(question, history), [f"{error} The follow-up was rewritten locally."]
-        return (rewritten or question), []
+        return rewritten, []
 
     def ask(
         self,
@@ -188,7 +183,7 @@ class ChatEngine:
 
 def _last(updates: Iterator[TurnUpdate]) -> TurnUpdate:
     final = None
-    for final in updates:
-        pass
+    for update in updates:
+        final = update
     assert final is not None and final.answer is not None
     return final

@@ -12,9 +12,11 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-ABBREVIATIONS: frozenset[str] = frozenset(
-    ["Mr", "Mrs", "Ms", "Dr", "Prof", "Sen", "Rep", "Gen", "Gov", "Lt", "Col", "Capt", "Sgt", "St", "Jr", "Sr", "vs", "etc", "Inc", "Corp", "Ltd", "Co", "No", "Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec"]
-)
+ABBREVIATIONS: frozenset[str] = frozenset([
+    "Mr", "Mrs", "Ms", "Dr", "Prof", "Sen", "Rep", "Gen", "Gov", "Lt", "Col", "Capt", "Sgt", "St", "Jr", "Sr",
+    "vs", "etc", "Inc", "Corp", "Ltd", "Co", "No", "Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sep",
+    "Sept", "Oct", "Nov", "Dec"
+])  # fmt: skip
 """Words that end in a period without ending a sentence (compared without the period)."""
 
 # A run of terminators (". . ." counts as one), optional closing quotes/brackets, then

@@ -15,8 +15,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from rag.answering import Answer
-from rag.config import Settings
+from rag.answering import Answer, answer_json
+from rag.config import Settings, default_text, env_name, retrieval_modes
 from rag.dates import QueryFilters
 from rag.errors import RagError
 from rag.ingest import IngestReport
@@ -30,20 +30,27 @@ def _settings(args: argparse.Namespace) -> Settings:
         for name in ("data_dir", "collection", "retrieval_mode", "top_k")
         if (value := getattr(args, name, None)) is not None
     }
+    if "top_k" in overrides:  # --top-k sets the passages for either answerer
+        overrides["llm_top_k"] = overrides["top_k"]
     return Settings(**overrides)
 
 
+def _setting_help(field: str) -> str:
+    """Help for an option that overrides a Settings field: its description, default and variable."""
+    description = (Settings.model_fields[field].description or "").rstrip(".")
+    return f"{description} (default {default_text(field)}, env {env_name(field)})".replace("%", "%%")
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-dir", type=Path, help="store directory (default .rag, env RAG_DATA_DIR)")
-    parser.add_argument("--collection", help="collection name (default news, env RAG_COLLECTION)")
+    parser.add_argument("--data-dir", type=Path, help=_setting_help("data_dir"))
+    parser.add_argument("--collection", help=_setting_help("collection"))
 
 
 def _retrieval_options(parser: argparse.ArgumentParser) -> None:
+    chat_model = f"; for a chat model: default {default_text('llm_top_k')}, env {env_name('llm_top_k')}"
+    parser.add_argument("--top-k", dest="top_k", type=int, help=_setting_help("top_k") + chat_model)
     parser.add_argument(
-        "--top-k", dest="top_k", type=int, help="passages given to the answerer (default 5, env RAG_TOP_K)"
-    )
-    parser.add_argument(
-        "--retrieval", dest="retrieval_mode", choices=["hybrid", "dense", "bm25"], help="default hybrid"
+        "--retrieval", dest="retrieval_mode", choices=retrieval_modes(), help=_setting_help("retrieval_mode")
     )
 
 
@@ -81,40 +88,6 @@ def format_sources(answer: Answer) -> str:
         lines.append(f"[{citation.number}] {passage.title}" + (f" ({meta})" if meta else ""))
         lines.append(f"    “{citation.quote}”")
     return "\n".join(lines)
-
-
-def answer_json(answer: Answer, searched: str) -> dict[str, Any]:
-    return {
-        "answer": answer.text,
-        "searched": searched,
-        "declined": answer.declined,
-        "answerer": answer.answerer,
-        "notices": answer.notices,
-        "citations": [
-            {
-                "number": c.number,
-                "quote": c.quote,
-                "title": c.passage.title,
-                "date": c.passage.date,
-                "source": c.passage.source,
-                "url": c.passage.url,
-                "article_id": c.passage.article_id,
-                "passage": c.passage.text,
-                "score": round(c.passage.similarity, 4),
-            }
-            for c in answer.citations
-        ],
-        "claims": [
-            {
-                "text": claim.text,
-                "markers": list(claim.markers),
-                "supported": claim.supported,
-                "score": claim.score,
-                "support": [{"number": s.number, "start": s.start, "end": s.end} for s in claim.support],
-            }
-            for claim in answer.claims
-        ],
-    }
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -193,15 +166,18 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument("--out", type=Path, default=Path("reports"), help="report folder (default reports/)")
     evaluate.add_argument("--retrieval-only", action="store_true", help="score retrieval only (skip answering)")
+    evaluate.add_argument(
+        "--judge", action="store_true", help="also score answers with the chat model (judged correctness, faithfulness)"
+    )
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
     _retrieval_options(evaluate)
     _common(evaluate)
     evaluate.set_defaults(run=cmd_eval)
 
     serve = commands.add_parser("serve", help="start the web chat (same as python app.py)")
-    serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
-    serve.add_argument("--share", action="store_true", help="ask Gradio for a public share link (needs internet)")
+    serve.add_argument("--host", help=_setting_help("host"))
+    serve.add_argument("--port", type=int, help=_setting_help("port"))
+    serve.add_argument("--share", action="store_true", help=_setting_help("share"))
     _common(serve)
     serve.set_defaults(run=cmd_serve)
     return parser

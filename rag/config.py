@@ -1,19 +1,21 @@
 """Configuration: the one place that reads environment variables and `.env`.
 
 Every other module receives a `Settings` object (or plain values taken from it);
-nothing below this module looks at `os.environ`.
+nothing below this module looks at `os.environ`. The CLI's help and the README's
+configuration table (`python -m rag.config` prints it) are made from these fields.
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 RetrievalMode = Literal["hybrid", "dense", "bm25"]
+LLM_PROVIDERS = ("openai", "openai-like", "anthropic", "ollama")
 
 
 class Settings(BaseSettings):
@@ -29,50 +31,82 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("CHROMA_HOST", "RAG_CHROMA_HOST"),
         description="Chroma server host; unset = embedded PersistentClient under data_dir.",
     )
-    chroma_port: int = Field(8000, validation_alias=AliasChoices("CHROMA_PORT", "RAG_CHROMA_PORT"))
-    chroma_token: SecretStr | None = Field(None, validation_alias=AliasChoices("CHROMA_TOKEN", "RAG_CHROMA_TOKEN"))
+    chroma_port: int = Field(
+        8000, validation_alias=AliasChoices("CHROMA_PORT", "RAG_CHROMA_PORT"), description="Chroma server port."
+    )
+    chroma_token: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("CHROMA_TOKEN", "RAG_CHROMA_TOKEN"),
+        description="Bearer token for a Chroma server that needs one.",
+    )
 
     # --- loading -------------------------------------------------------------------
     max_article_bytes: int = Field(
         5_000_000, description="Larger articles (file or record text) are reported and skipped."
     )
     max_file_bytes: int = Field(500_000_000, description="Larger .json/.jsonl/.csv files are reported and skipped.")
-    csv_title_column: str = "headlines"
-    csv_text_column: str = "articles"
-    csv_date_column: str = "published"
-    csv_source_column: str = "source"
-    csv_url_column: str = "url"
+    csv_title_column: str = Field("headlines", description="CSV column with the title.")
+    csv_text_column: str = Field("articles", description="CSV column with the article text.")
+    csv_date_column: str = Field("published", description="CSV column with the publication date.")
+    csv_source_column: str = Field("source", description="CSV column with the source (else the file name).")
+    csv_url_column: str = Field("url", description="CSV column with the article URL.")
 
     # --- chunking and embedding ------------------------------------------------------
     chunk_tokens: int = Field(200, description="Target chunk size in wordpiece tokens (embedder truncates at 256).")
     chunk_overlap: int = Field(40, description="Tokens of trailing sentences repeated at the start of the next chunk.")
     embedder: str = Field(
         "minilm",
-        description="'minilm' (offline int8 ONNX all-MiniLM-L6-v2) or 'openai:<model>' e.g. openai:text-embedding-3-small.",
+        description=(
+            "'minilm' (offline int8 ONNX all-MiniLM-L6-v2) or 'openai:<model>' e.g. openai:text-embedding-3-small; "
+            "a collection keeps the embedder it was built with."
+        ),
     )
-    embed_batch_size: int = 64
+    embed_batch_size: int = Field(64, description="Texts per embedding call.")
 
     # --- retrieval -------------------------------------------------------------------
     top_k: int = Field(5, description="Passages given to the answerer.")
-    retrieval_mode: RetrievalMode = "hybrid"
+    retrieval_mode: RetrievalMode = Field("hybrid", description="hybrid (dense + BM25 fused), dense or bm25.")
     candidates: int = Field(60, description="Candidates taken from each ranking before fusion.")
     query_hints: bool = Field(True, description="Boost articles from sources and dates named in the question.")
 
     # --- answering -------------------------------------------------------------------
     openai_api_key: SecretStr | None = Field(
-        None, validation_alias=AliasChoices("OPENAI_API_KEY", "RAG_OPENAI_API_KEY")
+        None,
+        validation_alias=AliasChoices("OPENAI_API_KEY", "RAG_OPENAI_API_KEY"),
+        description="Set it to have a chat model write the answers (else the offline extractive answerer).",
     )
-    openai_base_url: str | None = Field(None, validation_alias=AliasChoices("OPENAI_BASE_URL", "RAG_OPENAI_BASE_URL"))
-    llm_model: str = Field("gpt-4o-mini", description="Chat model used when OPENAI_API_KEY is set.")
+    openai_base_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("OPENAI_BASE_URL", "RAG_OPENAI_BASE_URL"),
+        description="An OpenAI-compatible server (Ollama, vLLM, llama.cpp); unset = OpenAI.",
+    )
+    llm: str | None = Field(
+        None,
+        description=(
+            "Chat model as 'provider:model': openai:gpt-4o-mini, openai-like:llama3.1 (any OpenAI-protocol server "
+            "at OPENAI_BASE_URL), anthropic:claude-3-5-haiku-latest (extra .[anthropic]), ollama:llama3.1 "
+            "(extra .[ollama]); 'none' = the offline extractive answerer. Unset: openai:<llm_model> when "
+            "OPENAI_API_KEY is set (openai-like:<llm_model> when OPENAI_BASE_URL is set too), else none."
+        ),
+    )
+    llm_model: str = Field("gpt-4o-mini", description="Chat model used when OPENAI_API_KEY is set and RAG_LLM is not.")
     llm_timeout: float = Field(60.0, description="Seconds before an LLM request is abandoned.")
+    llm_top_k: int = Field(8, description="Passages given to a chat model (the extractive answerer uses top_k).")
+    llm_context_window: int = Field(8192, description="Context window assumed for openai-like models (tokens).")
+    anthropic_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("ANTHROPIC_API_KEY", "RAG_ANTHROPIC_API_KEY"),
+        description="API key for RAG_LLM=anthropic:MODEL.",
+    )
+    ollama_base_url: str = Field("http://127.0.0.1:11434", description="Ollama server for RAG_LLM=ollama:MODEL.")
     min_support: float = Field(0.36, description="Extractive answerer: a sentence must score at least this to be used.")
 
     # --- web app -----------------------------------------------------------------------
-    host: str = "127.0.0.1"
-    port: int = 7860
-    auth_user: str | None = None
-    auth_password: SecretStr | None = None
-    share: bool = False
+    host: str = Field("127.0.0.1", description="Web app address.")
+    port: int = Field(7860, description="Web app port.")
+    auth_user: str | None = Field(None, description="With auth_password: the web app asks for a login.")
+    auth_password: SecretStr | None = Field(None, description="Password for auth_user.")
+    share: bool = Field(False, description="Ask Gradio for a public share link (needs internet).")
     concurrency: int = Field(4, description="Chat requests processed at once by the web app.")
 
     @field_validator("collection")
@@ -85,10 +119,73 @@ class Settings(BaseSettings):
             )
         return name
 
+    @field_validator("llm")
+    @classmethod
+    def _llm_spec(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if value.strip().lower() == "none":
+            return "none"
+        provider, _, model = value.strip().partition(":")
+        if provider not in LLM_PROVIDERS or not model:
+            raise ValueError(
+                f"{value!r} is not 'provider:model' with provider one of {', '.join(LLM_PROVIDERS)} "
+                "(e.g. openai:gpt-4o-mini), or 'none'"
+            )
+        return f"{provider}:{model}"
+
+    @property
+    def llm_spec(self) -> tuple[str, str] | None:
+        """(provider, model) of the chat model to use, or None for the offline extractive answerer."""
+        if self.llm == "none":
+            return None
+        if self.llm:
+            provider, _, model = self.llm.partition(":")
+            return provider, model
+        if self.openai_api_key is None or not self.openai_api_key.get_secret_value():
+            return None
+        return ("openai-like" if self.openai_base_url else "openai"), self.llm_model
+
     @property
     def uses_server(self) -> bool:
         return bool(self.chroma_host)
 
     @property
     def uses_llm(self) -> bool:
-        return self.openai_api_key is not None and bool(self.openai_api_key.get_secret_value())
+        return self.llm_spec is not None
+
+
+def env_name(field: str) -> str:
+    """The environment variable that sets `field` (its first alias, else RAG_<FIELD>)."""
+    alias = Settings.model_fields[field].validation_alias
+    if isinstance(alias, AliasChoices) and isinstance(alias.choices[0], str):
+        return alias.choices[0]
+    return f"RAG_{field.upper()}"
+
+
+def default_text(field: str) -> str:
+    """`field`'s default as a user writes it: unset, true/false, a number or text."""
+    default = Settings.model_fields[field].default
+    if default is None:
+        return "unset"
+    if isinstance(default, bool):
+        return str(default).lower()
+    return str(default)
+
+
+def retrieval_modes() -> tuple[str, ...]:
+    return get_args(RetrievalMode)
+
+
+def configuration_table() -> str:
+    """The README's configuration table: every setting, its variable, default and meaning."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for field, info in Settings.model_fields.items():
+        default = default_text(field)
+        shown = default if info.default is None else f"`{default}`"
+        rows.append(f"| `{env_name(field)}` | {shown} | {info.description or ''} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(configuration_table())

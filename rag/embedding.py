@@ -3,27 +3,24 @@
 `Embedder` is the one interface the rest of the pipeline sees. Implementations:
 `MiniLMEmbedder` (offline int8 ONNX all-MiniLM-L6-v2, the default), `OpenAIEmbedder`
 (any OpenAI-compatible `/v1/embeddings` endpoint) and `CachedEmbedder` (sqlite cache in
-front of either). `make_embedder` picks one from `Settings`. `ChromaEmbeddingFunction`
-exposes an embedder to Chroma so it never falls back on its own default model (which
-would download one); rag.llamaindex does the same for llama-index.
+front of either). `make_embedder` picks one from `Settings`. rag.store exposes an
+embedder to Chroma (`ChromaEmbeddingFunction`) and rag.llamaindex to llama-index.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 import numpy as np
-from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
-from chromadb.utils.embedding_functions import register_embedding_function
 
 from rag.config import Settings
-from rag.errors import ConfigurationError, EmbedderError
+from rag.errors import ConfigurationError, EmbedderError, failure_reason
+from rag.openai_client import client_errors, make_client
 
 MINILM_MODEL_ID = "all-MiniLM-L6-v2-onnx-int8"
 MINILM_DIMENSION = 384
@@ -65,7 +62,7 @@ def _batches(items: list[T], size: int) -> Iterator[list[T]]:
 
 def _normalised(vectors: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+    return np.asarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)
 
 
 def _minilm_files() -> tuple[Path, Path]:
@@ -137,12 +134,10 @@ class OpenAIEmbedder:
         timeout: float = 60.0,
         batch_size: int = 256,
     ) -> None:
-        from openai import OpenAI
-
         self.model_id = f"openai:{model}"
         self.batch_size = batch_size
         self._model = model
-        self._client = OpenAI(api_key=api_key, base_url=base_url, timeout=timeout)
+        self._client = make_client(api_key, base_url, timeout)
         self._dimension: int | None = None
 
     @property
@@ -163,7 +158,13 @@ class OpenAIEmbedder:
         return np.concatenate(parts)
 
     def _embed_batch(self, texts: list[str]) -> np.ndarray:
-        response = self._client.embeddings.create(model=self._model, input=texts)
+        try:
+            response = self._client.embeddings.create(model=self._model, input=texts)
+        except client_errors() as error:
+            raise EmbedderError(
+                f"The embedding model {self.model_id} at {self._client.base_url} {failure_reason(error)}; "
+                "check OPENAI_BASE_URL, OPENAI_API_KEY and RAG_EMBEDDER."
+            ) from error
         rows = sorted(response.data, key=lambda item: item.index)
         vectors = _normalised(np.array([row.embedding for row in rows], dtype=np.float32))
         self._dimension = vectors.shape[1]
@@ -261,43 +262,3 @@ def make_model(settings: Settings) -> Embedder:
 def make_embedder(settings: Settings, model: Embedder | None = None) -> CachedEmbedder:
     """The configured model (or `model`, to share one), behind the cache file under `settings.data_dir`."""
     return CachedEmbedder(model or make_model(settings), settings.data_dir / CACHE_FILE)
-
-
-@functools.cache
-def _shared_minilm() -> MiniLMEmbedder:
-    """One MiniLM per process for Chroma, which rebuilds embedding functions from config often."""
-    return MiniLMEmbedder()
-
-
-@register_embedding_function
-class ChromaEmbeddingFunction(EmbeddingFunction[Documents]):
-    """Lets a Chroma collection embed documents and query texts with our embedder."""
-
-    def __init__(self, embedder: Embedder) -> None:
-        self._embedder = embedder
-
-    def __call__(self, input: Documents) -> Embeddings:
-        return list(self._embedder.embed(input))
-
-    @staticmethod
-    def name() -> str:
-        return "rag-news-embedder"
-
-    def get_config(self) -> dict[str, Any]:
-        return {"model_id": self._embedder.model_id}
-
-    @staticmethod
-    def build_from_config(config: dict[str, Any]) -> ChromaEmbeddingFunction:
-        model_id = config.get("model_id")
-        if model_id != MINILM_MODEL_ID:
-            raise ValueError(
-                f"cannot rebuild the embedder {model_id!r} from a Chroma config; "
-                "pass embedding_function=ChromaEmbeddingFunction(make_embedder(settings))"
-            )
-        return ChromaEmbeddingFunction(_shared_minilm())
-
-    def is_legacy(self) -> bool:
-        return False
-
-    def default_space(self) -> Space:
-        return "cosine"

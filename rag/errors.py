@@ -46,3 +46,22 @@ class LLMError(RagError):
 
 class FetchError(RagError):
     """A web page or feed could not be fetched or read."""
+
+
+def failure_reason(error: BaseException, key_setting: str = "OPENAI_API_KEY") -> str:
+    """Why a call to a model service failed, as the end of a sentence ("could not be reached").
+
+    Judged by class names and status code, which the OpenAI, Anthropic and httpx exceptions share,
+    so no provider SDK needs importing here.
+    """
+    names = {cls.__name__ for cls in type(error).__mro__}
+    status = getattr(error, "status_code", None)
+    if names & {"APITimeoutError", "TimeoutException", "TimeoutError"}:
+        return "did not answer in time"
+    if names & {"APIConnectionError", "ConnectError", "ConnectionError", "TransportError"}:
+        return "could not be reached"
+    if "AuthenticationError" in names or status == 401:
+        return f"rejected the API key (check {key_setting})"
+    if isinstance(status, int):
+        return f"answered with HTTP {status}"
+    return f"failed ({type(error).__name__})"

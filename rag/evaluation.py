@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
@@ -28,7 +28,10 @@ from rag.answering import VERDICT, Answer, ExtractiveAnswerer
 from rag.chat import ChatEngine
 from rag.citations import claims
 from rag.config import Settings
-from rag.errors import UsageError
+from rag.errors import ConfigurationError, UsageError
+
+if TYPE_CHECKING:  # llama-index's evaluators load only for rag eval --judge
+    from rag.judge import Judge
 
 RETRIEVAL_DEPTH = 10
 _QUOTED = r"[“\"]([^”\"]{12,})[”\"]"
@@ -158,7 +161,9 @@ def score_retrieval(case: TestCase, ranked: Sequence[str]) -> dict[str, float]:
     }
 
 
-def evaluate_case(engine: ChatEngine, case: TestCase, top_k: int, answer: bool = True) -> CaseResult:
+def evaluate_case(
+    engine: ChatEngine, case: TestCase, top_k: int, answer: bool = True, judge: Judge | None = None
+) -> CaseResult:
     result = CaseResult(case.id, case.type, case.question, case.answer, case.answerable)
     started = time.perf_counter()
     passages = engine.retriever.retrieve(case.question, max(RETRIEVAL_DEPTH, top_k))
@@ -171,7 +176,14 @@ def evaluate_case(engine: ChatEngine, case: TestCase, top_k: int, answer: bool =
         assert final.answer is not None
         result.answer, result.declined = final.answer.text, final.answer.declined
         result.scores |= score_answer(case, final.answer)
-    result.seconds["total"] = sum(result.seconds.values())
+        if judge is not None:
+            started = time.perf_counter()
+            texts = [p.text for p in final.answer.passages]
+            result.scores |= judge.score(
+                case.question, final.answer.text, case.answer, texts, case.answerable, final.answer.declined
+            )
+            result.seconds["judge"] = time.perf_counter() - started
+    result.seconds["total"] = sum(seconds for stage, seconds in result.seconds.items() if stage != "judge")
     return result
 
 
@@ -229,12 +241,14 @@ def metrics_svg(summary: dict[str, dict[str, float]]) -> str:
     group_width = len(PLOTTED) * bar + gap
     width = left + len(groups) * group_width + 180
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + top + 60}" font-family="sans-serif" font-size="11">'
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + top + 60}" '
+        'font-family="sans-serif" font-size="11">'
     ]
     for tick in (0, 0.25, 0.5, 0.75, 1.0):
         y = top + height * (1 - tick)
         parts.append(
-            f'<line x1="{left}" x2="{width - 170}" y1="{y}" y2="{y}" stroke="#ddd"/><text x="5" y="{y + 4}">{tick:.2f}</text>'
+            f'<line x1="{left}" x2="{width - 170}" y1="{y}" y2="{y}" stroke="#ddd"/><text x="5" '
+            f'y="{y + 4}">{tick:.2f}</text>'
         )
     for g, group in enumerate(groups):
         x0 = left + g * group_width + gap / 2
@@ -244,13 +258,15 @@ def metrics_svg(summary: dict[str, dict[str, float]]) -> str:
                 continue
             h = height * max(0.0, min(1.0, value))
             parts.append(
-                f'<rect x="{x0 + m * bar}" y="{top + height - h}" width="{bar - 2}" height="{h}" fill="{colour}"><title>{name}: {value:.3f}</title></rect>'
+                f'<rect x="{x0 + m * bar}" y="{top + height - h}" width="{bar - 2}" height="{h}" '
+                f'fill="{colour}"><title>{name}: {value:.3f}</title></rect>'
             )
         parts.append(f'<text x="{x0}" y="{top + height + 16}">{html.escape(group)}</text>')
     for m, (name, colour) in enumerate(zip(PLOTTED, COLOURS, strict=False)):
         y = top + m * 18
         parts.append(
-            f'<rect x="{width - 160}" y="{y}" width="12" height="12" fill="{colour}"/><text x="{width - 142}" y="{y + 10}">{name}</text>'
+            f'<rect x="{width - 160}" y="{y}" width="12" height="12" fill="{colour}"/><text x="{width - 142}" '
+            f'y="{y + 10}">{name}</text>'
         )
     parts.append("</svg>")
     return "\n".join(parts)
@@ -295,33 +311,52 @@ def evaluate(
     answer: bool = True,
     progress: bool = True,
     on_result: Callable[[CaseResult], None] | None = None,
+    judge: Judge | None = None,
 ) -> list[CaseResult]:
     results = []
     for case in tqdm(cases, desc="eval", unit="q", disable=not progress):
-        result = evaluate_case(engine, case, top_k, answer)
+        result = evaluate_case(engine, case, top_k, answer, judge)
         results.append(result)
         if on_result is not None:
             on_result(result)
     return results
 
 
+def _judge(settings: Settings) -> Judge:
+    if not settings.uses_llm:
+        raise ConfigurationError(
+            "rag eval --judge needs a chat model to judge with: set RAG_LLM=provider:model or OPENAI_API_KEY."
+        )
+    from rag.judge import Judge
+    from rag.llm import make_llm
+
+    return Judge(make_llm(settings))
+
+
 def run_cli(args: argparse.Namespace, settings: Settings) -> int:
     from rag.pipeline import Pipeline
 
     cases = select(load_testset(args.testset), args.sample, args.limit, args.seed)
+    judge = _judge(settings) if args.judge else None
+    if judge is not None and args.retrieval_only:
+        raise UsageError("--judge scores answers; drop --retrieval-only to judge them.")
     pipeline = Pipeline.open(settings)
     if pipeline.store.chunk_count() == 0:
         raise UsageError(f"Collection '{settings.collection}' is empty: ingest the articles first (rag ingest PATH).")
-    results = evaluate(pipeline.engine, cases, settings.top_k, answer=not args.retrieval_only, progress=not args.quiet)
+    top_k = pipeline.engine.top_k  # llm_top_k with a chat model
+    results = evaluate(
+        pipeline.engine, cases, top_k, answer=not args.retrieval_only, progress=not args.quiet, judge=judge
+    )
     summary = summarize(results)
     config = {
         "testset": str(args.testset),
         "questions": len(cases),
         "collection": settings.collection,
         "retrieval": settings.retrieval_mode,
-        "top_k": settings.top_k,
+        "top_k": top_k,
         "answerer": pipeline.engine.answerer_name,
         "embedder": pipeline.embedder.model_id,
+        "judge": judge.name if judge is not None else "none",
     }
     report = write_report(args.out, summary, results, config)
     print(format_table(summary))

@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from rag.chunking import TextChunk, chunk_text
 from rag.dates import date_number
-from rag.embedding import Embedder
+from rag.embedding import CachedEmbedder, Embedder
 from rag.loading import Article, LoadFailure, LoadOptions, discover, load_file
 from rag.store import ArticleRecord, ChunkStore
 
@@ -117,7 +117,7 @@ class _Batcher:
 def ingest(
     paths: Sequence[Path],
     store: ChunkStore,
-    embedder: Embedder,
+    embedder: CachedEmbedder,
     options: IngestOptions,
     progress: bool = True,
     before_publish: Callable[[int], None] | None = None,
@@ -125,6 +125,7 @@ def ingest(
     """Bring the store in line with the articles under `paths`; never raises for bad files."""
     started = time.perf_counter()
     report = IngestReport()
+    misses = embedder.misses
     files, report.failures = discover(paths)
     report.swept = store.begin_run()
     committed = store.manifest()
@@ -163,9 +164,8 @@ def ingest(
         batcher.flush()
     if options.sync:
         report.removed = _remove_vanished(paths, store, committed, seen, report.failures)
-    if report.changed and before_publish is not None:
-        before_publish(store.generation() + 1)  # e.g. build the BM25 index readers will need
-    store.end_run(report.changed)
+    store.end_run(report.changed, before_publish)  # e.g. build the BM25 index readers of the new generation need
+    report.embedded = embedder.misses - misses
     report.seconds = time.perf_counter() - started
     return report
 

@@ -22,8 +22,9 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bs4 import BeautifulSoup, CData, NavigableString, PageElement, Tag
+from bs4 import BeautifulSoup, CData, Tag
 from bs4.builder import ParserRejectedMarkup
+from bs4.element import NavigableString, PageElement
 
 from rag.dates import date_from_name, normalise_date
 
@@ -229,7 +230,8 @@ def _build(parsed: _Parsed, origin: str, max_bytes: int) -> tuple[list[Article],
             failures.append(
                 LoadFailure(
                     where,
-                    f"article text is {size:,} bytes, over the limit of {max_bytes:,}; split it or raise RAG_MAX_ARTICLE_BYTES",
+                    f"article text is {size:,} bytes, over the limit of {max_bytes:,}; "
+                    "split it or raise RAG_MAX_ARTICLE_BYTES",
                 )
             )
             continue
@@ -301,9 +303,10 @@ def _title_from_stem(stem: str) -> str:
 
 
 _DROP_TAGS = {"head", "script", "style", "noscript", "nav", "header", "footer", "aside", "form", "iframe", "svg"}
-_BLOCK_TAGS = set(
-    ["p", "div", "section", "article", "main", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote", "pre", "figure", "figcaption", "table", "tr", "td", "th", "dl", "dt", "dd", "br", "hr"]
-)
+_BLOCK_TAGS = set([
+    "p", "div", "section", "article", "main", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li",
+    "blockquote", "pre", "figure", "figcaption", "table", "tr", "td", "th", "dl", "dt", "dd", "br", "hr"
+])  # fmt: skip
 _BREAK = "\x1e"  # a plain str marking block boundaries; page text comes as NavigableString/CData
 _TEXT_TYPES = (str, NavigableString, CData)  # exact types: comments, doctypes etc. are subclasses
 
@@ -316,7 +319,7 @@ def _parse_html(text: str, path: Path, options: LoadOptions) -> _Parsed:
     title = meta.get("og:title") or _text_of(soup.find("title")) or _text_of(soup.find("h1"))
     containers = [node for node in _visible(soup) if isinstance(node, Tag) and node.name in ("article", "main")]
     root = next((tag for tag in containers if tag.name == "article"), containers[0] if containers else soup)
-    raw = "".join(node for node in _visible(root) if type(node) in _TEXT_TYPES)
+    raw = "".join(str(node) for node in _visible(root) if type(node) in _TEXT_TYPES)
     body = "\n\n".join(p for p in (" ".join(part.split()) for part in raw.split(_BREAK)) if p)
     title = title.strip() or _title_from_stem(path.stem)
     when = meta.get("article:published_time") or (time_tag["datetime"] if time_tag else "") or meta.get("date", "")

@@ -2,7 +2,7 @@
 
 Owns answer scoring (SQuAD-style normalisation, exact match, token F1, yes/no,
 containment), retrieval scoring with MultiHop-RAG's hit rule, citation and quote
-checks, refusal detection, and the small statistics used in reports.
+checks, and the small statistics used in reports (refusal detection lives in rag.answering).
 """
 
 from __future__ import annotations
@@ -152,28 +152,6 @@ def quote_fidelity(quotes_with_passages: Sequence[tuple[str, str]]) -> float | N
 def claim_support_rate(supported: Sequence[bool]) -> float | None:
     """Share of an answer's claims that their cited passages support; None when it has no claims."""
     return sum(supported) / len(supported) if supported else None
-
-
-# --- refusals ------------------------------------------------------------------------
-
-_NOT = r"(?:do(?:es)?\s+not|do(?:es)?n['’]t|cannot|can['’]t|can\s+not)"
-
-REFUSAL_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
-    re.compile(pattern, re.IGNORECASE)
-    for pattern in (
-        # "The articles do not say", "The provided articles don't contain", "the passages do not mention"
-        rf"\b(?:articles?|passages?|sources?|context|documents?|texts?)\s+{_NOT}\s+"
-        r"(?:say|state|mention|contain|provide|include|specify|cover|answer|address|tell)\b",
-        rf"\bI\s+{_NOT}\s+know\b",
-        r"\b(?:insufficient|not\s+enough)\s+(?:information|evidence|context)\b",
-        r"\b(?:cannot|can['’]t|can\s+not)\s+be\s+answered\b",
-    )
-)
-
-
-def is_refusal(text: str) -> bool:
-    """True when the text declines to answer ("The articles do not say ...", "I don't know", ...)."""
-    return any(pattern.search(text) for pattern in REFUSAL_PATTERNS)
 
 
 # --- statistics ----------------------------------------------------------------------

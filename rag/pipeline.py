@@ -2,23 +2,26 @@
 
 The only place that decides which implementation backs each interface: embedded or
 server Chroma (rag.store.connect), MiniLM or OpenAI embeddings (rag.embedding),
-extractive or LLM answers (rag.answering).
+extractive (rag.answering) or chat-model answers (rag.llm). `Pipelines` keeps one pipeline
+per collection (the web app's collection picker), sharing one embedding model.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from rag.anchors import lexical_mentions
-from rag.answering import ExtractiveAnswerer, LLMAnswerer, OpenAIChatModel
+from rag.answering import ExtractiveAnswerer
 from rag.chat import ChatEngine
 from rag.config import Settings
-from rag.embedding import CachedEmbedder, Embedder, make_embedder
+from rag.embedding import CachedEmbedder, Embedder, make_embedder, make_model
 from rag.ingest import IngestOptions, IngestReport, ingest
+from rag.lexical import Bm25Index
 from rag.loading import LoadOptions
-from rag.retrieval import Bm25Index, Retriever
+from rag.retrieval import Retriever
 from rag.store import ChunkStore
 
 
@@ -40,20 +43,17 @@ class Pipeline:
         retriever = Retriever(
             store, embedder, lexical, settings.retrieval_mode, settings.candidates, hints=settings.query_hints
         )
-        llm = None
-        if settings.uses_llm and settings.openai_api_key is not None:
-            chat_model = OpenAIChatModel.connect(
-                settings.openai_api_key.get_secret_value(),
-                settings.openai_base_url,
-                settings.llm_model,
-                settings.llm_timeout,
-            )
-            llm = LLMAnswerer(chat_model)
+        answerer = None
+        if settings.uses_llm:
+            from rag.llm import LLMAnswerer, make_llm  # llama-index loads only when a chat model is used
+
+            answerer = LLMAnswerer(make_llm(settings))
+        top_k = settings.llm_top_k if answerer else settings.top_k
         engine = ChatEngine(
             retriever,
             ExtractiveAnswerer(embedder, settings.min_support, lambda: lexical.sources, lexical_mentions(lexical)),
-            llm,
-            settings.top_k,
+            answerer,
+            top_k,
         )
         return cls(settings, embedder, store, lexical, retriever, engine)
 
@@ -64,11 +64,30 @@ class Pipeline:
             chunk_overlap=self.settings.chunk_overlap,
             sync=sync,
         )
-        misses = self.embedder.misses
         prepare = None if self.settings.retrieval_mode == "dense" else self._prepare_lexical
-        report = ingest(paths, self.store, self.embedder, options, progress, before_publish=prepare)
-        report.embedded = self.embedder.misses - misses
-        return report
+        return ingest(paths, self.store, self.embedder, options, progress, before_publish=prepare)
 
     def _prepare_lexical(self, generation: int) -> None:
         self.lexical.prepare(self.store, generation)
+
+
+class Pipelines:
+    """One pipeline per collection, sharing the embedder; thread-safe lazy opening."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.model = make_model(settings)
+        self._open: dict[str, Pipeline] = {}
+        self._lock = threading.Lock()
+
+    def get(self, collection: str | None = None) -> Pipeline:
+        name = collection or self.settings.collection
+        with self._lock:
+            if name not in self._open:
+                settings = self.settings.model_copy(update={"collection": name})
+                self._open[name] = Pipeline.open(settings, self.model)
+            return self._open[name]
+
+    def collections(self) -> list[str]:
+        names = self.get().store.collection_names()
+        return sorted(set(names) | {self.settings.collection})

@@ -1,6 +1,8 @@
 """Vector store: chunks and the article manifest in Chroma, embedded or on a server.
 
-`ChunkStore` is the only code that talks to chromadb. It keeps two collections:
+This is the only module that talks to chromadb. `ChromaEmbeddingFunction` lets Chroma embed
+with our embedder, so it never falls back on its own default model (which would download
+one). `ChunkStore` keeps two collections:
 
 * `<name>`: one record per chunk (text, embedding, article metadata, offsets);
 * `<name>__articles`: the manifest, one record per *committed* article (its content
@@ -15,23 +17,76 @@ the start of the next run.
 
 from __future__ import annotations
 
+import functools
 import threading
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import chromadb
 import numpy as np
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
+from chromadb.api.types import Documents, Embeddable, EmbeddingFunction, Embeddings, Include, Space
+from chromadb.base_types import InclusionExclusionOperator, LiteralValue
+from chromadb.utils.embedding_functions import register_embedding_function
 
 from rag.config import Settings
-from rag.embedding import ChromaEmbeddingFunction, Embedder
+from rag.embedding import MINILM_MODEL_ID, Embedder, MiniLMEmbedder
 from rag.errors import StoreError
 
 STATE_ID = "__rag_state__"
-_UNIT = [1.0]  # manifest records carry a dummy 1-d vector: Chroma requires one
+_UNIT: Sequence[float] = [1.0]  # manifest records carry a dummy 1-d vector: Chroma requires one
+
+
+# Chroma rebuilds a collection's embedding function from its stored config whenever it loads the
+# collection; only MiniLM can be rebuilt without our settings, and ChunkStore always passes the
+# function itself, so Chroma's warning about the others (the OpenAI embedder) is noise to a user.
+warnings.filterwarnings(
+    "ignore", message="Could not reconstruct embedding function rag-news-embedder", category=UserWarning
+)
+
+
+@functools.cache
+def _shared_minilm() -> MiniLMEmbedder:
+    """One MiniLM per process for Chroma, which rebuilds embedding functions from config often."""
+    return MiniLMEmbedder()
+
+
+@register_embedding_function
+class ChromaEmbeddingFunction(EmbeddingFunction[Documents]):
+    """Lets a Chroma collection embed documents and query texts with our embedder."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self._embedder = embedder
+
+    def __call__(self, input: Documents) -> Embeddings:
+        return list(self._embedder.embed(input))
+
+    @staticmethod
+    def name() -> str:
+        return "rag-news-embedder"
+
+    def get_config(self) -> dict[str, Any]:
+        return {"model_id": self._embedder.model_id}
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> ChromaEmbeddingFunction:
+        model_id = config.get("model_id")
+        if model_id != MINILM_MODEL_ID:
+            raise ValueError(
+                f"cannot rebuild the embedder {model_id!r} from a Chroma config; "
+                "pass embedding_function=ChromaEmbeddingFunction(make_embedder(settings))"
+            )
+        return ChromaEmbeddingFunction(_shared_minilm())
+
+    def is_legacy(self) -> bool:
+        return False
+
+    def default_space(self) -> Space:
+        return "cosine"
 
 
 @dataclass(frozen=True)
@@ -117,7 +172,8 @@ class ChunkStore:
         self.name = name
         self.model_id = embedder.model_id
         self._connection = connection
-        self._function = ChromaEmbeddingFunction(embedder)
+        # Chroma types collections for text-or-image functions; text-only ones (like its own default) are accepted.
+        self._function = cast("EmbeddingFunction[Embeddable]", ChromaEmbeddingFunction(embedder))
         self._epoch = -1
         self._handles: tuple[Collection, Collection] | None = None
         built_with = (self._chunks.metadata or {}).get("embedder")
@@ -198,11 +254,19 @@ class ChunkStore:
         self._set_state({**state, "running": True})
         return swept
 
-    def end_run(self, changed: bool) -> None:
+    def end_run(self, changed: bool, before_publish: Callable[[int], None] | None = None) -> int:
+        """Mark the run finished; if it changed the store, publish the next generation. Returns the generation.
+
+        `before_publish(generation)` runs first when there is a new generation, so what readers of it
+        need (e.g. the BM25 index) is ready when they see it.
+        """
         state = self._state()
         generation = int(state["generation"]) + (1 if changed else 0)
+        if changed and before_publish is not None:
+            before_publish(generation)
         self._set_state({"generation": generation, "running": False})
         self._seen_generation = generation
+        return generation
 
     def sweep_orphans(self) -> int:
         """Delete chunks whose (article, hash) is not committed in the manifest."""
@@ -243,11 +307,12 @@ class ChunkStore:
         if not records:
             return
         current = {record.id: record.content_hash for record in records}
-        found = self._chunks.get(where={"article_id": {"$in": list(current)}}, include=["metadatas"])
+        in_articles: dict[InclusionExclusionOperator, list[LiteralValue]] = {"$in": list(current)}
+        found = self._chunks.get(where={"article_id": in_articles}, include=["metadatas"])
         self._delete(
             [
                 chunk_id
-                for chunk_id, meta in zip(found["ids"], found["metadatas"], strict=False)
+                for chunk_id, meta in zip(found["ids"], found["metadatas"] or [], strict=False)
                 if current[str(meta["article_id"])] != meta["article_hash"]
             ]
         )
@@ -276,10 +341,12 @@ class ChunkStore:
                 where=where or None,
                 include=["documents", "metadatas", "distances"],
             )
+        documents, metadatas, distances = result["documents"], result["metadatas"], result["distances"]
+        assert documents is not None and metadatas is not None and distances is not None  # all were included
         return [
             (ChunkRecord(chunk_id, text, dict(meta)), 1.0 - float(distance))
             for chunk_id, text, meta, distance in zip(
-                result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0], strict=False
+                result["ids"][0], documents[0], metadatas[0], distances[0], strict=False
             )
         ]
 
@@ -294,11 +361,11 @@ class ChunkStore:
         if not ids:
             return []
         found = self._chunks.get(ids=list(ids), include=["documents", "metadatas", "embeddings"])
+        documents, metadatas, embeddings = found["documents"], found["metadatas"], found["embeddings"]
+        assert documents is not None and metadatas is not None and embeddings is not None  # all were included
         by_id = {
             chunk_id: (ChunkRecord(chunk_id, text, dict(meta)), np.asarray(vector, dtype=np.float32))
-            for chunk_id, text, meta, vector in zip(
-                found["ids"], found["documents"], found["metadatas"], found["embeddings"], strict=False
-            )
+            for chunk_id, text, meta, vector in zip(found["ids"], documents, metadatas, embeddings, strict=False)
         }
         return [by_id[chunk_id] for chunk_id in ids if chunk_id in by_id]
 
@@ -313,7 +380,7 @@ class ChunkStore:
         return max(0, self._manifest.count() - (1 if self._manifest.get(ids=[STATE_ID])["ids"] else 0))
 
 
-def _pages(collection: Collection, include: list[str], page_size: int) -> Iterator[Any]:
+def _pages(collection: Collection, include: Include, page_size: int) -> Iterator[Any]:
     offset = 0
     while True:
         page = collection.get(include=include, limit=page_size, offset=offset)

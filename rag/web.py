@@ -13,55 +13,32 @@ from __future__ import annotations
 import html
 import logging
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
-from rag.answering import Answer, Citation
+from rag.answering import Answer, Citation, answer_json
 from rag.chat import Exchange, TurnUpdate
 from rag.citations import MARKER
-from rag.cli import answer_json
 from rag.config import Settings
 from rag.dates import QueryFilters
-from rag.embedding import make_model
 from rag.errors import RagError
-from rag.pipeline import Pipeline
+from rag.pipeline import Pipeline, Pipelines
 
 log = logging.getLogger("rag.web")
 DEMO_ARTICLES = Path(__file__).resolve().parent.parent / "demo" / "articles"
 
 CSS = """
-.source-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 6px 10px; margin-bottom: 8px; }
+.source-card {
+    border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 6px 10px; margin-bottom: 8px;
+}
 .source-card summary { cursor: pointer; font-weight: 600; }
 .source-card .meta { color: var(--body-text-color-subdued); font-size: 0.85em; }
 .source-card blockquote { margin: 6px 0; white-space: pre-wrap; }
 .source-card mark { background: #fde68a; color: inherit; }
 """
-
-
-class Pipelines:
-    """One pipeline per collection, sharing the embedder; thread-safe lazy opening."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.model = make_model(settings)
-        self._open: dict[str, Pipeline] = {}
-        self._lock = threading.Lock()
-
-    def get(self, collection: str | None = None) -> Pipeline:
-        name = collection or self.settings.collection
-        with self._lock:
-            if name not in self._open:
-                settings = self.settings.model_copy(update={"collection": name})
-                self._open[name] = Pipeline.open(settings, self.model)
-            return self._open[name]
-
-    def collections(self) -> list[str]:
-        names = self.get().store.collection_names()
-        return sorted(set(names) | {self.settings.collection})
 
 
 def ensure_demo(pipelines: Pipelines) -> str:
@@ -176,7 +153,8 @@ def build_app(settings: Settings) -> gr.Blocks:
         assert final.answer is not None
         return answer_json(final.answer, final.searched)
 
-    with gr.Blocks(title="News RAG chat") as app:
+    app = gr.Blocks(title="News RAG chat")
+    with app:
         gr.Markdown("## Ask the news articles\nAnswers cite numbered passages; the cited passages appear on the right.")
         status = gr.Markdown(
             status_line(pipelines.get()) + (f"\n\n{startup_note}" if startup_note else ""), elem_id="status"
@@ -205,7 +183,9 @@ def build_app(settings: Settings) -> gr.Blocks:
                     collection = gr.Dropdown(
                         pipelines.collections(), value=settings.collection, label="Collection", allow_custom_value=True
                     )
-                    top_k = gr.Slider(1, 20, value=settings.top_k, step=1, label="Passages to retrieve (top-k)")
+                    top_k = gr.Slider(
+                        1, 20, value=pipelines.get().engine.top_k, step=1, label="Passages to retrieve (top-k)"
+                    )
                     date_from = gr.Textbox(label="From date (YYYY-MM-DD)", elem_id="date-from")
                     date_to = gr.Textbox(label="To date (YYYY-MM-DD)", elem_id="date-to")
         inputs = [question, chatbot, exchanges, collection, top_k, date_from, date_to]
@@ -215,9 +195,11 @@ def build_app(settings: Settings) -> gr.Blocks:
             return status_line(pipelines.get(name))
 
         for trigger in (question.submit, send.click):
-            trigger(respond, inputs, outputs, api_name=False).then(refresh_status, collection, status, api_name=False)
-        clear.click(lambda: ([], "", "", []), None, [chatbot, sources, searched, exchanges], api_name=False)
-        collection.change(refresh_status, collection, status, api_name=False)
+            trigger(respond, inputs, outputs, api_visibility="private").then(
+                refresh_status, collection, status, api_visibility="private"
+            )
+        clear.click(lambda: ([], "", "", []), None, [chatbot, sources, searched, exchanges], api_visibility="private")
+        collection.change(refresh_status, collection, status, api_visibility="private")
         gr.api(api_ask, api_name="ask")
     app.queue(default_concurrency_limit=settings.concurrency, max_size=64)
     return app

@@ -33,6 +33,7 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
         "collection": "test",
         "openai_api_key": None,
         "openai_base_url": None,
+        "llm": None,
         "chroma_host": None,
         **overrides,
     }

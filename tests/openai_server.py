@@ -1,7 +1,8 @@
 """A fake OpenAI API for tests: a real HTTP/1.1 server on 127.0.0.1 speaking the OpenAI protocol.
 
 Owns `FakeOpenAI` (chat completions, streamed or not; embeddings; model list) and its
-failure modes ("error", "hang", "broken_stream"), plus the `fake_openai()` context manager.
+failure modes ("error", "unauthorized", "hang", "broken_stream"), plus the `fake_openai()` context manager,
+and `judging(reply)`, which plays llama-index's correctness and faithfulness judges.
 Nothing here touches the network beyond the loopback interface.
 """
 
@@ -20,7 +21,7 @@ from contextlib import contextmanager, suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
-Mode = Literal["ok", "error", "hang", "broken_stream"]
+Mode = Literal["ok", "error", "unauthorized", "hang", "broken_stream"]
 Reply = Callable[[list[dict]], str]
 
 DEFAULT_REPLY = "This is a canned answer from the fake OpenAI server."
@@ -31,6 +32,47 @@ EMBEDDING_DIM = 8
 def default_reply(messages: list[dict]) -> str:
     """The fixed assistant text used when no `reply` function is given."""
     return DEFAULT_REPLY
+
+
+def _content_words(text: str) -> set[str]:
+    return {word for word in re.findall(r"[a-z0-9]+", re.sub(r"\[\d+\]", " ", text.lower())) if len(word) > 3}
+
+
+def _judge_correctness(prompt: str) -> str:
+    """Score 1-5 by the share of the reference answer's content words found in the generated answer."""
+    reference = prompt.split("## Reference Answer", 1)[1].split("## Generated Answer", 1)[0]
+    generated = prompt.split("## Generated Answer", 1)[1]
+    wanted = _content_words(reference)
+    share = len(wanted & _content_words(generated)) / len(wanted) if wanted else 0.0
+    return f"{1 + 4 * share:.1f}\n{share:.0%} of the reference answer's words are in the generated answer."
+
+
+def _judge_faithfulness(prompt: str) -> str:
+    """YES when every content word of the information appears in the context."""
+    if "We want to understand if the following information is present" in prompt:  # llama-index's refine step
+        if "existing YES/NO answer: YES" in prompt:
+            return "YES"
+        information = prompt.split("in the context information:", 1)[1].split("We have provided", 1)[0]
+        context = prompt.split("------------", 1)[1]
+    else:
+        information = prompt.rsplit("Information: ", 1)[1].split("\nContext: ", 1)[0]
+        context = prompt.rsplit("\nContext: ", 1)[1]
+    return "YES" if _content_words(information) <= _content_words(context) else "NO"
+
+
+def judging(reply: Reply = default_reply) -> Reply:
+    """A reply function that plays llama-index's CorrectnessEvaluator and FaithfulnessEvaluator judges
+    (deterministically, by word overlap) and answers every other request with `reply`."""
+
+    def answer(messages: list[dict]) -> str:
+        text = "\n".join(str(m.get("content", "")) for m in messages)
+        if "You are an expert evaluation system for a question answering chatbot" in text:
+            return _judge_correctness(text)
+        if "is supported by the context" in text or "following information is present" in text:
+            return _judge_faithfulness(text)
+        return reply(messages)
+
+    return answer
 
 
 def fake_embedding(text: str) -> list[float]:
@@ -127,6 +169,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         fake = self.server.fake
         fake.record(body)
+        if fake.mode == "unauthorized":
+            self._send_json(401, _error_body("Incorrect API key provided.", "invalid_request_error"))
+            return
         if fake.mode == "error":
             self._send_json(500, _error_body("The fake server was told to fail.", "server_error"))
             return

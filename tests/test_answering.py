@@ -4,12 +4,15 @@ protocol (a real HTTP server on loopback), including its failure modes."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
-from rag.answering import DECLINE, LLMAnswerer, OpenAIChatModel, finish_answer
+from rag.answering import DECLINE, finish_answer
 from rag.chat import ChatEngine
+from rag.llm import LLMAnswerer, make_llm
 from rag.pipeline import Pipeline
+from tests.conftest import make_settings
 from tests.openai_server import FakeOpenAI
 
 KYIV = "What guarantees does Kyiv want?"
@@ -35,17 +38,28 @@ def test_extractive_declines_when_articles_do_not_say(demo_pipeline: Pipeline, q
     assert answer is not None and answer.declined and answer.text == DECLINE and answer.citations == []
 
 
+def loopback_answerer(base_url: str, timeout: float = 5.0) -> LLMAnswerer:
+    """The chat-model answerer as configured by RAG_LLM=openai-like:fake-model and OPENAI_BASE_URL."""
+    settings = make_settings(
+        Path("unused"), llm="openai-like:fake-model", openai_base_url=base_url, llm_timeout=timeout
+    )
+    return LLMAnswerer(make_llm(settings))
+
+
 def llm_engine(pipeline: Pipeline, server: FakeOpenAI, timeout: float = 5.0) -> ChatEngine:
-    model = OpenAIChatModel.connect("test-key", server.base_url, "fake-model", timeout)
-    return ChatEngine(pipeline.retriever, pipeline.engine.extractive, LLMAnswerer(model), top_k=3)
+    return ChatEngine(pipeline.retriever, pipeline.engine.extractive, loopback_answerer(server.base_url, timeout), 3)
+
+
+def passages_in(messages: list[dict]) -> list[tuple[int, str]]:
+    """(number, text) of each <passage> in the user message of a chat request."""
+    found = re.findall(r'<passage number="(\d+)"[^>]*>\n(.*?)\n</passage>', messages[-1]["content"], re.DOTALL)
+    return [(int(number), text) for number, text in found]
 
 
 def cite_guarantor(messages: list[dict]) -> str:
     """Plays a model that reads the numbered passages and cites the one about guarantors."""
-    user = messages[-1]["content"]
-    blocks = re.split(r"\n\n(?=\[\d+\] )", user.split("Passages:\n\n", 1)[1])
-    number = next(int(b[1 : b.index("]")]) for b in blocks if "guarantor countries" in b)
-    return f"Kyiv wants security guarantees from designated guarantor countries with strong armies [{number}]. See also [9]."
+    number = next(n for n, text in passages_in(messages) if "guarantor countries" in text)
+    return f"Kyiv wants security guarantees from designated guarantor countries with strong armies [{number}]. See [9]."
 
 
 def test_llm_answer_streams_and_markers_map_to_passages(demo_pipeline: Pipeline, fake_openai: FakeOpenAI) -> None:
@@ -81,8 +95,9 @@ def test_failing_endpoint_falls_back_to_extractive(demo_pipeline: Pipeline, fake
 
 
 def test_unreachable_endpoint_message(demo_pipeline: Pipeline) -> None:
-    model = OpenAIChatModel.connect("k", "http://127.0.0.1:9/v1", "m", 1.0)
-    engine = ChatEngine(demo_pipeline.retriever, demo_pipeline.engine.extractive, LLMAnswerer(model))
+    engine = ChatEngine(
+        demo_pipeline.retriever, demo_pipeline.engine.extractive, loopback_answerer("http://127.0.0.1:9/v1", 1.0)
+    )
     answer = engine.answer(KYIV).answer
     assert answer is not None and any("could not be reached" in notice for notice in answer.notices)
 

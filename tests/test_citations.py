@@ -67,7 +67,10 @@ def test_supporting_span_prefers_a_verbatim_quote() -> None:
 
 
 def test_claims_are_cut_after_markers_before_a_new_capitalised_claim() -> None:
-    text = "Manchester United Team News [5] Ahead of their visit, Chelsea won [2]. Kyiv wants guarantees [1] and allies agree [3]."
+    text = (
+        "Manchester United Team News [5] Ahead of their visit, Chelsea won [2]. "
+        "Kyiv wants guarantees [1] and allies agree [3]."
+    )
     assert claims(text) == [
         ("Manchester United Team News", [5]),
         ("Ahead of their visit, Chelsea won.", [2]),

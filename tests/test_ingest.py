@@ -21,7 +21,8 @@ def news(n: int, body: str = "") -> dict[str, str]:
     return {
         "title": f"Story {n}",
         "body": body
-        or f"Story number {n} reports that the harbour of town {n} reopened after repairs. Officials said ships returned.",
+        or f"Story number {n} reports that the harbour of town {n} reopened after repairs. "
+        "Officials said ships returned.",
         "published_at": f"2023-10-{n:02d}T10:00:00+00:00",
         "source": "Gazette",
         "url": f"https://example.com/story-{n}",

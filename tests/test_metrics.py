@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from rag.answering import is_refusal
 from rag.metrics import (
     citation_precision,
     contains_answer,
@@ -18,7 +19,6 @@ from rag.metrics import (
     first_hit_rank,
     hit_at_k,
     is_hit,
-    is_refusal,
     is_yes_no_reference,
     mean,
     normalize_answer,

@@ -100,10 +100,12 @@ def test_hang_mode_times_out(server: FakeOpenAI, client: OpenAI) -> None:
 
 def test_broken_stream_raises_while_iterating(server: FakeOpenAI, client: OpenAI) -> None:
     server.mode = "broken_stream"
-    with client.chat.completions.create(model="m", messages=MESSAGES, stream=True) as stream:
-        with pytest.raises((openai.APIError, httpx.HTTPError)):
-            for _ in stream:
-                pass
+    with (
+        client.chat.completions.create(model="m", messages=MESSAGES, stream=True) as stream,
+        pytest.raises((openai.APIError, httpx.HTTPError)),
+    ):
+        for _ in stream:
+            pass
 
 
 def test_embeddings_shape_and_determinism(client: OpenAI) -> None:

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from rag.dates import QueryFilters
+from rag.lexical import LexicalScores
 from rag.pipeline import Pipeline
 from rag.query import DateRange, QueryHints, parse_dates, parse_query_hints, source_aliases
-from rag.retrieval import Candidate, Fusion, LexicalScores, Retriever, weighted_rrf
+from rag.retrieval import Candidate, Fusion, Retriever, weighted_rrf
 from tests.conftest import make_settings
 
 STORIES = [

@@ -1,0 +1,43 @@
+"""Settings is the one source of defaults: the README's table and the CLI's help are made from it."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.cli import build_parser
+from rag.config import Settings, configuration_table, default_text, env_name
+from tests.conftest import ROOT
+
+
+def test_readme_configuration_table_matches_settings() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert configuration_table() in readme, "README's configuration table is stale: paste `python -m rag.config`"
+
+
+def test_every_setting_says_what_it_is_for() -> None:
+    assert [name for name, info in Settings.model_fields.items() if not info.description] == []
+
+
+def test_table_names_variables_and_defaults() -> None:
+    rows = configuration_table().splitlines()
+    assert "| `RAG_TOP_K` | `5` | Passages given to the answerer. |" in rows
+    assert any(row.startswith("| `OPENAI_API_KEY` | unset |") for row in rows)
+    assert "| `RAG_QUERY_HINTS` | `true` |" in configuration_table()
+    assert len(rows) == 2 + len(Settings.model_fields)
+
+
+@pytest.mark.parametrize(
+    ("command", "fields"),
+    [
+        ("ask", ["top_k", "retrieval_mode", "data_dir", "collection"]),
+        ("serve", ["host", "port", "share", "data_dir", "collection"]),
+    ],
+)
+def test_cli_help_shows_the_settings_defaults(
+    command: str, fields: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([command, "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    for field in fields:
+        assert f"(default {default_text(field)}, env {env_name(field)})" in help_text
