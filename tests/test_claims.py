@@ -19,6 +19,7 @@ from rag.embedding import MiniLMEmbedder
 from rag.retrieval import Passage
 from tests.conftest import DEMO_DIR, ROOT, clean_env
 from tests.openai_server import FakeOpenAI
+from tests.test_answering import passages_in
 
 GUARANTEES = (
     "Podolyak said Kyiv was still looking for specific security guarantees that could be imposed by "
@@ -89,8 +90,7 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def cite_guarantor_then_invent(messages: list[dict]) -> str:
     """A model that cites the guarantor passage, then adds a claim that passage does not hold."""
-    blocks = re.split(r"\n\n(?=\[\d+\] )", messages[-1]["content"].split("Passages:\n\n", 1)[1])
-    n = next(int(b[1 : b.index("]")]) for b in blocks if "guarantor countries" in b)
+    n = next(number for number, text in passages_in(messages) if "guarantor countries" in text)
     return (
         f"Kyiv wants security guarantees from designated guarantor countries with strong armies [{n}]. "
         f"Kyiv also demands that Russia pay 300 billion dollars in reparations by 2023 [{n}]."

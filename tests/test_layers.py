@@ -12,12 +12,13 @@ PACKAGE = Path(__file__).resolve().parent.parent / "rag"
 # Bottom to top. A module may import rag modules of lower layers only (never its own layer),
 # which also rules out cycles. A new module goes into the lowest layer its imports allow.
 LAYERS: list[set[str]] = [
-    {"__init__", "errors", "config", "chunking", "query", "metrics", "openai_client"},  # text, numbers, settings
+    {"__init__", "errors", "config", "chunking", "query", "metrics", "openai_client", "prose"},  # text, numbers, settings
     {"dates", "citations"},
-    {"loading", "embedding"},
+    {"loading", "embedding", "questions"},
     {"store"},  # the only module that talks to chromadb
     {"lexical", "ingest"},
     {"retrieval"},
+    {"anchors", "claims"},  # the decline rule and claim verification (pure, over passages)
     {"answering"},
     {"llm"},  # chat models through llama-index
     {"chat", "judge"},
