@@ -28,9 +28,10 @@ import numpy as np
 
 from rag.chunking import split_sentences
 from rag.dates import date_number
+from rag.lexical import Bm25Index
 from rag.query import source_aliases
 from rag.questions import Anchors, question_anchors, stems
-from rag.retrieval import Bm25Index, Passage
+from rag.retrieval import Passage
 
 DECLINE = "The articles do not say."
 _EVENT_SHARE = 0.5

@@ -24,7 +24,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from rag.anchors import DECLINE, AnchorCheck, check_anchors
+from rag.anchors import DECLINE as DECLINE  # re-exported: the decline text both answerers use
+from rag.anchors import AnchorCheck, check_anchors
 from rag.chunking import split_sentences
 from rag.citations import (
     content_terms,

@@ -12,8 +12,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "rag"
 # Bottom to top. A module may import rag modules of lower layers only (never its own layer),
 # which also rules out cycles. A new module goes into the lowest layer its imports allow.
 LAYERS: list[set[str]] = [
-    {"__init__", "errors", "config", "chunking", "query", "metrics", "openai_client", "prose"},  # text, numbers, settings
-    {"dates", "citations"},
+    {"__init__", "errors", "config", "chunking", "query", "metrics", "openai_client"},  # text, numbers, settings
+    {"dates", "citations", "prose"},
     {"loading", "embedding", "questions"},
     {"store"},  # the only module that talks to chromadb
     {"lexical", "ingest"},
