@@ -35,10 +35,13 @@ class Pipeline:
     engine: ChatEngine
 
     @classmethod
-    def open(cls, settings: Settings, model: Embedder | None = None) -> Pipeline:
-        """Build every part; pass `model` to share one embedding model between pipelines."""
+    def open(cls, settings: Settings, model: Embedder | None = None, create: bool = True) -> Pipeline:
+        """Build every part; pass `model` to share one embedding model between pipelines.
+
+        With `create=False` a collection that does not exist is a StoreError (nothing is created).
+        """
         embedder = make_embedder(settings, model)
-        store = ChunkStore.open(settings, embedder)
+        store = ChunkStore.open(settings, embedder, create)
         lexical = Bm25Index(settings.data_dir / "bm25" / settings.collection)
         retriever = Retriever(
             store, embedder, lexical, settings.retrieval_mode, settings.candidates, hints=settings.query_hints
@@ -80,12 +83,13 @@ class Pipelines:
         self._open: dict[str, Pipeline] = {}
         self._lock = threading.Lock()
 
-    def get(self, collection: str | None = None) -> Pipeline:
+    def get(self, collection: str | None = None, create: bool = True) -> Pipeline:
+        """The collection's pipeline; with `create=False` an unknown collection is a StoreError (nothing created)."""
         name = collection or self.settings.collection
         with self._lock:
             if name not in self._open:
                 settings = self.settings.model_copy(update={"collection": name})
-                self._open[name] = Pipeline.open(settings, self.model)
+                self._open[name] = Pipeline.open(settings, self.model, create)
             return self._open[name]
 
     def collections(self) -> list[str]:

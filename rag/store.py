@@ -186,8 +186,17 @@ class ChunkStore:
         self._seen_generation = self.generation()
 
     @classmethod
-    def open(cls, settings: Settings, embedder: Embedder) -> ChunkStore:
-        return cls(connect(settings), settings.collection, embedder)
+    def open(cls, settings: Settings, embedder: Embedder, create: bool = True) -> ChunkStore:
+        """The store of `settings.collection`; with `create=False` a missing collection is a StoreError."""
+        connection = connect(settings)
+        if not create:
+            existing = collection_names(connection.client)
+            if settings.collection not in existing:
+                raise StoreError(
+                    f"There is no collection named '{settings.collection}'; existing: "
+                    f"{', '.join(existing) or 'none'}. Choose one of them, or ingest articles into a new one."
+                )
+        return cls(connection, settings.collection, embedder)
 
     def _collections(self) -> tuple[Collection, Collection]:
         if self._handles is None or self._epoch != self._connection.epoch:
@@ -369,15 +378,31 @@ class ChunkStore:
         }
         return [by_id[chunk_id] for chunk_id in ids if chunk_id in by_id]
 
+    def article_chunks(self, article_id: str) -> list[ChunkRecord]:
+        """Every chunk of one article, in text order (to show the whole article)."""
+        found = self._chunks.get(where={"article_id": article_id}, include=["documents", "metadatas"])
+        records = [
+            ChunkRecord(chunk_id, text, dict(meta))
+            for chunk_id, text, meta in zip(
+                found["ids"], found["documents"] or [], found["metadatas"] or [], strict=False
+            )
+        ]
+        return sorted(records, key=lambda record: int(record.metadata["start"]))
+
     def collection_names(self) -> list[str]:
         """Chunk collections of this client (manifest collections left out)."""
-        return [c.name for c in self._connection.client.list_collections() if not c.name.endswith("__articles")]
+        return collection_names(self._connection.client)
 
     def chunk_count(self) -> int:
         return self._chunks.count()
 
     def article_count(self) -> int:
         return max(0, self._manifest.count() - (1 if self._manifest.get(ids=[STATE_ID])["ids"] else 0))
+
+
+def collection_names(client: ClientAPI) -> list[str]:
+    """The chunk collections of a client, sorted (manifest collections left out)."""
+    return sorted(c.name for c in client.list_collections() if not c.name.endswith("__articles"))
 
 
 def _pages(collection: Collection, include: Include, page_size: int) -> Iterator[Any]:

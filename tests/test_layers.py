@@ -24,6 +24,7 @@ LAYERS: list[set[str]] = [
     {"chat", "judge"},
     {"pipeline"},  # wiring: builds the parts from Settings
     {"evaluation", "llamaindex"},  # adapters over the whole pipeline
+    {"feedback", "web_render", "web_overview"},  # the web chat's parts: ratings, rendering, collection overview
     {"web"},
     {"cli"},
     {"__main__"},
