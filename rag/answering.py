@@ -36,7 +36,9 @@ from rag.citations import (
     renumber,
     term_overlap,
 )
-from rag.claims import Claim, verify
+from rag.claims import Claim as Claim  # re-exported: the answer's data model
+from rag.claims import Support as Support
+from rag.claims import verify
 from rag.dates import date_number
 from rag.embedding import Embedder
 from rag.prose import is_prose
