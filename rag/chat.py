@@ -171,15 +171,19 @@ class ChatEngine:
         notices = list(notices)
         answerer: Answerer = self.llm or self.extractive
         text = ""
+        check = self.extractive.check(question, passages) if self.llm else None
         try:
-            for delta in answerer.stream(question, passages):
-                text += delta
-                yield TurnUpdate(question, text, passages, notices=notices)
+            if check is not None and not check.matched:  # the articles miss what it asks: no model call
+                text = check.decline()
+            else:
+                for delta in answerer.stream(question, passages):
+                    text += delta
+                    yield TurnUpdate(question, text, passages, notices=notices)
         except LLMError as error:
             notices.append(f"{error} Showing the local extractive answer instead.")
             answerer = self.extractive
             text = self.extractive.compose(question, passages)
-        answer = finish_answer(text, passages, answerer.name)
+        answer = finish_answer(text, passages, answerer.name, self.extractive.embedder)
         answer = dataclasses.replace(answer, notices=[*notices, *answer.notices])
         yield TurnUpdate(question, answer.text, passages, answer, answer.notices)
 

@@ -200,6 +200,10 @@ def cmd_collections(args: argparse.Namespace) -> int:
 
 def format_sources(answer: Answer) -> str:
     lines = [f"note: {notice}" for notice in answer.notices]
+    for claim in answer.claims:
+        if not claim.supported:
+            where = "not found in " + " ".join(f"[{n}]" for n in claim.markers) if claim.markers else "uncited"
+            lines.append(f"⚠ {where}: {claim.text}")
     for citation in answer.citations:
         passage = citation.passage
         meta = " · ".join(part for part in (passage.date, passage.source, passage.url) if part)
@@ -217,8 +221,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print(library.empty_notice(pipeline.store.name), file=sys.stderr)
         return 1
     streamed = ""
+    live = pipeline.engine.llm is not None and not args.json  # the extractive answer comes whole, renumbered
     for update in pipeline.engine.ask(args.question, filters=filters):
-        if update.answer is None and not args.json:  # a chat model's answer, as it arrives
+        if update.answer is None and live:  # a chat model's answer, as it arrives
             print(update.text[len(streamed) :], end="", flush=True)
             streamed = update.text
     assert update.answer is not None
@@ -228,7 +233,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     answer = update.answer
     if not streamed or answer.text != streamed.strip():  # extractive, or the model's text was corrected
         print(("\n\n" if streamed else "") + answer.text, end="")
-    print("\n\n" + format_sources(answer) if answer.citations or answer.notices else "")
+    print("\n\n" + format_sources(answer) if answer.citations or answer.notices or answer.claims else "")
     return 0
 
 

@@ -108,7 +108,7 @@ class Settings(BaseSettings):
         description="API key for RAG_LLM=anthropic:MODEL.",
     )
     ollama_base_url: str = Field("http://127.0.0.1:11434", description="Ollama server for RAG_LLM=ollama:MODEL.")
-    min_support: float = Field(0.35, description="Extractive answerer: a sentence must score at least this to be used.")
+    min_support: float = Field(0.36, description="Extractive answerer: a sentence must score at least this to be used.")
 
     # --- web app -----------------------------------------------------------------------
     host: str = Field("127.0.0.1", description="Web app address.")

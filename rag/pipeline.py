@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag.anchors import lexical_mentions
 from rag.answering import ExtractiveAnswerer
 from rag.chat import ChatEngine
 from rag.config import Settings
@@ -53,7 +54,12 @@ class Pipeline:
 
             answerer = LLMAnswerer(make_llm(settings))
         top_k = settings.llm_top_k if answerer else settings.top_k
-        engine = ChatEngine(retriever, ExtractiveAnswerer(embedder, settings.min_support), answerer, top_k)
+        engine = ChatEngine(
+            retriever,
+            ExtractiveAnswerer(embedder, settings.min_support, lambda: lexical.sources, lexical_mentions(lexical)),
+            answerer,
+            top_k,
+        )
         return cls(settings, embedder, store, lexical, retriever, engine)
 
     def ingest(

@@ -13,13 +13,14 @@ PACKAGE = Path(__file__).resolve().parent.parent / "rag"
 # which also rules out cycles. A new module goes into the lowest layer its imports allow.
 LAYERS: list[set[str]] = [
     {"__init__", "errors", "config", "chunking", "query", "metrics", "openai_client", "identity", "syndication"},
-    {"dates", "citations", "fetch"},
+    {"dates", "citations", "fetch", "prose"},
     {"extract", "feeds"},  # web pages and feeds -> text
-    {"loading", "embedding"},
+    {"loading", "embedding", "questions"},
     {"sources"},  # web sources -> articles
     {"store"},  # the only module that talks to chromadb
     {"lexical", "ingest", "library"},
     {"retrieval"},
+    {"anchors", "claims"},  # the decline rule and claim verification (pure, over passages)
     {"answering"},
     {"llm"},  # chat models through llama-index
     {"chat", "judge"},
