@@ -83,16 +83,22 @@ def claims(text: str) -> list[tuple[str, list[int]]]:
 
     Markers that open a sentence ("... neutrality. [2] Talks ...") belong to the sentence before.
     """
-    result: list[tuple[str, list[int]]] = []
+    return [(claim, numbers) for claim, numbers, _ in located_claims(text)]
+
+
+def located_claims(text: str) -> list[tuple[str, list[int], tuple[int, int]]]:
+    """`claims`, each with its span in `text` (markers included), to mark it in place."""
+    result: list[tuple[str, list[int], tuple[int, int]]] = []
     for start, end in _claim_spans(text):
         sentence = text[start:end]
         leading = _LEADING_MARKERS.match(sentence)
         if leading and result:
             result[-1][1].extend(n for n in parse_markers(leading.group()) if n not in result[-1][1])
-            sentence = sentence[leading.end() :]
+            result[-1] = (result[-1][0], result[-1][1], (result[-1][2][0], start + leading.end()))
+            sentence, start = sentence[leading.end() :], start + leading.end()
         claim = _SPACED_MARKER.sub("", sentence).strip()
         if claim:
-            result.append((claim, parse_markers(sentence)))
+            result.append((claim, parse_markers(sentence), (start, end)))
     return result
 
 

@@ -22,6 +22,7 @@ from rag.chunking import split_sentences
 from rag.citations import claims as split_claims
 from rag.citations import content_terms
 from rag.embedding import Embedder
+from rag.prose import is_prose
 from rag.questions import names_in
 from rag.retrieval import Passage
 
@@ -110,7 +111,9 @@ class _Sentences:
 
     def __init__(self, passage: str, embedder: Embedder | None) -> None:
         self.passage, self.embedder = passage, embedder
-        self.spans = split_sentences(passage) or [(0, len(passage))]
+        spans = split_sentences(passage) or [(0, len(passage))]
+        # Support is shown to the reader: never a call to action, an embed or a caption when prose exists.
+        self.spans = [(start, end) for start, end in spans if is_prose(passage[start:end])] or spans
         self._vectors: np.ndarray | None = None
 
     def vectors(self) -> np.ndarray | None:

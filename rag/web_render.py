@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from rag.answering import Answer, Citation, Claim
-from rag.citations import MARKER
+from rag.citations import MARKER, located_claims
 from rag.retrieval import Passage
 from rag.store import ChunkRecord
 
@@ -63,19 +63,15 @@ def answer_body(answer: Answer, turn: int) -> str:
         return linked_markers(answer.text, turn)
     parts: list[str] = []
     position = 0
-    for claim in answer.claims:
-        start = answer.text.find(claim.text, position)
-        if start < 0:
-            continue
-        end = start + len(claim.text)
+    for claim, (_, _, (start, end)) in zip(answer.claims, located_claims(answer.text), strict=False):
         parts.append(linked_markers(answer.text[position:start], turn))
-        body = linked_markers(claim.text, turn)
+        body = linked_markers(answer.text[start:end].rstrip(), turn)
         if not claim.markers and not answer.declined and answer.citations:
             body = f'<span class="uncited" title="No source cited for this sentence">{body}</span>'
         elif not claim.supported:
             body += _claim_note(claim)
         parts.append(body)
-        position = end
+        position = start + len(answer.text[start:end].rstrip())
     parts.append(linked_markers(answer.text[position:], turn))
     return "".join(parts)
 

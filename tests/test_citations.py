@@ -76,3 +76,20 @@ def test_claims_are_cut_after_markers_before_a_new_capitalised_claim() -> None:
         ("Ahead of their visit, Chelsea won.", [2]),
         ("Kyiv wants guarantees and allies agree.", [1, 3]),
     ]
+
+
+def test_located_claims_point_at_each_claim_with_its_markers() -> None:
+    from rag.citations import located_claims
+
+    text = "Kyiv wants guarantees [1]. Russia pays 300 billion [2]. [3] The talks go on."
+    found = located_claims(text)
+    assert [(claim, numbers) for claim, numbers, _ in found] == [
+        ("Kyiv wants guarantees.", [1]),
+        ("Russia pays 300 billion.", [2, 3]),
+        ("The talks go on.", []),
+    ]
+    assert [text[start:end].strip() for _, _, (start, end) in found] == [
+        "Kyiv wants guarantees [1].",
+        "Russia pays 300 billion [2]. [3]",
+        "The talks go on.",
+    ]

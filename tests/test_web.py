@@ -451,6 +451,36 @@ def test_failing_model_endpoint_gives_a_message_and_the_extractive_answer(browse
         assert "Traceback" not in page.inner_text("body")
 
 
+@needs_browser
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_a_chat_model_claim_its_passage_lacks_is_flagged(
+    browser: Any, data_dir: Path, viewport: dict[str, int]
+) -> None:
+    def reply(messages: list[dict[str, Any]]) -> str:
+        return (
+            "Kyiv wants security guarantees from designated guarantor countries with strong armies [1]. "
+            "Kyiv also demands that Russia pay 300 billion dollars in reparations by 2023 [1]. "
+            "The talks are going well."
+        )
+
+    with (
+        FakeOpenAI(reply=reply) as server,
+        running_app(
+            data_dir,
+            {"OPENAI_API_KEY": "test", "OPENAI_BASE_URL": server.base_url, "RAG_LLM_MODEL": "fake-model"},
+        ) as url,
+    ):
+        page = open_page(browser, url, viewport)
+        answer = ask(page, KYIV)
+        flags = answer.locator(".answer-text .unsupported")
+        assert flags.count() == 1 and flags.inner_text() == "⚠ not found in [1]"
+        text = answer.locator(".answer-text").inner_text()
+        assert text.index("300 billion") < text.index("⚠ not found in [1]")  # after the reparations claim
+        assert "⚠" not in text[: text.index("300 billion")]  # the guarantees claim is supported
+        assert answer.locator(".answer-text .uncited").inner_text().strip() == "The talks are going well."
+        page.context.close()
+
+
 def test_username_and_password_protect_the_app(tmp_path: Path) -> None:
     from gradio_client import Client
     from gradio_client.exceptions import AuthenticationError
