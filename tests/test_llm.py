@@ -143,6 +143,7 @@ def test_instruction_planted_in_an_article_changes_neither_prompt_nor_rules(
     assert answer.citations == []
 
 
+@pytest.mark.slow
 def test_offline_commands_load_neither_llama_index_nor_openai(tmp_path: Path) -> None:
     code = (
         "import sys, rag.cli\n"

@@ -145,6 +145,7 @@ def test_article_markup_never_runs(browser, tmp_path: Path) -> None:
         assert dialogs == []
 
 
+@pytest.mark.slow
 def test_gradio_client_api(demo_app: str) -> None:
     from gradio_client import Client
 
@@ -207,6 +208,7 @@ def test_failing_model_endpoint_gives_a_message_and_the_extractive_answer(browse
         assert "Traceback" not in page.inner_text("body")
 
 
+@pytest.mark.slow
 def test_username_and_password_protect_the_app(tmp_path: Path) -> None:
     from gradio_client import Client
     from gradio_client.exceptions import AuthenticationError
