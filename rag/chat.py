@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from rag.answering import Answer, Answerer, ExtractiveAnswerer, finish_answer
+from rag.citations import STOPWORDS
 from rag.dates import QueryFilters
 from rag.errors import LLMError, QuestionRejected
 from rag.retrieval import Passage, Retriever
@@ -24,40 +25,38 @@ if TYPE_CHECKING:  # rag.llm (and llama-index) is imported only when a chat mode
     from rag.llm import LLMAnswerer
 
 MAX_QUESTION_CHARS = 2000
-_FOLLOW_UP = re.compile(
-    r"^(and|but|also|so|then|what about|how about|and what about)\b"
-    r"|\b(it|its|they|them|their|he|she|his|her|this|that|these|those|there)\b",
+_LEADING_CONNECTIVE = re.compile(r"^(and|but|also|so|then|plus)\b[\s,]*", re.IGNORECASE)
+_ANAPHOR = re.compile(
+    r"\b(it|its|they|them|their|theirs|he|him|his|she|her|hers|this|these|those|there|the same|that one)\b",
     re.IGNORECASE,
 )
-_LEADING_CONNECTIVE = re.compile(r"^(and|but|also|so|then)\s+", re.IGNORECASE)
-_ENTITY = re.compile(r"\b[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*")
-_QUESTION_WORDS = {
-    "What",
-    "Who",
-    "Whom",
-    "Which",
-    "When",
-    "Where",
-    "Why",
-    "How",
-    "Did",
-    "Does",
-    "Do",
-    "Is",
-    "Are",
-    "Was",
-    "Were",
-    "Can",
-    "Could",
-    "Will",
-    "Would",
-    "And",
-    "But",
-    "The",
-    "A",
-    "An",
-    "In",
-    "On",
+_TOKEN = re.compile(r"[\w’'-]+")
+# words that never belong to a question's topic: question words, auxiliaries, reporting verbs
+_NOT_TOPIC = STOPWORDS | {
+    "about",
+    "actually",
+    "else",
+    "happen",
+    "happened",
+    "happening",
+    "happens",
+    "know",
+    "mean",
+    "tell",
+    "think",
+    "want",
+    "wants",
+    "wanted",
+    "whose",
+    "many",
+    "much",
+    "new",
+    "report",
+    "reported",
+    "reports",
+    "say",
+    "said",
+    "says",
 }
 
 
@@ -95,18 +94,40 @@ def check_question(question: str) -> str:
     return text
 
 
+def _is_topic_word(token: str) -> bool:
+    word = token.lower().replace("’", "'").split("'")[0]  # "what's" -> "what", "Google's" -> "google"
+    return bool(word) and word not in _NOT_TOPIC
+
+
+def topic_phrases(question: str) -> list[str]:
+    """The question's key phrases: runs of consecutive topic words ("Google's antitrust trial", "John Kirby")."""
+    phrases: list[str] = []
+    run: list[str] = []
+    for token in [*_TOKEN.findall(question), ""]:
+        if token and _is_topic_word(token):
+            run.append(token)
+        elif run:
+            phrases.append(" ".join(run))
+            run = []
+    return list(dict.fromkeys(phrases))
+
+
+def needs_context(question: str) -> bool:
+    """Whether a follow-up leans on the previous question: it starts with a connective ("And what…"),
+    points back with a pronoun ("What did he say?"), or has no topic of its own ("Why?").
+    A question naming its own topic ("What about Nvidia chips?") is a new topic."""
+    return bool(_LEADING_CONNECTIVE.match(question) or _ANAPHOR.search(question) or not topic_phrases(question))
+
+
 def heuristic_standalone(question: str, history: Sequence[Exchange]) -> str:
-    """Carry the previous query's named entities into a follow-up that lacks them."""
-    if not history or not _FOLLOW_UP.search(question):
+    """A follow-up that needs context gets the previous query's key phrases; a new topic is searched as asked."""
+    if not history or not needs_context(question):
         return question
     cleaned = _LEADING_CONNECTIVE.sub("", question).strip()
     cleaned = cleaned[:1].upper() + cleaned[1:]
-    entities = [
-        entity
-        for entity in _ENTITY.findall(history[-1].searched)
-        if entity not in _QUESTION_WORDS and entity.lower() not in question.lower()
-    ]
-    return f"{cleaned} ({', '.join(dict.fromkeys(entities))})" if entities else cleaned
+    asked = question.lower()
+    carried = [phrase for phrase in topic_phrases(history[-1].searched) if phrase.lower() not in asked]
+    return f"{cleaned} ({', '.join(carried)})" if carried else cleaned
 
 
 class ChatEngine:
@@ -150,15 +171,19 @@ class ChatEngine:
         notices = list(notices)
         answerer: Answerer = self.llm or self.extractive
         text = ""
+        check = self.extractive.check(question, passages) if self.llm else None
         try:
-            for delta in answerer.stream(question, passages):
-                text += delta
-                yield TurnUpdate(question, text, passages, notices=notices)
+            if check is not None and not check.matched:  # the articles miss what it asks: no model call
+                text = check.decline()
+            else:
+                for delta in answerer.stream(question, passages):
+                    text += delta
+                    yield TurnUpdate(question, text, passages, notices=notices)
         except LLMError as error:
             notices.append(f"{error} Showing the local extractive answer instead.")
             answerer = self.extractive
             text = self.extractive.compose(question, passages)
-        answer = finish_answer(text, passages, answerer.name)
+        answer = finish_answer(text, passages, answerer.name, self.extractive.embedder)
         answer = dataclasses.replace(answer, notices=[*notices, *answer.notices])
         yield TurnUpdate(question, answer.text, passages, answer, answer.notices)
 

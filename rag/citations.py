@@ -57,6 +57,27 @@ def drop_markers(text: str, numbers: set[int]) -> str:
     return re.sub(r"\s+(?=[.,;:!?]|$)", "", MARKER.sub(keep, text)) if numbers else text
 
 
+def renumber(text: str, mapping: dict[int, int]) -> str:
+    """Rewrite every marker's numbers through `mapping` (numbers not in it are kept)."""
+
+    def swap(match: re.Match[str]) -> str:
+        parts = [mapping.get(int(part), int(part)) for part in re.split(r"[,;]", match.group(1))]
+        return f"[{', '.join(map(str, dict.fromkeys(parts)))}]"
+
+    return MARKER.sub(swap, text) if mapping else text
+
+
+def merge_spans(spans: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    """Spans sorted by start, overlapping ones merged."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return tuple(merged)
+
+
 def claims(text: str) -> list[tuple[str, list[int]]]:
     """The answer's sentences with the numbers they cite.
 

@@ -1,4 +1,4 @@
-"""Command line: `rag ingest`, `rag ask`, `rag eval`, `rag serve` (each with --help).
+"""Command line: `rag ingest | ask | eval | serve | list | show | remove | stats | collections` (each with --help).
 
 Parses arguments, builds `Settings` (flags override environment and `.env`), runs the
 stage, prints results. Errors that a user can fix are printed as one line, exit 2.
@@ -11,15 +11,19 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from rag import library
 from rag.answering import Answer, answer_json
 from rag.config import Settings, default_text, env_name, retrieval_modes
 from rag.dates import QueryFilters
-from rag.errors import RagError
+from rag.errors import RagError, StoreError, UsageError
 from rag.ingest import IngestReport
+
+if TYPE_CHECKING:
+    from rag.store import ChunkStore
 
 LISTED_CHANGES = 10
 
@@ -55,11 +59,14 @@ def _retrieval_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _print_report(report: IngestReport) -> None:
-    for label, ids in (("added", report.added), ("updated", report.updated), ("removed", report.removed)):
+    changes = (("added", report.added), ("updated", report.updated), ("moved", report.relocated))
+    for label, ids in (*changes, ("removed", report.removed)):
         for article_id in ids[:LISTED_CHANGES]:
             print(f"  {label}: {article_id}")
         if len(ids) > LISTED_CHANGES:
             print(f"  … and {len(ids) - LISTED_CHANGES} more {label}")
+    for origin, stored in report.duplicates[:LISTED_CHANGES]:
+        print(f"  same text as stored {stored}: {origin}")
     if report.swept:
         print(f"  cleaned up {report.swept} chunks left by an interrupted run")
     for failure in report.failures:
@@ -69,15 +76,134 @@ def _print_report(report: IngestReport) -> None:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from rag.pipeline import Pipeline
+    from rag.sources import WebSource, read_sources_file
 
+    is_url = [arg.startswith(("http://", "https://")) for arg in args.paths]
+    web = [WebSource(arg, "page") for arg, url in zip(args.paths, is_url, strict=True) if url]
+    web += [WebSource(url, "feed") for url in args.feed or []]
+    if args.sources is not None:
+        web += read_sources_file(args.sources)
+    paths = [Path(arg) for arg, url in zip(args.paths, is_url, strict=True) if not url]
+    if not paths and not web:
+        raise UsageError("Nothing to ingest: give files, folders or URLs, or --feed URL, or --sources FILE.")
     pipeline = Pipeline.open(_settings(args))
-    report = pipeline.ingest(args.paths, sync=args.sync, progress=not args.quiet)
+    report = pipeline.ingest(paths, sync=args.sync, progress=not args.quiet, web_sources=web)
     _print_report(report)
     return 1 if report.failures else 0
 
 
+def _open_store(settings: Settings) -> ChunkStore:
+    """The configured collection, which must exist (read commands never create one)."""
+    from rag.embedding import make_embedder
+    from rag.store import ChunkStore, connect
+
+    names = [c.name for c in connect(settings).client.list_collections() if not c.name.endswith("__articles")]
+    if settings.collection not in names:
+        raise StoreError(
+            f"No collection '{settings.collection}' in {settings.data_dir}; "
+            f"collections there: {', '.join(sorted(names)) or 'none'}. Use --collection or RAG_COLLECTION, "
+            "or create it with `rag ingest`."
+        )
+    return ChunkStore.open(settings, make_embedder(settings))
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    filters = QueryFilters.parse(args.date_from, args.date_to, args.source)
+    store = _open_store(_settings(args))
+    found = library.articles(store, filters)
+    if args.json:
+        print(json.dumps([article.as_json() for article in found], ensure_ascii=False, indent=2))
+        return 0
+    if not found:
+        print(library.empty_notice(store.name) if store.article_count() == 0 else "No article matches the filters.")
+        return 0
+    for article in found:
+        meta = " · ".join(part for part in (article.date, article.source, f"{article.chunks} chunks") if part)
+        print(f"{article.id}\n    {article.title} ({meta})" + (f"\n    {article.url}" if article.url else ""))
+    print(f"{len(found)} articles")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    store = _open_store(_settings(args))
+    article, text = library.show(store, args.id)
+    if args.json:
+        print(json.dumps({**article.as_json(), "text": text}, ensure_ascii=False, indent=2))
+        return 0
+    print(article.title)
+    for label, value in (
+        ("id", article.id),
+        ("date", article.date),
+        ("source", article.source),
+        ("url", article.url),
+        ("also published by", ", ".join(article.also_published_by)),
+        ("file", article.origin),
+        ("chunks", str(article.chunks)),
+    ):
+        if value:
+            print(f"  {label}: {value}")
+    print("\n" + text)
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    from rag.pipeline import Pipeline
+
+    pipeline = Pipeline.open(_settings(args))
+    ids = library.select_for_removal(pipeline.store, args.ids, args.source, args.before)
+    if not ids:
+        print("Nothing to remove.")
+        return 0
+    if args.dry_run:
+        print("\n".join(ids) + f"\nwould remove {len(ids)} articles")
+        return 0
+    library.remove(pipeline.store, ids, before_publish=pipeline.prepare_lexical)
+    print(f"removed {len(ids)} articles from '{pipeline.store.name}'")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    store = _open_store(settings)
+    stats = library.stats(store, None if settings.uses_server else settings.data_dir)
+    if args.json:
+        print(json.dumps(stats.as_json(), ensure_ascii=False, indent=2))
+        return 0
+    if stats.articles == 0:
+        print(library.empty_notice(store.name))
+    span = f"{stats.first_date} to {stats.last_date}" if stats.first_date else "no dates"
+    disk = f"{stats.disk_bytes / 1e6:.1f} MB (all of {settings.data_dir})" if stats.disk_bytes is not None else "n/a"
+    print(
+        f"collection: {stats.collection}\narticles: {stats.articles}\nchunks: {stats.chunks}\n"
+        f"sources: {len(stats.sources)}\ndates: {span}\nembedder: {stats.embedder}\ndisk: {disk}"
+    )
+    for source, count in list(stats.sources.items())[:LISTED_CHANGES]:
+        print(f"  {count:6d}  {source}")
+    return 0
+
+
+def cmd_collections(args: argparse.Namespace) -> int:
+    from rag.store import connect
+
+    settings = _settings(args)
+    client = connect(settings).client
+    names = sorted(c.name for c in client.list_collections() if not c.name.endswith("__articles"))
+    if not names:
+        print(f"No collections in {settings.data_dir}; create one with `rag ingest`.")
+    for name in names:
+        chunks = client.get_collection(name).count()
+        embedder = (client.get_collection(name).metadata or {}).get("embedder", "?")
+        marker = "*" if name == settings.collection else " "
+        print(f"{marker} {name}  ({chunks} chunks, embedder {embedder})")
+    return 0
+
+
 def format_sources(answer: Answer) -> str:
     lines = [f"note: {notice}" for notice in answer.notices]
+    for claim in answer.claims:
+        if not claim.supported:
+            where = "not found in " + " ".join(f"[{n}]" for n in claim.markers) if claim.markers else "uncited"
+            lines.append(f"⚠ {where}: {claim.text}")
     for citation in answer.citations:
         passage = citation.passage
         meta = " · ".join(part for part in (passage.date, passage.source, passage.url) if part)
@@ -89,11 +215,15 @@ def format_sources(answer: Answer) -> str:
 def cmd_ask(args: argparse.Namespace) -> int:
     from rag.pipeline import Pipeline
 
-    pipeline = Pipeline.open(_settings(args))
     filters = QueryFilters.parse(args.date_from, args.date_to, args.source)
+    pipeline = Pipeline.open(_settings(args))
+    if pipeline.store.article_count() == 0:
+        print(library.empty_notice(pipeline.store.name), file=sys.stderr)
+        return 1
     streamed = ""
+    live = pipeline.engine.llm is not None and not args.json  # the extractive answer comes whole, renumbered
     for update in pipeline.engine.ask(args.question, filters=filters):
-        if update.answer is None and not args.json:  # a chat model's answer, as it arrives
+        if update.answer is None and live:  # a chat model's answer, as it arrives
             print(update.text[len(streamed) :], end="", flush=True)
             streamed = update.text
     assert update.answer is not None
@@ -103,7 +233,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     answer = update.answer
     if not streamed or answer.text != streamed.strip():  # extractive, or the model's text was corrected
         print(("\n\n" if streamed else "") + answer.text, end="")
-    print("\n\n" + format_sources(answer) if answer.citations or answer.notices else "")
+    print("\n\n" + format_sources(answer) if answer.citations or answer.notices or answer.claims else "")
     return 0
 
 
@@ -132,13 +262,21 @@ def build_parser() -> argparse.ArgumentParser:
         "ingest",
         help="add or update articles in the store",
         description=(
-            "Read .txt .md .html .json .jsonl .csv articles from files or folders and store them. "
-            "Unchanged articles are skipped; changed ones replaced. Exit code 1 if any file was skipped."
+            "Read .txt .md .html .json .jsonl .csv articles from files or folders, and web pages and "
+            "RSS/Atom feeds, and store them. Unchanged articles are skipped (an unchanged page or feed costs "
+            "one conditional request); changed ones replaced. Exit code 1 if any file or URL was skipped."
         ),
     )
-    ingest.add_argument("paths", nargs="+", type=Path, help="files or folders")
+    ingest.add_argument("paths", nargs="*", help="files, folders, or page URLs (https://…)")
+    ingest.add_argument("--feed", action="append", metavar="URL", help="an RSS or Atom feed (repeatable)")
     ingest.add_argument(
-        "--sync", action="store_true", help="remove stored articles whose files are gone from these folders"
+        "--sources", type=Path, metavar="FILE", help="a list of feeds and pages: lines `feed|page URL [source name]`"
+    )
+    ingest.add_argument(
+        "--sync",
+        action="store_true",
+        help="remove stored articles whose files are gone from these folders, or whose entries are gone from "
+        "these feeds (only feeds read successfully)",
     )
     ingest.add_argument("--quiet", action="store_true", help="no progress bar")
     _common(ingest)
@@ -169,6 +307,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(evaluate)
     evaluate.set_defaults(run=cmd_eval)
 
+    _library_commands(commands)
+
     serve = commands.add_parser("serve", help="start the web chat (same as python app.py)")
     serve.add_argument("--host", help=_setting_help("host"))
     serve.add_argument("--port", type=int, help=_setting_help("port"))
@@ -176,6 +316,36 @@ def build_parser() -> argparse.ArgumentParser:
     _common(serve)
     serve.set_defaults(run=cmd_serve)
     return parser
+
+
+def _library_commands(commands: Any) -> None:
+    listing = commands.add_parser("list", help="list stored articles, newest first")
+    listing.add_argument("--source", action="append", help="only this source (repeatable)")
+    listing.add_argument("--from", dest="date_from", help="only articles on or after this date (YYYY[-MM[-DD]])")
+    listing.add_argument("--to", dest="date_to", help="only articles on or before this date")
+    listing.add_argument("--json", action="store_true", help="a JSON list of {id, title, date, source, url, chunks}")
+    listing.set_defaults(run=cmd_list)
+
+    show = commands.add_parser("show", help="show one stored article: metadata and text")
+    show.add_argument("id", help="article id, as `rag list` prints it")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(run=cmd_show)
+
+    remove = commands.add_parser("remove", help="remove articles: by id, by source, or older than a date")
+    remove.add_argument("ids", nargs="*", help="article ids, as `rag list` prints them")
+    remove.add_argument("--source", help="remove every article of this source")
+    remove.add_argument("--before", help="remove every article dated before this date (YYYY[-MM[-DD]])")
+    remove.add_argument("--dry-run", action="store_true", help="only print what would be removed")
+    remove.set_defaults(run=cmd_remove)
+
+    stats = commands.add_parser("stats", help="articles, chunks, sources, date span, embedder, disk use")
+    stats.add_argument("--json", action="store_true")
+    stats.set_defaults(run=cmd_stats)
+
+    collections = commands.add_parser("collections", help="the collections in the store")
+    collections.set_defaults(run=cmd_collections)
+    for parser in (listing, show, remove, stats, collections):
+        _common(parser)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -51,6 +51,15 @@ class Settings(BaseSettings):
     csv_source_column: str = Field("source", description="CSV column with the source (else the file name).")
     csv_url_column: str = Field("url", description="CSV column with the article URL.")
 
+    # --- web sources (rag.fetch) ---------------------------------------------------------
+    fetch_connect_timeout: float = Field(5.0, description="Seconds to connect to a web server.")
+    fetch_read_timeout: float = Field(15.0, description="Seconds to wait for each piece of a response.")
+    fetch_total_timeout: float = Field(60.0, description="Seconds for a whole page, however slowly it arrives.")
+    fetch_max_bytes: int = Field(5_000_000, description="Larger pages and feeds are reported and skipped.")
+    fetch_max_redirects: int = Field(5, description="Redirects followed before a page is reported (a redirect loop?).")
+    fetch_host_delay: float = Field(1.0, description="Seconds between two requests to the same host.")
+    fetch_concurrency: int = Field(4, description="Pages fetched at once (different hosts in parallel).")
+
     # --- chunking and embedding ------------------------------------------------------
     chunk_tokens: int = Field(200, description="Target chunk size in wordpiece tokens (embedder truncates at 256).")
     chunk_overlap: int = Field(40, description="Tokens of trailing sentences repeated at the start of the next chunk.")
@@ -99,7 +108,7 @@ class Settings(BaseSettings):
         description="API key for RAG_LLM=anthropic:MODEL.",
     )
     ollama_base_url: str = Field("http://127.0.0.1:11434", description="Ollama server for RAG_LLM=ollama:MODEL.")
-    min_support: float = Field(0.35, description="Extractive answerer: a sentence must score at least this to be used.")
+    min_support: float = Field(0.36, description="Extractive answerer: a sentence must score at least this to be used.")
 
     # --- web app -----------------------------------------------------------------------
     host: str = Field("127.0.0.1", description="Web app address.")

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from tqdm import tqdm
 
 from rag import metrics
-from rag.answering import Answer, ExtractiveAnswerer
+from rag.answering import VERDICT, Answer, ExtractiveAnswerer
 from rag.chat import ChatEngine
 from rag.citations import claims
 from rag.config import Settings
@@ -109,13 +109,17 @@ def select(cases: list[TestCase], sample: int | None, limit: int | None, seed: i
 
 
 def answer_quotes(answer: Answer) -> list[tuple[str, str]]:
-    """(quote, passage) pairs: quoted text in a claim (or the whole claim, for extractive answers)."""
+    """(quote, passage) pairs: quoted text in a claim (or the whole claim, for extractive answers,
+    except a verdict the extractive answerer states from the articles' dates); a quote may
+    come from the passage's text or its article's headline."""
     pairs = []
     for claim, numbers in claims(answer.text):
-        if not numbers:
+        if not numbers or VERDICT.match(claim):  # a verdict from the articles' dates is not a quote
             continue
         quotes = [claim] if answer.answerer == ExtractiveAnswerer.name else re.findall(_QUOTED, claim)
-        cited = [answer.passages[n - 1].text for n in numbers if 1 <= n <= len(answer.passages)]
+        cited = [
+            f"{p.title}\n{p.text}" for p in (answer.passages[n - 1] for n in numbers if 1 <= n <= len(answer.passages))
+        ]
         for quote in quotes:
             pairs.append((quote, " ".join(cited)))
     return pairs
@@ -139,6 +143,9 @@ def score_answer(case: TestCase, answer: Answer) -> dict[str, float]:
     fidelity = metrics.quote_fidelity(answer_quotes(answer))
     if fidelity is not None:
         scores["quote_fidelity"] = fidelity
+    support = metrics.claim_support_rate([claim.supported for claim in answer.claims])
+    if support is not None:
+        scores["claim_support"] = support
     return scores
 
 

@@ -16,29 +16,29 @@ import io
 import json
 import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import astuple, dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bs4 import BeautifulSoup, CData, Tag
-from bs4.builder import ParserRejectedMarkup
-from bs4.element import NavigableString, PageElement
-
 from rag.dates import date_from_name, normalise_date
+from rag.extract import extract
+from rag.identity import canonical_url, record_id, text_hash, text_id
 
 if TYPE_CHECKING:
     from rag.config import Settings
 
 RECORD_SUFFIXES = (".json", ".jsonl", ".csv")
+HTML_SUFFIXES = (".html", ".htm")
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl", ".csv")
 
 
 @dataclass(frozen=True)
 class Article:
-    """One article. `id` is the url when known, else the origin path for single-article files,
-    else f"{origin}#{n}" (n = 1-based record number); repeats in one file get '#2', '#3', ..."""
+    """One article. `id` is the canonical url when known, else (see rag.identity) `record:<hash>` of
+    title, date and source for a record of a JSON/JSONL/CSV file, `text:<hash>` of the text for a
+    single-article file; never the file's location. Repeats in one file get '#2', '#3', ..."""
 
     id: str
     title: str
@@ -52,6 +52,10 @@ class Article:
     def content_hash(self) -> str:
         fields = (self.id, self.title, self.date, self.source, self.url, self.text)
         return hashlib.sha256("\x1f".join(fields).encode("utf-8")).hexdigest()
+
+    @property
+    def text_hash(self) -> str:
+        return text_hash(self.text)
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,8 @@ class _Draft:
     url: str = ""
     n: int | None = None  # 1-based record number in multi-record files
     label: str = ""  # "line 3" / "row 5" / "record 2" for failures in multi-record files
+    record: bool = False  # one record of a JSON/JSONL/CSV file (identified by title, date and source)
+    default_source: str = ""  # shown when the record names no source; not part of its identity
 
 
 _Parsed = list[_Draft | LoadFailure]
@@ -163,26 +169,30 @@ def load_file(path: Path, options: LoadOptions) -> tuple[list[Article], list[Loa
         path = path.absolute()
     origin = path.as_posix()
     try:
-        parser = _PARSERS.get(path.suffix.lower())
-        if parser is None:
+        suffix = path.suffix.lower()
+        if suffix not in SUPPORTED_SUFFIXES:
             raise _Bad(_unsupported(path))
         many = path.suffix.lower() in RECORD_SUFFIXES
         limit, setting = (
             (options.max_file_bytes, "RAG_MAX_FILE_BYTES") if many else (options.max_bytes, "RAG_MAX_ARTICLE_BYTES")
         )
-        parsed = parser(_read_text(path, limit, setting), path, options)
+        data = _read_bytes(path, limit, setting)
+        if suffix in HTML_SUFFIXES:
+            parsed = _parse_html(data, path)
+        else:
+            parsed = _PARSERS[suffix](_decode_text(data), path, options)
         if not parsed:
             raise _Bad("file holds no records (e.g. an empty list or a header-only CSV); add articles or remove it")
     except _Bad as exc:
         return [], [LoadFailure(origin, str(exc))]
     except RecursionError:
         return [], [LoadFailure(origin, "content is nested too deeply to parse; simplify the file")]
-    except (csv.Error, ParserRejectedMarkup) as exc:
+    except csv.Error as exc:
         return [], [LoadFailure(origin, f"cannot parse the file ({exc}); check that it is well formed")]
     return _build(parsed, origin, options.max_bytes)
 
 
-def _read_text(path: Path, max_bytes: int, setting: str) -> str:
+def _read_bytes(path: Path, max_bytes: int, setting: str) -> bytes:
     try:
         with path.open("rb") as handle:
             data = handle.read(max_bytes + 1)
@@ -194,6 +204,12 @@ def _read_text(path: Path, max_bytes: int, setting: str) -> str:
             f"file is {size:,} bytes, over the limit of {max_bytes:,} bytes; "
             f"split it into smaller files or raise {setting}"
         )
+    if not data.strip():
+        raise _Bad("file is empty or contains only whitespace; add the article text or remove the file")
+    return data
+
+
+def _decode_text(data: bytes) -> str:
     text = _decode(data)
     if not text.strip():
         raise _Bad("file is empty or contains only whitespace; add the article text or remove the file")
@@ -235,16 +251,16 @@ def _build(parsed: _Parsed, origin: str, max_bytes: int) -> tuple[list[Article],
                 )
             )
             continue
-        url = _one_line(item.url)
-        base = url or (origin if item.n is None else f"{origin}#{item.n}")
+        url = canonical_url(_one_line(item.url))
+        title, when, source = _one_line(item.title), normalise_date(item.date), _one_line(item.source)
+        base = url or (record_id(title, when, source, text) if item.record else text_id(text))
+        source = source or item.default_source
         ident, copy = base, 1
         while ident in used:
             copy += 1
             ident = f"{base}#{copy}"
         used.add(ident)
-        articles.append(
-            Article(ident, _one_line(item.title), text, normalise_date(item.date), _one_line(item.source), url, origin)
-        )
+        articles.append(Article(ident, title, text, when, source, url, origin))
     return articles, failures
 
 
@@ -302,58 +318,12 @@ def _title_from_stem(stem: str) -> str:
     return words[:1].upper() + words[1:]
 
 
-_DROP_TAGS = {"head", "script", "style", "noscript", "nav", "header", "footer", "aside", "form", "iframe", "svg"}
-_BLOCK_TAGS = set([
-    "p", "div", "section", "article", "main", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li",
-    "blockquote", "pre", "figure", "figcaption", "table", "tr", "td", "th", "dl", "dt", "dd", "br", "hr"
-])  # fmt: skip
-_BREAK = "\x1e"  # a plain str marking block boundaries; page text comes as NavigableString/CData
-_TEXT_TYPES = (str, NavigableString, CData)  # exact types: comments, doctypes etc. are subclasses
-
-
-def _parse_html(text: str, path: Path, options: LoadOptions) -> _Parsed:
-    soup = BeautifulSoup(text, "html.parser")
-    meta = _html_meta(soup)
-    time_tag = soup.find("time", datetime=True)
-    canonical = soup.find("link", rel="canonical", href=True)
-    title = meta.get("og:title") or _text_of(soup.find("title")) or _text_of(soup.find("h1"))
-    containers = [node for node in _visible(soup) if isinstance(node, Tag) and node.name in ("article", "main")]
-    root = next((tag for tag in containers if tag.name == "article"), containers[0] if containers else soup)
-    raw = "".join(str(node) for node in _visible(root) if type(node) in _TEXT_TYPES)
-    body = "\n\n".join(p for p in (" ".join(part.split()) for part in raw.split(_BREAK)) if p)
-    title = title.strip() or _title_from_stem(path.stem)
-    when = meta.get("article:published_time") or (time_tag["datetime"] if time_tag else "") or meta.get("date", "")
-    url = canonical["href"] if canonical else meta.get("og:url", "")
-    return [_Draft(body, "the page has no visible text", title, str(when), meta.get("og:site_name", ""), str(url))]
-
-
-def _visible(root: Tag) -> Iterator[PageElement | str]:
-    """Nodes in document order outside dropped tags, with _BREAK around blocks; no recursion (deep pages)."""
-    stack: list[PageElement | str] = [root]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, Tag):
-            if node.name in _DROP_TAGS:
-                continue
-            if node.name in _BLOCK_TAGS:
-                yield _BREAK
-                stack.append(_BREAK)
-            stack.extend(reversed(node.contents))
-        yield node
-
-
-def _html_meta(soup: BeautifulSoup) -> dict[str, str]:
-    """<meta> content by property or name; the first occurrence wins."""
-    meta: dict[str, str] = {}
-    for tag in soup.find_all("meta", content=True):
-        for key in (tag.get("property"), tag.get("name")):
-            if isinstance(key, str):
-                meta.setdefault(key, str(tag["content"]))
-    return meta
-
-
-def _text_of(tag: Any) -> str:
-    return tag.get_text() if tag else ""
+def _parse_html(data: bytes, path: Path) -> _Parsed:
+    page = extract(data)
+    title = page.title or _title_from_stem(path.stem)
+    when = page.date or date_from_name(path.stem)
+    needs = "the page has no readable story text (a script-only or paywalled page?)"
+    return [_Draft(page.text, needs, title, when, page.site_name, page.url)]
 
 
 _JSON_FIELDS = {
@@ -401,7 +371,7 @@ def _record(record: Any, n: int | None, label: str, path: Path) -> _Draft | Load
         reason = f"is a JSON {_json_kind(record)}, not an object; each article must be a JSON object"
         return LoadFailure(f"{path.as_posix()}#{label}", reason)
     fields = {name: _first_field(record, keys) for name, keys in _JSON_FIELDS.items()}
-    return _Draft(needs=_JSON_NEEDS, n=n, label=label, **fields)
+    return _Draft(needs=_JSON_NEEDS, n=n, label=label, record=True, **fields)
 
 
 def _first_field(record: dict[str, Any], keys: tuple[str, ...]) -> str:
@@ -437,11 +407,13 @@ def _parse_csv(text: str, path: Path, options: LoadOptions) -> _Parsed:
     parsed: _Parsed = []
     for n, row in enumerate(reader, 1):
         title, text, when, source, url = (row.get(name) or "" for name in astuple(columns))
-        parsed.append(_Draft(text, needs, title, when, source or path.stem, url, n, f"row {n}"))
+        parsed.append(
+            _Draft(text, needs, title, when, source, url, n, f"row {n}", record=True, default_source=path.stem)
+        )
     return parsed
 
 
 _PARSERS: dict[str, Callable[[str, Path, LoadOptions], _Parsed]] = {
     ".txt": _parse_text, ".md": partial(_parse_text, markdown=True), ".markdown": partial(_parse_text, markdown=True),
-    ".html": _parse_html, ".htm": _parse_html, ".json": _parse_json, ".jsonl": _parse_jsonl, ".csv": _parse_csv,
+    ".json": _parse_json, ".jsonl": _parse_jsonl, ".csv": _parse_csv,
 }  # fmt: skip

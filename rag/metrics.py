@@ -149,6 +149,11 @@ def quote_fidelity(quotes_with_passages: Sequence[tuple[str, str]]) -> float | N
     return found / len(quotes_with_passages)
 
 
+def claim_support_rate(supported: Sequence[bool]) -> float | None:
+    """Share of an answer's claims that their cited passages support; None when it has no claims."""
+    return sum(supported) / len(supported) if supported else None
+
+
 # --- statistics ----------------------------------------------------------------------
 
 

@@ -13,14 +13,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag.anchors import lexical_mentions
 from rag.answering import ExtractiveAnswerer
 from rag.chat import ChatEngine
 from rag.config import Settings
 from rag.embedding import CachedEmbedder, Embedder, make_embedder, make_model
+from rag.fetch import Fetcher, fetch_options
 from rag.ingest import IngestOptions, IngestReport, ingest
 from rag.lexical import Bm25Index
 from rag.loading import LoadOptions
 from rag.retrieval import Retriever
+from rag.sources import Harvest, WebSource, harvest
 from rag.store import ChunkStore
 
 
@@ -34,10 +37,13 @@ class Pipeline:
     engine: ChatEngine
 
     @classmethod
-    def open(cls, settings: Settings, model: Embedder | None = None) -> Pipeline:
-        """Build every part; pass `model` to share one embedding model between pipelines."""
+    def open(cls, settings: Settings, model: Embedder | None = None, create: bool = True) -> Pipeline:
+        """Build every part; pass `model` to share one embedding model between pipelines.
+
+        With `create=False` a collection that does not exist is a StoreError (nothing is created).
+        """
         embedder = make_embedder(settings, model)
-        store = ChunkStore.open(settings, embedder)
+        store = ChunkStore.open(settings, embedder, create)
         lexical = Bm25Index(settings.data_dir / "bm25" / settings.collection)
         retriever = Retriever(
             store, embedder, lexical, settings.retrieval_mode, settings.candidates, hints=settings.query_hints
@@ -48,20 +54,45 @@ class Pipeline:
 
             answerer = LLMAnswerer(make_llm(settings))
         top_k = settings.llm_top_k if answerer else settings.top_k
-        engine = ChatEngine(retriever, ExtractiveAnswerer(embedder, settings.min_support), answerer, top_k)
+        engine = ChatEngine(
+            retriever,
+            ExtractiveAnswerer(embedder, settings.min_support, lambda: lexical.sources, lexical_mentions(lexical)),
+            answerer,
+            top_k,
+        )
         return cls(settings, embedder, store, lexical, retriever, engine)
 
-    def ingest(self, paths: Sequence[Path], sync: bool = False, progress: bool = True) -> IngestReport:
+    def ingest(
+        self,
+        paths: Sequence[Path],
+        sync: bool = False,
+        progress: bool = True,
+        web_sources: Sequence[WebSource] = (),
+    ) -> IngestReport:
+        """Ingest files and folders, and pages and feeds fetched from the web."""
+        if not web_sources:
+            return self._ingest(paths, sync, progress, None)
+        validators = self.settings.data_dir / "fetch" / f"{self.settings.collection}.json"
+        with Fetcher(fetch_options(self.settings), validators) as fetcher:
+            harvested = harvest(list(web_sources), fetcher, frozenset(self.store.manifest()))
+            report = self._ingest(paths, sync, progress, harvested)
+            for url, article_id in harvested.processed:  # stored: an unchanged page may now cost one 304
+                fetcher.remember(url, article_id)
+            fetcher.save()
+        return report
+
+    def _ingest(self, paths: Sequence[Path], sync: bool, progress: bool, web: Harvest | None) -> IngestReport:
         options = IngestOptions(
             load=LoadOptions.from_settings(self.settings),
             chunk_tokens=self.settings.chunk_tokens,
             chunk_overlap=self.settings.chunk_overlap,
             sync=sync,
         )
-        prepare = None if self.settings.retrieval_mode == "dense" else self._prepare_lexical
-        return ingest(paths, self.store, self.embedder, options, progress, before_publish=prepare)
+        prepare = None if self.settings.retrieval_mode == "dense" else self.prepare_lexical
+        return ingest(paths, self.store, self.embedder, options, progress, before_publish=prepare, web=web)
 
-    def _prepare_lexical(self, generation: int) -> None:
+    def prepare_lexical(self, generation: int) -> None:
+        """Build the BM25 index of the store's next generation (before publishing it to readers)."""
         self.lexical.prepare(self.store, generation)
 
 
@@ -74,12 +105,13 @@ class Pipelines:
         self._open: dict[str, Pipeline] = {}
         self._lock = threading.Lock()
 
-    def get(self, collection: str | None = None) -> Pipeline:
+    def get(self, collection: str | None = None, create: bool = True) -> Pipeline:
+        """The collection's pipeline; with `create=False` an unknown collection is a StoreError (nothing created)."""
         name = collection or self.settings.collection
         with self._lock:
             if name not in self._open:
                 settings = self.settings.model_copy(update={"collection": name})
-                self._open[name] = Pipeline.open(settings, self.model)
+                self._open[name] = Pipeline.open(settings, self.model, create)
             return self._open[name]
 
     def collections(self) -> list[str]:

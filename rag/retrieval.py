@@ -49,6 +49,7 @@ class Passage:
     end: int
     score: float  # the ranking score (fused when hybrid or when the question names sources or dates)
     similarity: float  # cosine similarity between question and chunk
+    also_published_by: tuple[str, ...] = ()  # other outlets that published the same story (rag.syndication)
 
     @classmethod
     def from_record(cls, record: ChunkRecord, score: float, similarity: float) -> Passage:
@@ -65,6 +66,7 @@ class Passage:
             end=int(meta["end"]),
             score=score,
             similarity=similarity,
+            also_published_by=tuple(s for s in str(meta.get("also_sources", "")).split("\n") if s),
         )
 
 

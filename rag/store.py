@@ -18,10 +18,11 @@ the start of the next run.
 from __future__ import annotations
 
 import functools
+import json
 import threading
 import warnings
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -98,6 +99,18 @@ class ArticleRecord:
     origin: str
     title: str
     chunk_count: int
+    text_hash: str = ""  # hash of the text alone (rag.identity.text_hash); '' in stores built before it
+    signature: str = ""  # MinHash of its shingles (rag.syndication.encode); '' in stores built before it
+    also: tuple[Copy, ...] = ()  # other publications of the same story, stored once as this article
+
+
+@dataclass(frozen=True)
+class Copy:
+    """A re-publication of a stored story (syndication): its own id, source and URL."""
+
+    id: str
+    source: str
+    url: str
 
 
 @dataclass(frozen=True)
@@ -186,8 +199,17 @@ class ChunkStore:
         self._seen_generation = self.generation()
 
     @classmethod
-    def open(cls, settings: Settings, embedder: Embedder) -> ChunkStore:
-        return cls(connect(settings), settings.collection, embedder)
+    def open(cls, settings: Settings, embedder: Embedder, create: bool = True) -> ChunkStore:
+        """The store of `settings.collection`; with `create=False` a missing collection is a StoreError."""
+        connection = connect(settings)
+        if not create:
+            existing = collection_names(connection.client)
+            if settings.collection not in existing:
+                raise StoreError(
+                    f"There is no collection named '{settings.collection}'; existing: "
+                    f"{', '.join(existing) or 'none'}. Choose one of them, or ingest articles into a new one."
+                )
+        return cls(connection, settings.collection, embedder)
 
     def _collections(self) -> tuple[Collection, Collection]:
         if self._handles is None or self._epoch != self._connection.epoch:
@@ -226,13 +248,7 @@ class ChunkStore:
         records: dict[str, ArticleRecord] = {}
         for record_id, meta in _iter_metadata(self._manifest, self._batch):
             if record_id != STATE_ID:
-                records[record_id] = ArticleRecord(
-                    id=record_id,
-                    content_hash=str(meta["hash"]),
-                    origin=str(meta["origin"]),
-                    title=str(meta.get("title", "")),
-                    chunk_count=int(meta["chunks"]),
-                )
+                records[record_id] = _record(record_id, meta)
         return records
 
     def _state(self) -> dict[str, Any]:
@@ -299,10 +315,7 @@ class ChunkStore:
             self._manifest.upsert(
                 ids=[record.id for record in batch],
                 embeddings=[_UNIT] * len(batch),
-                metadatas=[
-                    {"hash": r.content_hash, "origin": r.origin, "title": r.title, "chunks": r.chunk_count}
-                    for r in batch
-                ],
+                metadatas=[_manifest_metadata(record) for record in batch],
             )
         if not records:
             return
@@ -316,6 +329,42 @@ class ChunkStore:
                 if current[str(meta["article_id"])] != meta["article_hash"]
             ]
         )
+
+    def relocate(self, records: Sequence[ArticleRecord]) -> None:
+        """Record where committed articles are now found (a moved or renamed file); chunks stay as they are."""
+        for start in range(0, len(records), self._batch):
+            batch = records[start : start + self._batch]
+            self._manifest.upsert(
+                ids=[record.id for record in batch],
+                embeddings=[_UNIT] * len(batch),
+                metadatas=[_manifest_metadata(record) for record in batch],
+            )
+
+    def add_copies(self, article_id: str, copies: Sequence[Copy]) -> None:
+        """Record re-publications of a stored story: in its manifest record and on its chunks
+        (`also_sources`, `also_urls`: newline-separated, for citation cards)."""
+        record = self.manifest_record(article_id)
+        if record is None:
+            return
+        merged = tuple({copy.id: copy for copy in (*record.also, *copies)}.values())
+        self._manifest.upsert(
+            ids=[article_id], embeddings=[_UNIT], metadatas=[_manifest_metadata(replace(record, also=merged))]
+        )
+        sources = [source for source in dict.fromkeys(copy.source for copy in merged) if source]
+        urls = [url for url in dict.fromkeys(copy.url for copy in merged) if url]
+        found = self._chunks.get(where={"article_id": article_id}, include=["metadatas"])
+        metadatas: list[Mapping[str, Any]] = [
+            {**dict(meta), "also_sources": "\n".join(sources), "also_urls": "\n".join(urls)}
+            for meta in found["metadatas"] or []
+        ]
+        if metadatas:
+            self._chunks.update(ids=found["ids"], metadatas=metadatas)
+
+    def manifest_record(self, article_id: str) -> ArticleRecord | None:
+        found = self._manifest.get(ids=[article_id], include=["metadatas"])
+        if not found["ids"]:
+            return None
+        return _record(article_id, dict((found["metadatas"] or [{}])[0]))
 
     def _delete(self, chunk_ids: Sequence[str]) -> None:
         for start in range(0, len(chunk_ids), self._batch):
@@ -369,15 +418,73 @@ class ChunkStore:
         }
         return [by_id[chunk_id] for chunk_id in ids if chunk_id in by_id]
 
+    def first_chunks(self, article_ids: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+        """Metadata of each article's first chunk (title, date, source, url ...), by article id."""
+        where: dict[str, Any] = {"chunk_index": 0}
+        if article_ids is not None:
+            if not article_ids:
+                return {}
+            where = {"$and": [where, {"article_id": {"$in": list(article_ids)}}]}
+        found: dict[str, dict[str, Any]] = {}
+        offset = 0
+        while True:
+            page = self._chunks.get(where=where, include=["metadatas"], limit=self._batch, offset=offset)
+            if not page["ids"]:
+                return found
+            for meta in page["metadatas"] or []:
+                found[str(meta["article_id"])] = dict(meta)
+            offset += len(page["ids"])
+
+    def article_chunks(self, article_id: str) -> list[ChunkRecord]:
+        """Every chunk of one article, in text order (to show the whole article)."""
+        found = self._chunks.get(where={"article_id": article_id}, include=["documents", "metadatas"])
+        records = [
+            ChunkRecord(chunk_id, text, dict(meta))
+            for chunk_id, text, meta in zip(
+                found["ids"], found["documents"] or [], found["metadatas"] or [], strict=False
+            )
+        ]
+        return sorted(records, key=lambda record: int(record.metadata["start"]))
+
     def collection_names(self) -> list[str]:
         """Chunk collections of this client (manifest collections left out)."""
-        return [c.name for c in self._connection.client.list_collections() if not c.name.endswith("__articles")]
+        return collection_names(self._connection.client)
 
     def chunk_count(self) -> int:
         return self._chunks.count()
 
     def article_count(self) -> int:
         return max(0, self._manifest.count() - (1 if self._manifest.get(ids=[STATE_ID])["ids"] else 0))
+
+
+def collection_names(client: ClientAPI) -> list[str]:
+    """The chunk collections of a client, sorted (manifest collections left out)."""
+    return sorted(c.name for c in client.list_collections() if not c.name.endswith("__articles"))
+
+
+def _record(record_id: str, meta: dict[str, Any]) -> ArticleRecord:
+    return ArticleRecord(
+        id=record_id,
+        content_hash=str(meta["hash"]),
+        origin=str(meta["origin"]),
+        title=str(meta.get("title", "")),
+        chunk_count=int(meta["chunks"]),
+        text_hash=str(meta.get("text", "")),
+        signature=str(meta.get("sig", "")),
+        also=tuple(Copy(*copy) for copy in json.loads(str(meta.get("also", "[]")))),
+    )
+
+
+def _manifest_metadata(record: ArticleRecord) -> dict[str, Any]:
+    return {
+        "hash": record.content_hash,
+        "origin": record.origin,
+        "title": record.title,
+        "chunks": record.chunk_count,
+        "text": record.text_hash,
+        "sig": record.signature,
+        "also": json.dumps([[copy.id, copy.source, copy.url] for copy in record.also]),
+    }
 
 
 def _pages(collection: Collection, include: Include, page_size: int) -> Iterator[Any]:

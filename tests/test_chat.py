@@ -27,9 +27,46 @@ def test_unusable_questions_are_rejected_clearly(question: str, message: str) ->
         check_question(question)
 
 
-def test_heuristic_carries_entities_into_follow_ups() -> None:
-    assert heuristic_standalone("And what does Russia demand?", [FIRST]) == "What does Russia demand? (Kyiv)"
-    assert heuristic_standalone("Who is Kirby?", [FIRST]) == "Who is Kirby?"  # standalone already
+def _after(previous: str) -> list[Exchange]:
+    return [Exchange(previous, previous, "An answer [1].")]
+
+
+@pytest.mark.parametrize(
+    ("previous", "follow_up", "searched"),
+    [
+        # a connective, a pronoun or a bare question word leans on the previous question: its key phrases are carried
+        (FIRST.question, "And what does Russia demand?", "What does Russia demand? (guarantees, Kyiv)"),
+        (
+            "What happened in Google's antitrust trial?",
+            "And what did the judge say?",
+            "What did the judge say? (Google's antitrust trial)",
+        ),
+        (
+            "What happened in Google's antitrust trial?",
+            "When did it start?",
+            "When did it start? (Google's antitrust trial)",
+        ),
+        (
+            "What did John Kirby say about Russian troops?",
+            "What did he say next?",
+            "What did he say next? (John Kirby, Russian troops)",
+        ),
+        (FIRST.question, "Why?", "Why? (guarantees, Kyiv)"),
+        # a question naming its own topic is a new topic: nothing carried
+        (FIRST.question, "What about Nvidia chips?", "What about Nvidia chips?"),
+        (FIRST.question, "Who is Kirby?", "Who is Kirby?"),
+        (FIRST.question, "What's new on the iPhone 15?", "What's new on the iPhone 15?"),
+        # context already in the follow-up is not repeated
+        (FIRST.question, "And what does Kyiv fear?", "What does Kyiv fear? (guarantees)"),
+    ],
+)
+def test_heuristic_carries_context_only_when_the_follow_up_needs_it(
+    previous: str, follow_up: str, searched: str
+) -> None:
+    assert heuristic_standalone(follow_up, _after(previous)) == searched
+
+
+def test_heuristic_leaves_a_first_question_alone() -> None:
     assert heuristic_standalone("And what does Russia demand?", []) == "And what does Russia demand?"
 
 
@@ -39,7 +76,7 @@ def test_follow_up_in_extractive_chat(demo_pipeline: Pipeline) -> None:
     assert first.answer is not None
     history = [Exchange(FIRST.question, first.searched, first.answer.text)]
     second = engine.answer("And what does Russia demand?", history)
-    assert second.searched == "What does Russia demand? (Kyiv)"
+    assert second.searched == "What does Russia demand? (guarantees, Kyiv)"
     assert second.answer is not None and not second.answer.declined and second.answer.citations
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shutil
 from pathlib import Path
+
+import pytest
 
 from rag.dates import date_number
 from rag.ingest import chunk_id
@@ -35,9 +38,9 @@ def stored_chunks(pipeline: Pipeline) -> dict[str, dict]:
 
 def test_first_ingest_stores_chunks_with_exact_offsets(pipeline: Pipeline, articles_dir: Path) -> None:
     report = pipeline.ingest([articles_dir], progress=False)
-    assert report.added == [(articles_dir / DEMO_ARTICLE.name).resolve().as_posix()]
-    assert report.failures == [] and report.chunks_written > 1
     article = load_file(articles_dir / DEMO_ARTICLE.name, LoadOptions())[0][0]
+    assert report.added == [article.id] and article.id.startswith("text:")
+    assert report.failures == [] and report.chunks_written > 1
     chunks = stored_chunks(pipeline)
     assert len(chunks) == report.chunks_written == pipeline.store.chunk_count()
     for record_id, chunk in chunks.items():
@@ -123,10 +126,69 @@ def test_duplicate_ids_across_files_are_reported(pipeline: Pipeline, tmp_path: P
     folder = tmp_path / "feed"
     folder.mkdir()
     write_jsonl(folder / "a.jsonl", [news(1)])
-    write_jsonl(folder / "b.jsonl", [news(1)])
+    write_jsonl(folder / "b.jsonl", [news(1, body="Another text under the same URL as story one.")])
     report = pipeline.ingest([folder], progress=False)
     assert len(report.added) == 1
     assert len(report.failures) == 1 and "duplicate article id" in report.failures[0].reason
+
+
+def test_the_same_text_under_two_names_is_stored_once(pipeline: Pipeline, tmp_path: Path) -> None:
+    folder = tmp_path / "feed"
+    folder.mkdir()
+    text = "The harbour reopened on Monday after a year of repairs, officials said."
+    (folder / "one.txt").write_text(text)
+    (folder / "copy-of-one.txt").write_text(text)
+    write_jsonl(folder / "a.jsonl", [news(1)])
+    write_jsonl(folder / "b.jsonl", [news(1)])  # the same record twice
+    report = pipeline.ingest([folder], progress=False)
+    assert len(report.added) == 2 and len(report.duplicates) == 2 and report.failures == []
+    assert pipeline.store.article_count() == 2
+
+
+def test_moving_a_folder_and_syncing_keeps_one_copy_and_embeds_nothing(pipeline: Pipeline, tmp_path: Path) -> None:
+    folder = tmp_path / "old"
+    folder.mkdir()
+    shutil.copy(DEMO_ARTICLE, folder / DEMO_ARTICLE.name)
+    write_jsonl(folder / "a.jsonl", [news(1), {k: v for k, v in news(2).items() if k != "url"}])
+    first = pipeline.ingest([folder], progress=False)
+    assert len(first.added) == 3
+    chunks_before = stored_chunks(pipeline)
+    moved = tmp_path / "archive" / "new"
+    moved.parent.mkdir()
+    folder.rename(moved)
+    (moved / DEMO_ARTICLE.name).rename(moved / "renamed.txt")
+    report = pipeline.ingest([moved], progress=False, sync=True)
+    assert (report.added, report.updated, report.removed, report.embedded, report.chunks_written) == ([], [], [], 0, 0)
+    assert report.unchanged == 3 and len(report.relocated) == 3
+    assert stored_chunks(pipeline) == chunks_before  # one copy, untouched
+    origins = {record.origin for record in pipeline.store.manifest().values()}
+    assert origins == {(moved / "renamed.txt").resolve().as_posix(), (moved / "a.jsonl").resolve().as_posix()}
+    again = pipeline.ingest([moved], progress=False, sync=True)
+    assert not again.changed and again.unchanged == 3
+
+
+def test_editing_a_file_replaces_its_article(pipeline: Pipeline, tmp_path: Path) -> None:
+    path = tmp_path / "story.txt"
+    path.write_text("The harbour reopened on Monday after a year of repairs, officials said.")
+    pipeline.ingest([path], progress=False)
+    path.write_text("The harbour stays closed until spring, officials said on Tuesday.")
+    report = pipeline.ingest([path], progress=False)
+    assert len(report.updated) == 1 and report.added == []
+    texts = [chunk["text"] for chunk in stored_chunks(pipeline).values()]
+    assert texts == ["The harbour stays closed until spring, officials said on Tuesday."]
+    assert pipeline.store.article_count() == 1
+
+
+def test_inserting_a_record_without_url_keeps_the_others_ids(pipeline: Pipeline, tmp_path: Path) -> None:
+    def no_url(n: int) -> dict[str, str]:
+        return {k: v for k, v in news(n).items() if k != "url"}
+
+    path = tmp_path / "a.jsonl"
+    write_jsonl(path, [no_url(1), no_url(3)])
+    pipeline.ingest([path], progress=False)
+    write_jsonl(path, [no_url(2), no_url(1), no_url(3)])
+    report = pipeline.ingest([path], progress=False)
+    assert len(report.added) == 1 and report.unchanged == 2 and report.updated == []
 
 
 def test_date_number() -> None:
@@ -148,3 +210,47 @@ def test_ingest_saves_the_lexical_index_before_publishing_its_generation(pipelin
     write_jsonl(folder / "a.jsonl", [news(1), news(2)])
     pipeline.ingest([folder], progress=False)
     assert (pipeline.lexical.directory / f"v2-gen-{generation + 1}" / "ids.json").exists()
+
+
+def test_a_re_published_story_is_stored_once_with_its_other_sources(pipeline: Pipeline, tmp_path: Path) -> None:
+    wire = (
+        "Officials in the port city said on Monday that the new ferry line will start service in March, linking "
+        "the two islands for the first time in a decade. The regional government will pay for two ships, and "
+        "tickets will cost the same as a bus fare. Local businesses welcomed the plan, saying it would bring "
+        "visitors back after a difficult few years. The first ship is being built at a yard in the north and "
+        "will be tested at sea in February before carrying passengers."
+    )
+    original = news(1, body=wire)
+    copy = news(2, body=wire.replace("on Monday", "on Monday, according to Reuters,") + " Reuters contributed.")
+    copy |= {"source": "Daily Wire Reprints", "title": "Ferry line to link islands"}
+    other = news(3)
+    path = tmp_path / "a.jsonl"
+    write_jsonl(path, [original, copy, other])
+    report = pipeline.ingest([path], progress=False)
+    assert sorted(report.added) == ["https://example.com/story-1", "https://example.com/story-3"]
+    assert report.syndicated == [("https://example.com/story-2", "https://example.com/story-1")]
+    hits = pipeline.retriever.retrieve("When will the ferry line start service?", 3)
+    assert hits[0].article_id == "https://example.com/story-1"
+    assert hits[0].also_published_by == ("Daily Wire Reprints",)
+    assert len({p.article_id for p in hits if "ferry" in p.text}) == 1  # the story cannot be cited twice
+    again = pipeline.ingest([path], progress=False)
+    assert not again.changed and again.unchanged == 3
+    record = pipeline.store.manifest()["https://example.com/story-1"]
+    assert [(c.id, c.source, c.url) for c in record.also] == [
+        ("https://example.com/story-2", "Daily Wire Reprints", "https://example.com/story-2")
+    ]
+
+
+def test_a_store_built_before_canonical_urls_is_migrated(
+    pipeline: Pipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "a.jsonl"
+    write_jsonl(path, [news(1) | {"url": "https://Example.com/story-1?utm_source=rss"}, news(2)])
+    with monkeypatch.context() as old_version:
+        old_version.setattr("rag.loading.canonical_url", lambda url: url)
+        pipeline.ingest([path], progress=False)
+    assert "https://Example.com/story-1?utm_source=rss" in pipeline.store.manifest()
+    report = pipeline.ingest([path], progress=False)
+    assert report.updated == ["https://example.com/story-1"] and report.added == [] and report.unchanged == 1
+    assert set(pipeline.store.manifest()) == {"https://example.com/story-1", "https://example.com/story-2"}
+    assert {c.metadata["article_id"] for c in pipeline.store.iter_chunks()} == set(pipeline.store.manifest())

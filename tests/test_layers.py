@@ -12,17 +12,21 @@ PACKAGE = Path(__file__).resolve().parent.parent / "rag"
 # Bottom to top. A module may import rag modules of lower layers only (never its own layer),
 # which also rules out cycles. A new module goes into the lowest layer its imports allow.
 LAYERS: list[set[str]] = [
-    {"__init__", "errors", "config", "chunking", "query", "metrics", "openai_client"},  # text, numbers, settings
-    {"dates", "citations"},
-    {"loading", "embedding"},
+    {"__init__", "errors", "config", "chunking", "query", "metrics", "openai_client", "identity", "syndication"},
+    {"dates", "citations", "fetch", "prose"},
+    {"extract", "feeds"},  # web pages and feeds -> text
+    {"loading", "embedding", "questions"},
+    {"sources"},  # web sources -> articles
     {"store"},  # the only module that talks to chromadb
-    {"lexical", "ingest"},
+    {"lexical", "ingest", "library"},
     {"retrieval"},
+    {"anchors", "claims"},  # the decline rule and claim verification (pure, over passages)
     {"answering"},
     {"llm"},  # chat models through llama-index
     {"chat", "judge"},
     {"pipeline"},  # wiring: builds the parts from Settings
     {"evaluation", "llamaindex"},  # adapters over the whole pipeline
+    {"feedback", "web_render", "web_overview", "web_library"},  # the web chat's parts
     {"web"},
     {"cli"},
     {"__main__"},

@@ -124,7 +124,7 @@ def test_instruction_planted_in_an_article_changes_neither_prompt_nor_rules(
 
     fake_openai.reply = gullible
     engine = llm_engine(pipeline, fake_openai)
-    clean = engine.answer("What do diplomats in Istanbul say?")
+    clean = engine.answer("What do the negotiators in Istanbul say?")
     planted = engine.answer("What guarantees does Kyiv want from guarantor countries?")
     clean_request, planted_request = fake_openai.requests
     system = clean_request["messages"][0]["content"]

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rag.config import Settings
+from rag.identity import record_id, text_id
 from rag.loading import (
     SUPPORTED_SUFFIXES,
     Article,
@@ -59,7 +60,8 @@ def test_txt_without_front_matter_uses_file_name(tmp_path: Path) -> None:
     assert article.text == "First line.\nSecond line.\n\nThird."
     assert article.date == "2022-03"
     assert (article.source, article.url) == ("", "")
-    assert article.id == article.origin == path.resolve().as_posix()
+    assert article.origin == path.resolve().as_posix()
+    assert article.id == text_id(article.text)  # not the path: moving or renaming the file keeps it
 
 
 def test_txt_with_key_value_front_matter(tmp_path: Path) -> None:
@@ -107,27 +109,28 @@ def test_markdown_front_matter_title_beats_heading(tmp_path: Path) -> None:
     assert load_one(path).title == "From front matter"
 
 
-# --------------------------------------------------------------------------- HTML
+# --------------------------------------------------------------------------- HTML (trafilatura, see rag.extract)
 
-HTML_PAGE = """<!doctype html>
+STORY = "The talks went on late into the evening, and both sides said they would meet again next week. " * 3
+HTML_PAGE = f"""<!doctype html>
 <html><head>
   <title>Page title | Site</title>
   <meta property="og:title" content="OG title">
   <meta property="og:site_name" content="The Daily">
   <meta property="article:published_time" content="2023-09-28T12:00:00+00:00">
-  <link rel="canonical" href="https://daily.example/story">
-  <style>body { color: red }</style>
+  <link rel="canonical" href="https://daily.example/story?utm_source=feed">
+  <style>body {{ color: red }}</style>
   <script>var tracking = "SECRET";</script>
 </head><body>
   <header><h1>Site header</h1></header>
   <nav><a href="/">Home</a> MENU</nav>
-  <main><p>Main intro outside the article</p>
+  <main>
   <article>
     <h1>Story   headline</h1>
     <p>First   paragraph
        with <b>bold</b> text.</p>
     <script>alert("inline")</script>
-    <p>Second paragraph.</p>
+    <p>Second paragraph. {STORY}</p>
     <aside>Related links</aside>
   </article></main>
   <footer>Copyright</footer>
@@ -136,39 +139,44 @@ HTML_PAGE = """<!doctype html>
 
 def test_html_metadata_and_clean_text(tmp_path: Path) -> None:
     article = load_one(write(tmp_path / "story.html", HTML_PAGE))
-    assert article.text == "Story headline\n\nFirst paragraph with bold text.\n\nSecond paragraph."
+    assert article.text == f"Story headline\nFirst paragraph with bold text.\nSecond paragraph. {STORY.strip()}"
     assert (article.title, article.source, article.date) == ("OG title", "The Daily", "2023-09-28")
-    assert article.url == article.id == "https://daily.example/story"
-    for junk in ("SECRET", "alert", "MENU", "Site header", "Related", "Copyright", "color", "Main intro"):
+    assert article.url == article.id == "https://daily.example/story"  # canonical, tracking removed
+    for junk in ("SECRET", "alert", "MENU", "Site header", "Related", "Copyright", "color"):
         assert junk not in article.text
 
 
-def test_html_fallbacks_without_meta(tmp_path: Path) -> None:
+def test_html_time_tag_date_and_og_url(tmp_path: Path) -> None:
     page = (
         '<html><head><title>Plain title</title><meta property="og:url" content="https://x.example/p">'
-        '</head><body><main><p>Main text.</p><time datetime="2022-08-01T16:23:25Z">Aug 1</time></main>'
-        "<div>Outside main.</div></body></html>"
+        f'</head><body><main><p>Main text. {STORY}</p><time datetime="2022-08-01T16:23:25Z">Aug 1</time></main>'
+        "</body></html>"
     )
     article = load_one(write(tmp_path / "p.htm", page))
     assert (article.title, article.date, article.url) == ("Plain title", "2022-08-01", "https://x.example/p")
-    assert article.text == "Main text.\n\nAug 1"
+    assert article.text.startswith("Main text. The talks went on")
 
 
 def test_html_title_from_h1_and_meta_date(tmp_path: Path) -> None:
-    page = '<meta name="date" content="2022/06/23"><h1>Heading title</h1><div>Lead<p>Body.</p>tail <i>end</i></div>'
+    page = f'<meta name="date" content="2022/06/23"><h1>Heading title</h1><div>Lead<p>Body. {STORY}</p></div>'
     article = load_one(write(tmp_path / "q.html", page))
     assert (article.title, article.date, article.source) == ("Heading title", "2022-06-23", "")
-    assert article.text == "Heading title\n\nLead\n\nBody.\n\ntail end"
+    assert "Body. The talks went on" in article.text
 
 
-def test_html_without_container_uses_body_not_head(tmp_path: Path) -> None:
-    page = "<html><head><title>Head title</title></head><body><!-- note --><p>Only <em>body</em>.</p></body></html>"
-    article = load_one(write(tmp_path / "plain-page.html", page))
-    assert (article.title, article.text) == ("Head title", "Only body.")
+def test_html_in_a_legacy_encoding_is_read(tmp_path: Path) -> None:
+    page = (
+        '<html><head><meta charset="windows-1252"><title>Caf\u00e9 r\u00e9opened</title></head><body><article>'
+        f"<p>The caf\u00e9 on the corner re\u00f6pened \u2013 \u201cat last\u201d. {STORY}</p></article></body></html>"
+    )
+    article = load_one(write(tmp_path / "cafe.html", page.encode("windows-1252")))
+    assert article.title == "Caf\u00e9 r\u00e9opened"
+    assert "The caf\u00e9 on the corner re\u00f6pened \u2013 \u201cat last\u201d." in article.text
 
 
-def test_html_without_any_title_uses_file_name(tmp_path: Path) -> None:
-    assert load_one(write(tmp_path / "kyiv_report.html", "<p>Text.</p>")).title == "Kyiv report"
+def test_html_without_story_text_is_reported(tmp_path: Path) -> None:
+    articles, failures = load_file(write(tmp_path / "kyiv_report.html", "<p>Text.</p>"), OPTIONS)
+    assert articles == [] and "no readable story text" in failures[0].reason
 
 
 # --------------------------------------------------------------------------- JSON and JSONL
@@ -185,8 +193,8 @@ def test_json_list_of_records(tmp_path: Path) -> None:
     path = write(tmp_path / "list.json", json.dumps(records))
     articles, failures = load_file(path, OPTIONS)
     assert failures == []
-    origin = path.resolve().as_posix()
-    assert [a.id for a in articles] == ["https://m.example/1", "https://m.example/2", f"{origin}#3"]
+    third = record_id("Three", "2022", "NewsAPI src", "Body three.")
+    assert [a.id for a in articles] == ["https://m.example/1", "https://m.example/2", third]
     assert [a.text for a in articles] == ["Body one.", "Body two.", "Body three."]
     assert [a.date for a in articles] == ["2023-11-27", "2023-11-27", "2022"]
     assert [a.source for a in articles] == ["Mashable", "P", "NewsAPI src"]
@@ -196,7 +204,7 @@ def test_json_list_of_records(tmp_path: Path) -> None:
 def test_json_object_with_record_list(tmp_path: Path, key: str) -> None:
     path = write(tmp_path / "obj.json", json.dumps({"meta": 1, key: [{"title": "T", "article": "Text."}, "oops"]}))
     articles, failures = load_file(path, OPTIONS)
-    assert [(a.title, a.text, a.id) for a in articles] == [("T", "Text.", f"{path.resolve().as_posix()}#1")]
+    assert [(a.title, a.text, a.id) for a in articles] == [("T", "Text.", record_id("T", "", "", "Text."))]
     assert [f.path for f in failures] == [f"{path.resolve().as_posix()}#record 2"]
     assert "not an object" in failures[0].reason
 
@@ -204,7 +212,7 @@ def test_json_object_with_record_list(tmp_path: Path, key: str) -> None:
 def test_json_single_record_object(tmp_path: Path) -> None:
     path = write(tmp_path / "one.json", json.dumps({"title": "Solo", "body": "Solo body."}))
     article = load_one(path)
-    assert (article.id, article.title, article.text) == (path.resolve().as_posix(), "Solo", "Solo body.")
+    assert (article.id, article.title, article.text) == (record_id("Solo", "", "", ""), "Solo", "Solo body.")
 
 
 def test_jsonl_with_bad_lines(tmp_path: Path) -> None:
@@ -221,8 +229,8 @@ def test_jsonl_with_bad_lines(tmp_path: Path) -> None:
     articles, failures = load_file(path, OPTIONS)
     origin = path.resolve().as_posix()
     assert [(a.id, a.title, a.text, a.date) for a in articles] == [
-        (f"{origin}#1", "A", "Alpha.", ""),
-        (f"{origin}#6", "B", "Beta.", "2022-03"),
+        (record_id("A", "", "", ""), "A", "Alpha.", ""),
+        (record_id("B", "2022-03", "", ""), "B", "Beta.", "2022-03"),
     ]
     assert [f.path for f in failures] == [f"{origin}#line {n}" for n in (3, 4, 5, 7)]
     assert "not valid JSON" in failures[0].reason and "column 2" in failures[0].reason
@@ -245,8 +253,8 @@ def test_csv_in_ukraine_layout(tmp_path: Path) -> None:
     articles, failures = load_file(path, OPTIONS)
     origin = path.resolve().as_posix()
     assert [(a.id, a.title, a.date) for a in articles] == [
-        (f"{origin}#1", "Sanctions | Letters", "2022-08-01"),
-        (f"{origin}#2", "Kyiv, techno", "2022-06-23"),
+        (record_id("Sanctions | Letters", "2022-08-01", "", ""), "Sanctions | Letters", "2022-08-01"),
+        (record_id("Kyiv, techno", "2022-06-23", "", ""), "Kyiv, techno", "2022-06-23"),
     ]
     assert articles[0].text == "Para one.\n\nPara two, with comma."
     assert {a.source for a in articles} == {"Guardians_Russia_Ukraine"}
@@ -388,7 +396,7 @@ def test_hostile_files_fail_cleanly_and_valid_files_still_load(tmp_path: Path) -
         "deep.json": (b"[" * 100_000, "nested too deeply"),
         "truncated.json": (b'[{"body": "cut', "malformed JSON at line 1, column 11"),
         "wrong.csv": (b"date,headline,body\n2022,T,Text\n", "columns found: date, headline, body"),
-        "scripts.html": (b"<script>alert(1)</script><style>p{}</style>", "no body text"),
+        "scripts.html": (b"<script>alert(1)</script><style>p{}</style>", "no readable story text"),
         "empty-list.json": (b"[]", "holds no records"),
         "header-only.csv": (b"published,headlines,articles\n", "holds no records"),
     }
@@ -403,7 +411,7 @@ def test_hostile_files_fail_cleanly_and_valid_files_still_load(tmp_path: Path) -
         articles, file_failures = load_file(path, options)
         loaded += articles
         failures.update((Path(f.path).name, f.reason) for f in file_failures)
-    assert [a.id for a in loaded] == [good.resolve().as_posix()]
+    assert [(a.id, a.origin) for a in loaded] == [(text_id(loaded[0].text), good.resolve().as_posix())]
     assert set(failures) == set(hostile)
     for name, (_, expected) in hostile.items():
         assert expected in failures[name], (name, failures[name])

@@ -99,7 +99,9 @@ def test_hostile_files_are_reported_and_good_ones_ingested(pipeline: Pipeline, t
     )
     (folder / "page.html").write_text(
         "<html><head><title>Page</title><script>alert('x')</script></head><body><nav>Menu</nav>"
-        "<article><p>The river festival returns in June with boat races.</p></article></body></html>",
+        "<article><p>The river festival returns in June with boat races.</p><p>Organisers expect more than ten "
+        "thousand visitors over the weekend, and the town will close the embankment road to traffic.</p>"
+        "</article></body></html>",
         encoding="utf-8",
     )
     (folder / "binary.txt").write_bytes(bytes(range(256)) * 10)

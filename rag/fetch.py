@@ -1,0 +1,243 @@
+"""Fetching web pages and feeds politely and safely (httpx).
+
+`Fetcher` owns everything between a URL and its bytes: connect, read and total timeouts
+(a server that drips bytes is cut off), a maximum size read as a stream, a redirect limit,
+a User-Agent naming the project, robots.txt honoured, a delay between two requests to the
+same host, bounded concurrency, and conditional GET: the ETag and Last-Modified of every
+URL are remembered under the data dir (with the id of the article made from it), so an
+unchanged page or feed costs one 304. Every failure is a `FetchError` saying why.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+from urllib.parse import urlsplit
+from urllib.robotparser import RobotFileParser
+
+import httpx
+
+from rag.errors import FetchError
+
+if TYPE_CHECKING:
+    from rag.config import Settings
+
+USER_AGENT = "rag-news/0.1 (news question answering; article ingestion)"
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+FEED_TYPES = (
+    "application/rss+xml",
+    "application/atom+xml",
+    "application/rdf+xml",
+    "application/xml",
+    "text/xml",
+    "application/feed+json",
+)
+VALIDATORS_FILE = "fetch-validators.json"
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class FetchOptions:
+    connect_timeout: float = 5.0
+    read_timeout: float = 15.0
+    total_timeout: float = 60.0
+    max_bytes: int = 5_000_000
+    max_redirects: int = 5
+    host_delay: float = 1.0
+    concurrency: int = 4
+    user_agent: str = USER_AGENT
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A response: `not_modified` (a 304, no content) or the content of a 200."""
+
+    url: str  # as asked
+    final_url: str  # after redirects
+    content: bytes
+    content_type: str
+    not_modified: bool = False
+    article_id: str = ""  # for a 304: the article made from this URL last time, if any
+
+
+class Fetcher:
+    """Fetches URLs; thread-safe. Use as a context manager; `save()` persists the validators."""
+
+    def __init__(self, options: FetchOptions, validators_path: Path | None = None) -> None:
+        self.options = options
+        self._path = validators_path
+        self._validators: dict[str, dict[str, str]] = {}
+        if validators_path is not None and validators_path.exists():
+            try:
+                self._validators = json.loads(validators_path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                self._validators = {}  # a damaged cache only costs full downloads
+        self._lock = threading.Lock()
+        self._next_slot: dict[str, float] = {}
+        self._robots: dict[str, RobotFileParser | None] = {}
+        self._robots_locks: dict[str, threading.Lock] = {}
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(options.read_timeout, connect=options.connect_timeout),
+            follow_redirects=True,
+            max_redirects=options.max_redirects,
+            headers={"User-Agent": options.user_agent},
+        )
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._client.close()
+
+    def fetch(self, url: str, accept: tuple[str, ...] = HTML_TYPES) -> Fetched:
+        """The page at `url`, or a `FetchError` with the reason (never another exception for network trouble)."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise FetchError("not an http(s) URL; give a full address like https://example.com/story")
+        if not self._allowed(url):
+            raise FetchError("robots.txt of the site disallows fetching this page")
+        headers = {}
+        with self._lock:
+            known = dict(self._validators.get(url, {}))
+        if "pending" in known:  # fetched earlier in this run but not yet processed
+            known = {}
+        if known.get("etag"):
+            headers["If-None-Match"] = known["etag"]
+        if known.get("last_modified"):
+            headers["If-Modified-Since"] = known["last_modified"]
+        self._wait_turn(parts.hostname)
+        try:
+            return self._get(url, headers, accept, known)
+        except httpx.TooManyRedirects:
+            raise FetchError(f"more than {self.options.max_redirects} redirects (a redirect loop?)") from None
+        except httpx.ConnectTimeout:
+            raise FetchError(f"no connection within {self.options.connect_timeout:g} s (host down?)") from None
+        except httpx.TimeoutException:
+            raise FetchError(f"the server sent nothing for {self.options.read_timeout:g} s (timeout)") from None
+        except httpx.ConnectError as error:
+            reason = str(error)
+            if "Name or service not known" in reason or "nodename nor servname" in reason or "-3]" in reason:
+                raise FetchError(f"host {parts.hostname} not found (DNS); check the address") from None
+            raise FetchError(f"cannot connect to {parts.hostname} ({reason}); is the site up?") from None
+        except httpx.HTTPError as error:
+            raise FetchError(f"transfer failed ({type(error).__name__}: {error})") from None
+
+    def _get(self, url: str, headers: dict[str, str], accept: tuple[str, ...], known: dict[str, str]) -> Fetched:
+        deadline = time.monotonic() + self.options.total_timeout
+        with self._client.stream("GET", url, headers=headers) as response:
+            final = str(response.url)
+            if response.status_code == 304:
+                return Fetched(url, final, b"", "", not_modified=True, article_id=known.get("article_id", ""))
+            if response.status_code in (404, 410):
+                raise FetchError(f"HTTP {response.status_code} {response.reason_phrase}: the page is gone")
+            if response.status_code >= 400:
+                raise FetchError(f"HTTP {response.status_code} {response.reason_phrase} from the server; try later")
+            content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+            if content_type and content_type not in accept:
+                raise FetchError(f"content type is {content_type}, not {' or '.join(accept[:2])}; not an article page")
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > self.options.max_bytes:
+                raise FetchError(self._too_big(int(declared)))
+            body = bytearray()
+            for piece in response.iter_bytes():
+                body += piece
+                if len(body) > self.options.max_bytes:
+                    raise FetchError(self._too_big(len(body), at_least=True))
+                if time.monotonic() > deadline:
+                    raise FetchError(f"the page took over {self.options.total_timeout:g} s to arrive (too slow)")
+            with self._lock:
+                self._validators[url] = {
+                    "etag": response.headers.get("etag", ""),
+                    "last_modified": response.headers.get("last-modified", ""),
+                    "pending": "1",  # not to be used until the article made from it is stored (`remember`)
+                }
+            return Fetched(url, final, bytes(body), content_type)
+
+    def _too_big(self, size: int, at_least: bool = False) -> str:
+        return (
+            f"the page is {'over ' if at_least else ''}{size:,} bytes, over the limit of "
+            f"{self.options.max_bytes:,}; raise RAG_FETCH_MAX_BYTES to accept it"
+        )
+
+    def remember(self, url: str, article_id: str = "") -> None:
+        """`url` was fully processed: its validators may be used next time (saved by `save`)."""
+        with self._lock:
+            entry = self._validators.get(url)
+            if entry is not None:
+                entry.pop("pending", None)
+                if article_id:
+                    entry["article_id"] = article_id
+
+    def forget(self, url: str) -> None:
+        with self._lock:
+            self._validators.pop(url, None)
+
+    def save(self) -> None:
+        """Persist validators of processed URLs (a crash before this only costs full downloads)."""
+        if self._path is None:
+            return
+        with self._lock:
+            done = {url: entry for url, entry in self._validators.items() if "pending" not in entry}
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        staging = self._path.with_suffix(".tmp")
+        staging.write_text(json.dumps(done, indent=0, sort_keys=True), encoding="utf-8")
+        staging.replace(self._path)
+
+    def map(self, work: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """`work` over items with at most `concurrency` at once, results in order."""
+        with ThreadPoolExecutor(max_workers=max(1, self.options.concurrency)) as pool:
+            return list(pool.map(work, items))
+
+    # --- politeness -----------------------------------------------------------------------
+    def _wait_turn(self, host: str) -> None:
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next_slot.get(host, now))
+            self._next_slot[host] = slot + self.options.host_delay
+        if slot > now:
+            time.sleep(slot - now)
+
+    def _allowed(self, url: str) -> bool:
+        parts = urlsplit(url)
+        site = f"{parts.scheme}://{parts.netloc}"
+        with self._lock:
+            site_lock = self._robots_locks.setdefault(site, threading.Lock())
+        with site_lock:
+            if site not in self._robots:
+                self._robots[site] = self._read_robots(site, parts.hostname or "")
+        rules = self._robots[site]
+        return rules is None or rules.can_fetch(self.options.user_agent, url)
+
+    def _read_robots(self, site: str, host: str) -> RobotFileParser | None:
+        """The site's robots.txt rules; None (everything allowed) when it has none or cannot be read."""
+        self._wait_turn(host)
+        try:
+            response = self._client.get(f"{site}/robots.txt")
+        except httpx.HTTPError:
+            return None  # the page fetch itself will report the connection problem
+        if response.status_code != 200 or len(response.content) > self.options.max_bytes:
+            return None
+        rules = RobotFileParser()
+        rules.parse(response.text.splitlines())
+        return rules
+
+
+def fetch_options(settings: Settings) -> FetchOptions:
+    """FetchOptions from `rag.config.Settings`."""
+    return FetchOptions(
+        connect_timeout=settings.fetch_connect_timeout,
+        read_timeout=settings.fetch_read_timeout,
+        total_timeout=settings.fetch_total_timeout,
+        max_bytes=settings.fetch_max_bytes,
+        max_redirects=settings.fetch_max_redirects,
+        host_delay=settings.fetch_host_delay,
+        concurrency=settings.fetch_concurrency,
+    )

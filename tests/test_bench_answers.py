@@ -1,0 +1,59 @@
+"""bench/answers.py against an OpenAI-protocol server on loopback: the chat-model figures
+are one command away (a real store of the demo article, a separate process)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import DEMO_DIR, ROOT, clean_env
+from tests.openai_server import FakeOpenAI
+
+KYIV = "What guarantees does Kyiv want?"
+
+
+def test_bench_answers_scores_a_chat_model(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    env = clean_env(RAG_DATA_DIR=str(store))
+    ingest = subprocess.run([sys.executable, "ingest.py", str(DEMO_DIR)], cwd=ROOT, env=env, capture_output=True)
+    assert ingest.returncode == 0
+    queries = tmp_path / "queries.json"
+    queries.write_text(
+        json.dumps(
+            [
+                {"query": KYIV, "answer": "designated guarantor countries", "question_type": "inference_query"},
+                {"query": KYIV, "answer": "designated guarantor countries", "question_type": "inference_query"},
+                {
+                    "query": "Who won the 2018 World Cup?",
+                    "answer": "Insufficient information.",
+                    "question_type": "null_query",
+                },
+                {
+                    "query": "Who won the 2018 World Cup?",
+                    "answer": "Insufficient information.",
+                    "question_type": "null_query",
+                },
+            ]
+        ),
+        encoding="utf-8",
+    )
+    reply = "Kyiv wants guarantees from designated guarantor countries with strong armies [1]."
+    with FakeOpenAI(reply=lambda messages: reply) as server:
+        model_env = {"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": server.base_url, "RAG_LLM_MODEL": "fake-model"}
+        result = subprocess.run(
+            [sys.executable, "bench/answers.py", "--queries", str(queries), "--per-type", "1"],
+            cwd=ROOT,
+            env=env | model_env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        asked = server.request_count()
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("answerer: fake-model")
+    assert asked == 2  # the two Kyiv questions; the World Cup ones are declined without a call
+    rows = {line.split(" | ")[0].strip("| "): line for line in result.stdout.splitlines() if line.startswith("| ")}
+    assert "1.000 ✓" in rows["contains-answer, inference questions"]
+    assert "1.000 ✓" in rows["refusal on null questions"]
