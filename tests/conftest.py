@@ -101,6 +101,12 @@ def pipeline(settings: Settings, fast_embedder: HashEmbedder) -> Pipeline:
     return Pipeline.open(settings, fast_embedder)
 
 
+@pytest.fixture
+def model_pipeline(settings: Settings, embedder: MiniLMEmbedder) -> Pipeline:
+    """An empty store with the real model, for tests that reopen it the way a user does (`rag.cli.main`)."""
+    return Pipeline.open(settings, embedder)
+
+
 @pytest.fixture(scope="session")
 def demo_pipeline(tmp_path_factory: pytest.TempPathFactory, embedder: MiniLMEmbedder) -> Pipeline:
     """A store holding the demo article (read-only for the tests that use it)."""
