@@ -1,5 +1,7 @@
-"""Shared fixtures: settings isolated from the environment, one real embedder per session,
-a store with the demo article, and the fake OpenAI-protocol server on loopback."""
+"""Shared fixtures: settings isolated from the environment, one real embedder per session
+(`embedder`, for tests of retrieval and answer quality), a fast word-hash embedder
+(`fast_embedder`, for plumbing tests), a store with the demo article, and the fake
+OpenAI-protocol server on loopback."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import pytest
 from rag.config import Settings
 from rag.embedding import MiniLMEmbedder
 from rag.pipeline import Pipeline
+from tests.fake_embedder import HashEmbedder
 from tests.openai_server import FakeOpenAI
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,7 +80,14 @@ def serving(
 
 @pytest.fixture(scope="session")
 def embedder() -> MiniLMEmbedder:
+    """The real MiniLM model: use it where retrieval or answer quality is asserted."""
     return MiniLMEmbedder()
+
+
+@pytest.fixture(scope="session")
+def fast_embedder() -> HashEmbedder:
+    """A deterministic word-hash embedder: use it where the model is not the point."""
+    return HashEmbedder()
 
 
 @pytest.fixture
@@ -86,7 +96,14 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def pipeline(settings: Settings, embedder: MiniLMEmbedder) -> Pipeline:
+def pipeline(settings: Settings, fast_embedder: HashEmbedder) -> Pipeline:
+    """An empty store with the fast embedder, for ingest and store plumbing (not answer quality)."""
+    return Pipeline.open(settings, fast_embedder)
+
+
+@pytest.fixture
+def model_pipeline(settings: Settings, embedder: MiniLMEmbedder) -> Pipeline:
+    """An empty store with the real model, for tests that reopen it the way a user does (`rag.cli.main`)."""
     return Pipeline.open(settings, embedder)
 
 

@@ -209,6 +209,7 @@ texts = st.one_of(
 PROPERTY = settings(max_examples=150, deadline=None)
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(texts)
 def test_sentence_spans_property(text: str) -> None:

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from rag.config import Settings
-from rag.embedding import MiniLMEmbedder
 from rag.pipeline import Pipeline
 from tests.conftest import make_settings
+from tests.fake_embedder import HashEmbedder
 
 FIRST = "Title: Harbour works\n\nThe harbour will close for repairs in May. Ships will dock in the north basin."
 SECOND = "Title: Harbour works\n\nThe harbour reopened early. The repairs took three weeks and cost four million."
@@ -23,7 +23,7 @@ class Crash(Exception):
     """Stands for the process dying between writing an article's chunks and committing it."""
 
 
-def crash_during_update(settings: Settings, embedder: MiniLMEmbedder, folder: Path) -> None:
+def crash_during_update(settings: Settings, embedder: HashEmbedder, folder: Path) -> None:
     pipeline = Pipeline.open(settings, embedder)
 
     def die(*_: object) -> None:
@@ -34,7 +34,7 @@ def crash_during_update(settings: Settings, embedder: MiniLMEmbedder, folder: Pa
         pipeline.ingest([folder], progress=False)
 
 
-def assert_store_matches_manifest(settings: Settings, embedder: MiniLMEmbedder) -> dict[str, int]:
+def assert_store_matches_manifest(settings: Settings, embedder: HashEmbedder) -> dict[str, int]:
     store = Pipeline.open(settings, embedder).store
     manifest = store.manifest()
     chunks_per_article: dict[str, int] = {}
@@ -49,7 +49,7 @@ def assert_store_matches_manifest(settings: Settings, embedder: MiniLMEmbedder) 
 
 @pytest.mark.parametrize("then", ["revert", "remove"])
 def test_crashed_update_is_swept_when_the_file_changes_back(
-    tmp_path: Path, embedder: MiniLMEmbedder, then: str
+    tmp_path: Path, fast_embedder: HashEmbedder, then: str
 ) -> None:
     folder = tmp_path / "articles"
     folder.mkdir()
@@ -57,16 +57,16 @@ def test_crashed_update_is_swept_when_the_file_changes_back(
     harbour.write_text(FIRST, encoding="utf-8")
     other.write_text(OTHER, encoding="utf-8")
     settings = make_settings(tmp_path / "store")
-    assert Pipeline.open(settings, embedder).ingest([folder], progress=False).added
+    assert Pipeline.open(settings, fast_embedder).ingest([folder], progress=False).added
 
     harbour.write_text(SECOND, encoding="utf-8")
-    crash_during_update(settings, embedder, folder)
+    crash_during_update(settings, fast_embedder, folder)
     if then == "revert":
         harbour.write_text(FIRST, encoding="utf-8")
     else:
         harbour.unlink()
 
-    report = Pipeline.open(settings, embedder).ingest([folder], sync=True, progress=False)
+    report = Pipeline.open(settings, fast_embedder).ingest([folder], sync=True, progress=False)
     assert report.swept > 0
-    chunks = assert_store_matches_manifest(settings, embedder)
+    chunks = assert_store_matches_manifest(settings, fast_embedder)
     assert len(chunks) == (2 if then == "revert" else 1)

@@ -148,6 +148,7 @@ def test_cache_separates_models(minilm: MiniLMEmbedder, tmp_path: Path) -> None:
 # --- make_embedder ---------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_make_embedder_minilm(tmp_path: Path) -> None:
     embedder = make_embedder(make_settings(tmp_path, embed_batch_size=8))
     assert isinstance(embedder, CachedEmbedder)

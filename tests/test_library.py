@@ -17,6 +17,12 @@ MULTIHOP_STORE = Path("/work/mhstore")  # the developer machine's MultiHop store
 
 
 @pytest.fixture
+def pipeline(model_pipeline: Pipeline) -> Pipeline:
+    """`rag.cli.main` reopens the store with the real model, so the store is built with it."""
+    return model_pipeline
+
+
+@pytest.fixture
 def filled(pipeline: Pipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pipeline:
     for name in [n for n in os.environ if n.startswith(("RAG_", "CHROMA_", "OPENAI_"))]:
         monkeypatch.delenv(name)

@@ -16,6 +16,7 @@ from rag.errors import ConfigurationError
 from rag.llm import LLMAnswerer, make_llm, system_prompt
 from rag.pipeline import Pipeline
 from tests.conftest import ROOT, clean_env, make_settings
+from tests.fake_embedder import HashEmbedder
 from tests.openai_server import FakeOpenAI
 from tests.test_answering import KYIV, llm_engine, loopback_answerer, passages_in
 
@@ -67,12 +68,14 @@ def test_an_unknown_openai_model_points_to_openai_like() -> None:
         make_llm(make_settings(UNUSED, llm="openai:my-model", openai_api_key="k"))
 
 
-def test_pipeline_gives_the_model_eight_passages(tmp_path: Path, embedder: object, fake_openai: FakeOpenAI) -> None:
+def test_pipeline_gives_the_model_eight_passages(
+    tmp_path: Path, fast_embedder: HashEmbedder, fake_openai: FakeOpenAI
+) -> None:
     settings = make_settings(tmp_path, llm="openai-like:fake-model", openai_base_url=fake_openai.base_url)
-    pipeline = Pipeline.open(settings, embedder)  # type: ignore[arg-type]
+    pipeline = Pipeline.open(settings, fast_embedder)
     assert pipeline.engine.top_k == 8 and pipeline.engine.answerer_name == "fake-model"
-    assert Pipeline.open(settings.model_copy(update={"llm_top_k": 4}), embedder).engine.top_k == 4  # type: ignore[arg-type]
-    assert Pipeline.open(make_settings(tmp_path), embedder).engine.top_k == 5  # type: ignore[arg-type]
+    assert Pipeline.open(settings.model_copy(update={"llm_top_k": 4}), fast_embedder).engine.top_k == 4
+    assert Pipeline.open(make_settings(tmp_path), fast_embedder).engine.top_k == 5
 
 
 def test_prompt_has_todays_date_each_passage_date_and_answer_first(
@@ -140,6 +143,7 @@ def test_instruction_planted_in_an_article_changes_neither_prompt_nor_rules(
     assert answer.citations == []
 
 
+@pytest.mark.slow
 def test_offline_commands_load_neither_llama_index_nor_openai(tmp_path: Path) -> None:
     code = (
         "import sys, rag.cli\n"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rag.embedding import MiniLMEmbedder
 from rag.pipeline import Pipeline
 from tests.conftest import DEMO_DIR, make_settings
+from tests.fake_embedder import HashEmbedder
 
 
-def test_non_default_settings_reach_every_part(tmp_path: Path, embedder: MiniLMEmbedder) -> None:
+def test_non_default_settings_reach_every_part(tmp_path: Path, fast_embedder: HashEmbedder) -> None:
     settings = make_settings(
         tmp_path / "store",
         collection="wired",
@@ -21,7 +21,7 @@ def test_non_default_settings_reach_every_part(tmp_path: Path, embedder: MiniLME
         chunk_tokens=60,
         chunk_overlap=0,
     )
-    pipeline = Pipeline.open(settings, embedder)
+    pipeline = Pipeline.open(settings, fast_embedder)
     assert pipeline.store.name == "wired"
     assert (pipeline.retriever.mode, pipeline.retriever.candidates, pipeline.retriever.hints) == ("bm25", 17, False)
     assert pipeline.engine.top_k == 3
@@ -29,6 +29,6 @@ def test_non_default_settings_reach_every_part(tmp_path: Path, embedder: MiniLME
     assert pipeline.engine.llm is None
 
     report = pipeline.ingest([DEMO_DIR], progress=False)
-    default = Pipeline.open(make_settings(tmp_path / "default-store"), embedder).ingest([DEMO_DIR], progress=False)
+    default = Pipeline.open(make_settings(tmp_path / "default-store"), fast_embedder).ingest([DEMO_DIR], progress=False)
     assert report.chunks_written > 2 * default.chunks_written  # 60-token chunks, no overlap
     assert len(pipeline.engine.answer("What guarantees does Kyiv want?").passages) == 3

@@ -111,6 +111,7 @@ def test_empty_store_returns_nothing(pipeline: Pipeline) -> None:
         assert pipeline.retriever.retrieve("anything", k=3) == []
 
 
+@pytest.mark.slow
 def test_embedded_reader_sees_another_process_ingest(news_pipeline: Pipeline, tmp_path: Path) -> None:
     """The web app's situation: it keeps its store open while `ingest.py` runs in another process."""
     import subprocess

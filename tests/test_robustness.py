@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from rag.pipeline import Pipeline
 from tests.conftest import ROOT, clean_env, make_settings
 
@@ -53,6 +55,7 @@ def ingest_env(data_dir: Path) -> dict[str, str]:
     return clean_env(RAG_DATA_DIR=str(data_dir), RAG_COLLECTION="news")
 
 
+@pytest.mark.slow
 def test_sigkilled_ingests_end_equal_to_a_clean_ingest(tmp_path: Path, embedder) -> None:
     corpus = tmp_path / "corpus"
     make_corpus(corpus, articles=200)

@@ -62,6 +62,7 @@ def test_ingest_ask_and_reingest_against_a_server(
     assert late is not None and "nine thousand" in late.text
 
 
+@pytest.mark.slow
 def test_cli_uses_the_server_from_the_environment(chroma_server: int, tmp_path: Path) -> None:
     env = clean_env(
         CHROMA_HOST="127.0.0.1",

@@ -258,6 +258,7 @@ def test_only_existing_collections_are_offered(page: Any) -> None:
     assert "chip" in ask(page, CHIPS).inner_text().lower()
 
 
+@pytest.mark.slow  # starts the app in a subprocess
 def test_api_rejects_an_unknown_collection_and_creates_nothing(news_app: str, data_dir: Path) -> None:
     from gradio_client import Client
 
@@ -481,6 +482,7 @@ def test_a_chat_model_claim_its_passage_lacks_is_flagged(
         page.context.close()
 
 
+@pytest.mark.slow  # starts the app in a subprocess
 def test_username_and_password_protect_the_app(tmp_path: Path) -> None:
     from gradio_client import Client
     from gradio_client.exceptions import AuthenticationError
