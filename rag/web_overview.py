@@ -76,7 +76,7 @@ def headline_question(title: str) -> str:
     title = " ".join(title.split()).rstrip(" .!?:;")
     if len(title) > 90:
         title = title[:90].rsplit(" ", 1)[0] + "…"
-    return f"What do the articles report about “{title}”?"
+    return f"What do the articles say about “{title}”?"
 
 
 def _count(n: int, noun: str) -> str:

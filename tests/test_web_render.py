@@ -144,9 +144,9 @@ def test_overview_line_and_example_questions() -> None:
     )
     assert overview.line() == "Collection **news**: 3 articles from 2 sources, 2023-10-17 to 2023-11-22 (12 passages)"
     assert overview.examples() == [
-        "What do the articles report about “Sam Altman returns to OpenAI”?",
-        "What do the articles report about “Chip exports curbed”?",
-        "What do the articles report about “OpenAI board ousts Altman”?",
+        "What do the articles say about “Sam Altman returns to OpenAI”?",
+        "What do the articles say about “Chip exports curbed”?",
+        "What do the articles say about “OpenAI board ousts Altman”?",
     ]
     assert "is empty" in Overview("empty").line()
 
