@@ -2,7 +2,7 @@
 
 One SQLite file per collection under `data_dir/feedback/<collection>.sqlite3`; a rating
 is keyed by the answer it rates (`answer_id`), so changing a rating or adding a comment
-updates the one row. `export_testset` writes the ratings as a JSONL test set in the
+updates the one row. `testset_jsonl` gives the ratings as a JSONL test set in the
 format `rag eval` reads (`question`, `answer`, `evidence[{article, text}]`, `answerable`,
 `type`): each 👍 answer becomes a test case, the answer (markers removed) as reference
 and its highlighted spans as evidence; a comment is kept as `note`. 👎 answers have no
@@ -114,11 +114,10 @@ class FeedbackStore:
             for row in rows
         ]
 
-    def export_testset(self, target: Path) -> int:
-        """Write the ratings as a JSONL test set for `rag eval`; returns the number of records."""
+    def testset_jsonl(self) -> str:
+        """The 👍 ratings as a JSONL test set for `rag eval`."""
         records = [testset_record(feedback) for feedback in self.all() if feedback.rating == "up"]
-        target.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
-        return len(records)
+        return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
 
 
 def testset_record(feedback: Feedback) -> dict[str, Any]:

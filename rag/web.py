@@ -11,6 +11,7 @@ bounds concurrent answers. `/ask` is an API endpoint for gradio_client.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import logging
 import tempfile
@@ -142,10 +143,13 @@ def timings_line(turn: Turn) -> str:
     return f"Searched for: *{html.escape(turn.searched)}* · {len(turn.answer.passages)} passages · {stages}"
 
 
-def _markdown_file(turns: list[Turn], collection: str) -> str:
-    folder = Path(tempfile.mkdtemp(prefix="rag-chat-"))
-    path = folder / "conversation.md"
-    path.write_text(conversation_markdown(turns, collection), encoding="utf-8")
+def export_file(folder: Path, stem: str, suffix: str, text: str) -> str:
+    """Write a download into the app's export folder, named by its content (sessions never clash)."""
+    path = folder / f"{stem}-{hashlib.sha256(text.encode('utf-8')).hexdigest()[:16]}{suffix}"
+    if not path.exists():
+        staging = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
+        staging.write_text(text, encoding="utf-8")
+        staging.replace(path)
     return str(path)
 
 
@@ -153,6 +157,8 @@ def build_app(settings: Settings, extra_tabs: Sequence[Callable[[Pipelines], Non
     """The app: a "Chat" tab, then one tab per `extra_tabs` function (each builds its own `gr.Tab`)."""
     pipelines, overviews = Pipelines(settings), Overviews()
     startup_note = ensure_demo(pipelines)
+    # Downloads go here; the closures below hold the folder, which is removed when the app is.
+    exports = tempfile.TemporaryDirectory(prefix="rag-exports-")
 
     def existing(collection: str | None) -> Pipeline:
         """An existing collection's pipeline: asking never creates a collection."""
@@ -216,7 +222,9 @@ def build_app(settings: Settings, extra_tabs: Sequence[Callable[[Pipelines], Non
                     "",
                     timings_line(turn),
                     plain_conversation(turns),
-                    _markdown_file(turns, pipeline.store.name),
+                    export_file(
+                        Path(exports.name), "conversation", ".md", conversation_markdown(turns, pipeline.store.name)
+                    ),
                 )
         except RagError as error:  # nothing was answered: the conversation is as before, the text back in the box
             yield chat, turns, message, f"⚠️ {html.escape(str(error))}", unchanged, unchanged, unchanged
@@ -271,9 +279,7 @@ def build_app(settings: Settings, extra_tabs: Sequence[Callable[[Pipelines], Non
 
     def export_feedback(collection: str) -> str | None:
         store = FeedbackStore.for_collection(settings.data_dir, collection or settings.collection)
-        target = Path(tempfile.mkdtemp(prefix="rag-feedback-")) / f"{store.path.stem}-feedback-testset.jsonl"
-        store.export_testset(target)
-        return str(target)
+        return export_file(Path(exports.name), f"{store.path.stem}-feedback-testset", ".jsonl", store.testset_jsonl())
 
     def show_filters(date_from: str, date_to: str, sources: list[str] | None) -> str:
         try:

@@ -167,7 +167,8 @@ def test_feedback_is_stored_per_answer_and_exported_as_a_test_set(tmp_path: Path
     assert (tmp_path / "feedback" / "news.sqlite3").exists()
 
     target = tmp_path / "testset.jsonl"
-    assert store.export_testset(target) == 1  # 👎 answers have no reference to test against
+    target.write_text(store.testset_jsonl(), encoding="utf-8")
+    assert len(target.read_text(encoding="utf-8").splitlines()) == 1  # 👎 answers have no reference to test against
     record = json.loads(target.read_text(encoding="utf-8"))
     assert record["answer"] == "Kyiv wants guarantees and Russia neutrality. Talks resume in May. Nobody objected."
     assert {"article": "Talks in Istanbul", "text": "Russia wants neutrality."} in record["evidence"]
