@@ -6,9 +6,9 @@ were tuned on it) and "held-out"; both are reported. Offline by default (the ext
 answerer); with OPENAI_API_KEY / OPENAI_BASE_URL set, the same run scores the chat model,
 so the figures for any OpenAI-compatible endpoint are one command away.
 
-    RAG_DATA_DIR=/work/mhstore RAG_COLLECTION=multihop python bench/answers.py
-    python bench/answers.py --per-type 100 --testset demo/multihop-questions.jsonl
-    OPENAI_API_KEY=... OPENAI_BASE_URL=http://127.0.0.1:11434/v1 RAG_LLM_MODEL=llama3.1 python bench/answers.py
+    RAG_DATA_DIR=bench/out/multihop RAG_COLLECTION=multihop python -m bench.answers
+    python -m bench.answers --per-type 100 --testset demo/multihop-questions.jsonl
+    OPENAI_API_KEY=... OPENAI_BASE_URL=http://127.0.0.1:11434/v1 RAG_LLM_MODEL=llama3.1 python -m bench.answers
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from rag.config import Settings  # noqa: E402
 from rag.evaluation import CaseResult, TestCase, evaluate, load_testset, summarize  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
 
-QUERIES = Path("/work/shared/data/multihop-rag/queries-dev.json")
+QUERIES = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "multihop-rag" / "queries-dev.json"
 TARGETS = (  # (label, question type, metric, target, higher is better)
     ("contains-answer, inference questions", "inference_query", "contains_answer", 0.75, True),
     ("refusal on null questions", "null_query", "refusal_rate", 0.95, True),

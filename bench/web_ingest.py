@@ -2,7 +2,7 @@
 (tests/news_site.py), against the embedder's time for the same articles; and syndication
 detection precision and recall on the MultiHop corpus plus generated re-publications.
 
-    python bench/web_ingest.py --pages 60 --corpus ../shared/data/multihop-rag/corpus.json --copies 200
+    python -m bench.web_ingest --pages 60 --corpus ../shared/data/multihop-rag/corpus.json --copies 200
 """
 
 from __future__ import annotations
