@@ -191,3 +191,21 @@ def test_cli_takes_page_urls_and_feeds(
     assert "added 0, updated 0, unchanged 1, removed 0, failed 0" in capsys.readouterr().out  # page 304, feed 304
     assert cli.main(["ingest", *where]) == 2
     assert "Nothing to ingest" in capsys.readouterr().err
+
+
+def test_an_unknown_host_is_a_dns_failure(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The system resolver stands in for DNS (tests make no lookups beyond loopback): it knows no such host."""
+    real_getaddrinfo = socket.getaddrinfo
+
+    def resolve(host: object, *args: object, **kwargs: object) -> object:
+        if host == "no-such-host.example":
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real_getaddrinfo(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    with Fetcher(FetchOptions()) as fetcher:
+        result = harvest([WebSource("http://no-such-host.example/news/story.html")], fetcher)
+    assert not result.articles
+    (failure,) = result.failures
+    assert failure.path == "http://no-such-host.example/news/story.html"
+    assert "host no-such-host.example not found (DNS); check the address" in failure.reason
