@@ -310,13 +310,7 @@ class ChunkStore:
 
     def commit_articles(self, records: Sequence[ArticleRecord]) -> None:
         """Record articles as committed, then delete their chunks of any other version."""
-        for start in range(0, len(records), self._batch):
-            batch = records[start : start + self._batch]
-            self._manifest.upsert(
-                ids=[record.id for record in batch],
-                embeddings=[_UNIT] * len(batch),
-                metadatas=[_manifest_metadata(record) for record in batch],
-            )
+        self._write_manifest(records)
         if not records:
             return
         current = {record.id: record.content_hash for record in records}
@@ -332,6 +326,10 @@ class ChunkStore:
 
     def relocate(self, records: Sequence[ArticleRecord]) -> None:
         """Record where committed articles are now found (a moved or renamed file); chunks stay as they are."""
+        self._write_manifest(records)
+
+    def _write_manifest(self, records: Sequence[ArticleRecord]) -> None:
+        """Upsert the manifest records of `records`, in batches."""
         for start in range(0, len(records), self._batch):
             batch = records[start : start + self._batch]
             self._manifest.upsert(

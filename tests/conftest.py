@@ -49,6 +49,12 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env | {"GRADIO_ANALYTICS_ENABLED": "False"} | extra
 
 
+def run(*args: str, data_dir: Path, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run a command (e.g. `python -m rag ask`) in the checkout against the store at `data_dir`."""
+    env = clean_env(RAG_DATA_DIR=str(data_dir), **(extra_env or {}))
+    return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -17,7 +17,7 @@ from rag.citations import merge_spans, renumber
 from rag.claims import missing_facts, verify
 from rag.embedding import MiniLMEmbedder
 from rag.retrieval import Passage
-from tests.conftest import DEMO_DIR, ROOT, clean_env
+from tests.conftest import DEMO_DIR, run
 from tests.openai_server import FakeOpenAI
 from tests.test_answering import passages_in
 
@@ -76,11 +76,6 @@ def test_finish_answer_numbers_citations_by_first_use() -> None:
     assert [claim.markers for claim in answer.claims] == [(1,), (2,), (1,)]
 
 
-def run(*args: str, data_dir: Path, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    env = clean_env(RAG_DATA_DIR=str(data_dir), **(extra_env or {}))
-    return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-
-
 @pytest.fixture(scope="module")
 def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data_dir = tmp_path_factory.mktemp("claims") / "store"
@@ -97,19 +92,16 @@ def cite_guarantor_then_invent(messages: list[dict]) -> str:
     )
 
 
-def test_ask_json_flags_a_chat_models_unsupported_claim(demo_store: Path) -> None:
+def ask_json_with_inventing_model(question: str, store: Path) -> tuple[subprocess.CompletedProcess[str], int]:
+    """`rag ask --json QUESTION` with the model of `cite_guarantor_then_invent`; and how often it was called."""
     with FakeOpenAI(reply=cite_guarantor_then_invent) as server:
         env = {"OPENAI_API_KEY": "test", "OPENAI_BASE_URL": server.base_url, "RAG_LLM_MODEL": "fake-model"}
-        result = run(
-            sys.executable,
-            "-m",
-            "rag",
-            "ask",
-            "--json",
-            "What guarantees does Kyiv want?",
-            data_dir=demo_store,
-            extra_env=env,
-        )
+        result = run(sys.executable, "-m", "rag", "ask", "--json", question, data_dir=store, extra_env=env)
+        return result, server.request_count()
+
+
+def test_ask_json_flags_a_chat_models_unsupported_claim(demo_store: Path) -> None:
+    result, _ = ask_json_with_inventing_model("What guarantees does Kyiv want?", demo_store)
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
     good, bad = payload["claims"]
@@ -129,18 +121,7 @@ def test_ask_json_flags_a_chat_models_unsupported_claim(demo_store: Path) -> Non
 
 
 def test_chat_model_is_not_called_when_the_anchors_are_unmatched(demo_store: Path) -> None:
-    with FakeOpenAI(reply=cite_guarantor_then_invent) as server:
-        env = {"OPENAI_API_KEY": "test", "OPENAI_BASE_URL": server.base_url, "RAG_LLM_MODEL": "fake-model"}
-        result = run(
-            sys.executable,
-            "-m",
-            "rag",
-            "ask",
-            "--json",
-            "Who won the 2018 World Cup?",
-            data_dir=demo_store,
-            extra_env=env,
-        )
-        assert server.request_count() == 0
+    result, model_calls = ask_json_with_inventing_model("Who won the 2018 World Cup?", demo_store)
+    assert model_calls == 0
     payload = json.loads(result.stdout)
     assert payload["declined"] is True and payload["answer"].startswith("The articles do not say.")

@@ -4,21 +4,15 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import DEMO_DIR, ROOT, clean_env, free_port
+from tests.conftest import DEMO_DIR, free_port, run
 from tests.openai_server import FakeOpenAI
 
 pytestmark = pytest.mark.slow  # every test runs the commands as subprocesses (5-90 s each on a loaded machine)
-
-
-def run(*args: str, data_dir: Path, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    env = clean_env(RAG_DATA_DIR=str(data_dir), **(extra_env or {}))
-    return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")

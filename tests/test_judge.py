@@ -16,10 +16,9 @@ from rag.evaluation import RETRIEVAL_DEPTH, evaluate, load_testset, summarize
 from rag.judge import Judge, parse_correctness
 from rag.llamaindex import LlamaIndexRetriever
 from rag.pipeline import Pipeline
-from tests.conftest import DEMO_DIR, ROOT
+from tests.conftest import DEMO_DIR, ROOT, run
 from tests.openai_server import FakeOpenAI, judging
 from tests.test_answering import llm_engine, passages_in
-from tests.test_cli import run
 
 GUARANTEES = (
     "Podolyak said Kyiv was still looking for specific security guarantees that could be imposed by "
