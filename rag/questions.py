@@ -65,9 +65,16 @@ _YES_NO_START = re.compile(
 _ORDER_WORDS = re.compile(r"\b(?:before|after|earlier\s+than|later\s+than|first|prior\s+to)\b", re.IGNORECASE)
 _REPORT_WORDS = re.compile(r"\b(?:report(?:ed|s|ing)?|publish(?:ed)?|cover(?:ed)?|wr(?:ote|itten)|article)\b")
 
-# A capitalised run: "Sam Altman", "OpenAI", "New York Times", "U.S.", "Bankman-Fried".
+# A capitalised run: "Sam Altman", "OpenAI", "New York Times", "U.S.", "Bankman-Fried", "Bank of America".
+_NAME_JOINERS = ("of", "de", "la", "van", "von", "der")
 _NAME = re.compile(
-    r"(?<![\w’'])(?:[A-Z][\w’'&.-]*[\w&]|[A-Z])(?:\s+(?:(?:of|de|la|van|von|der)\s+)?(?:[A-Z][\w’'&.-]*[\w&]|[A-Z]))*"
+    r"(?<![\w’'])(?:[A-Z][\w’'&.-]*[\w&]|[A-Z])(?:\s+(?:(?:"
+    + "|".join(_NAME_JOINERS)
+    + r")\s+)?(?:[A-Z][\w’'&.-]*[\w&]|[A-Z]))*"
+)
+_ROLE_TITLES = _words(
+    "ceo cfo cto coo chair chairman chairwoman chief president founder cofounder co-founder head director "
+    "minister secretary governor mayor leader owner spokesman spokeswoman spokesperson manager coach"
 )
 _GENERIC_NAMES = (
     _words(
@@ -177,6 +184,8 @@ def names_in(text: str) -> list[str]:
         words = piece.rstrip(".").split()
         while words and (words[0].lower() in _GENERIC_NAMES or words[0].lower() in _MONTH_AND_DAY_NAMES):
             words = words[1:]
+        if len(words) > 2 and words[0].lower() in _ROLE_TITLES and words[1] in _NAME_JOINERS:
+            words = words[2:]  # "CEO of Nvidia" names Nvidia; the role is what the question asks
         while words and words[-1].lower() in _GENERIC_NAMES:
             words = words[:-1]
         name = " ".join(words)

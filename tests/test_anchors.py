@@ -110,3 +110,10 @@ def test_matched_questions() -> None:
 def test_no_passages_declines() -> None:
     check = check_anchors("Who won?", [])
     assert not check.matched and check.decline() == DECLINE
+
+
+def test_a_role_of_an_organisation_names_the_organisation() -> None:
+    assert question_anchors("Who is the CEO of Nvidia?").names == ("Nvidia",)
+    assert question_anchors("What did Bank of America say?").names == ("Bank of America",)
+    nvidia = passage("Nvidia CEO Jensen Huang spoke on Tuesday.", "Nvidia results", "2023-11-21", "Wire")
+    assert check_anchors("Who is the CEO of Nvidia?", [nvidia]).matched
