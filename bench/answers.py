@@ -23,9 +23,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from rag import metrics  # noqa: E402
 from rag.config import Settings  # noqa: E402
-from rag.evaluation import CaseResult, TestCase, evaluate, load_testset, summarize  # noqa: E402
+from rag.eval import metrics  # noqa: E402
+from rag.eval.run import CaseResult, TestCase, evaluate, load_testset, summarize  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
 
 QUERIES = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "multihop-rag" / "queries-dev.json"

@@ -1,6 +1,6 @@
 """Benchmark of the offline MiniLM embedder: texts/s and ms per text at several batch sizes.
 
-The texts are chunks of the MultiHop-RAG corpus bodies, cut by `rag.chunking.chunk_text`
+The texts are chunks of the MultiHop-RAG corpus bodies, cut by `rag.ingest.chunking.chunk_text`
 at the pipeline's chunk size, so they have the length real passages have.
 
     python -m bench.embedder                # 2,000 chunks, batch sizes 16 32 64 128
@@ -16,8 +16,8 @@ import statistics
 import time
 from pathlib import Path
 
-from rag.chunking import chunk_text
-from rag.embedding import MiniLMEmbedder
+from rag.ingest.chunking import chunk_text
+from rag.models.embedding import MiniLMEmbedder
 
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "multihop-rag" / "corpus.json"
 

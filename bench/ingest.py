@@ -21,11 +21,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from rag.chunking import chunk_text
 from rag.config import Settings
-from rag.embedding import MiniLMEmbedder
-from rag.loading import LoadOptions, load_file
-from rag.metrics import percentile
+from rag.eval.metrics import percentile
+from rag.ingest.chunking import chunk_text
+from rag.ingest.files import LoadOptions, load_file
+from rag.models.embedding import MiniLMEmbedder
 from rag.pipeline import Pipeline
 
 ROOT = Path(__file__).resolve().parent.parent

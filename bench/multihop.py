@@ -9,7 +9,7 @@ which store and code and with which command it ran, the ablation table with the
 MultiHop-RAG paper's published results as reference rows, the tune vs held-out table,
 and how often the questions name sources and dates (what the query hints exploit).
 
-The fusion weights of `rag.retrieval` were chosen on the "tune" half of the questions (a
+The fusion weights of `rag.search.retrieval` were chosen on the "tune" half of the questions (a
 seeded random half, `split_tune`); `python -m bench.tune_fusion` runs that grid search,
 and the held-out half checks the result.
 
@@ -38,14 +38,14 @@ from tqdm import tqdm
 
 import rag
 from bench import synthetic
-from rag import metrics
 from rag.config import Settings
-from rag.evaluation import TestCase, load_testset, score_retrieval
-from rag.lexical import Bm25Index
+from rag.eval import metrics
+from rag.eval.run import TestCase, load_testset, score_retrieval
 from rag.pipeline import Pipeline
-from rag.query import parse_query_hints
-from rag.retrieval import Candidate, Fusion, Retriever
-from rag.store import ChunkStore
+from rag.search.hints import parse_query_hints
+from rag.search.lexical import Bm25Index
+from rag.search.retrieval import Candidate, Fusion, Retriever
+from rag.store.chroma import ChunkStore
 
 BENCH = Path(__file__).resolve().parent
 DATA = BENCH.parent.parent / "shared" / "data" / "multihop-rag"
@@ -55,7 +55,7 @@ PUBLISHED = (  # MultiHop-RAG paper (Tang & Yang, 2024), 256-token chunks, top 1
     ("paper: voyage-02, no reranker", {"hit@10": 0.706, "mrr@10": 0.548}),
     ("paper: voyage-02 + bge-reranker-large", {"hit@4": 0.663, "hit@10": 0.747, "mrr@10": 0.586}),
 )
-TUNED = Fusion()  # the defaults of rag.retrieval
+TUNED = Fusion()  # the defaults of rag.search.retrieval
 CANDIDATES: int = Settings.model_fields["candidates"].default  # the app's default
 OLD_FUSION = Fusion(dense=1.0, lexical=1.0, source_hint=0.0, date_hint=0.0, rrf_k=60)  # the first version
 OLD_CANDIDATES = 30

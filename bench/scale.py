@@ -3,7 +3,7 @@
 For each size and mode (embedded PersistentClient, or a `chroma run` server on
 loopback) a child process builds a synthetic store of that many chunks from the real
 MultiHop-RAG chunks and their stored vectors (see bench/synthetic.py: nothing is
-embedded, since the model does only ~10-25 chunks/s here), timed the way rag.ingest
+embedded, since the model does only ~10-25 chunks/s here), timed the way rag.ingest.run
 writes (write_chunks + commit_articles per flush), builds the BM25 index, then times
 retrieval of real MultiHop dev questions in dense, BM25 and hybrid mode, separating the
 query's embedding from the retrieval after it. Separately it measures the embedder's
@@ -120,9 +120,9 @@ def _ms_stats(values: list[float]) -> dict[str, float]:
 
 
 def worker_store(args: argparse.Namespace) -> dict[str, Any]:
-    from rag.embedding import MiniLMEmbedder
+    from rag.models.embedding import MiniLMEmbedder
     from rag.pipeline import Pipeline
-    from rag.store import connect
+    from rag.store.chroma import connect
 
     result: dict[str, Any] = {
         "size": args.size,
@@ -221,9 +221,9 @@ def worker_store(args: argparse.Namespace) -> dict[str, Any]:
 
 def worker_embedder(args: argparse.Namespace) -> dict[str, Any]:
     """The model's own speed on real chunks, and the per-chunk cost of loading, chunking and the cache."""
-    from rag.chunking import chunk_text
-    from rag.embedding import CachedEmbedder, MiniLMEmbedder
-    from rag.loading import LoadOptions, load_file
+    from rag.ingest.chunking import chunk_text
+    from rag.ingest.files import LoadOptions, load_file
+    from rag.models.embedding import CachedEmbedder, MiniLMEmbedder
 
     source = syn.SourceChunks.load(args.source)
     rng = np.random.default_rng(args.seed)
@@ -455,7 +455,8 @@ def report(
         (
             "Method: synthetic stores are copies of the 8,996 real MultiHop-RAG chunks (609 articles) with their "
             "real MiniLM vectors plus seeded Gaussian noise (norm "
-            f"{args.noise}), written through `ChunkStore` exactly as `rag.ingest` does (write_chunks + commit_articles "
+            f"{args.noise}), written through `ChunkStore` exactly as `rag.ingest.run` does "
+            "(write_chunks + commit_articles "
             "per flush of 256 chunks, begin_run/end_run), so nothing is embedded while building. Each size and mode "
             "runs "
             "in its own process (peak memory is per row). Query latencies are over "

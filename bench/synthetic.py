@@ -7,7 +7,7 @@ copy r of an article gets the id `copy-<r>-<original id>`, its chunks the text
 normalise(original + noise), the noise Gaussian with an expected norm of `noise` (0.05
 by default: a copy's cosine to its original is about 0.999), seeded. So the HNSW index
 holds N distinct points with the distribution of real embeddings, the BM25 index N real
-texts, and nothing has to be embedded. Chunks are written exactly as `rag.ingest` does:
+texts, and nothing has to be embedded. Chunks are written exactly as `rag.ingest.run` does:
 `ChunkStore.write_chunks` then `commit_articles` per flush of at least FLUSH_CHUNKS
 chunks, between `begin_run` and `end_run`; then the BM25 index is built.
 
@@ -37,10 +37,10 @@ from typing import Any, Self
 import numpy as np
 
 from rag.config import Settings
-from rag.embedding import MINILM_DIMENSION, MINILM_MODEL_ID
-from rag.ingest import FLUSH_CHUNKS
-from rag.lexical import Bm25Index
-from rag.store import ArticleRecord, ChunkStore, connect
+from rag.ingest.run import FLUSH_CHUNKS
+from rag.models.embedding import MINILM_DIMENSION, MINILM_MODEL_ID
+from rag.search.lexical import Bm25Index
+from rag.store.chroma import ArticleRecord, ChunkStore, connect
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -162,7 +162,7 @@ class SyntheticArticle:
 
 
 def _chunk_id(article_id: str, article_hash: str, index: int) -> str:
-    """Same shape as rag.ingest.chunk_id."""
+    """Same shape as rag.ingest.run.chunk_id."""
     return f"{hashlib.sha1(article_id.encode('utf-8')).hexdigest()[:16]}:{article_hash[:12]}:{index}"
 
 

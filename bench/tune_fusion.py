@@ -6,7 +6,7 @@ the tune half of bench/multihop.py's seeded split, with its scoring. The chosen 
 the best Hits@10 on the tune half (ties: best MRR@10, then Recall@10, then the earlier
 grid point); the held-out half then scores the chosen point and the current defaults once.
 
-The search replays the real `rag.retrieval.Retriever` against in-memory copies of what the
+The search replays the real `rag.search.retrieval.Retriever` against in-memory copies of what the
 store, the BM25 index and the embedder answered: each question is embedded, BM25-scored and
 asked of Chroma once per candidate count; every grid point after that only re-fuses. So
 the scores are exactly what the app would retrieve with those settings.
@@ -40,11 +40,11 @@ from bench.multihop import (
     run_header,
     store_arguments,
 )
-from rag.dates import QueryFilters
-from rag.evaluation import TestCase, score_retrieval
-from rag.lexical import Bm25Index, LexicalScores
-from rag.retrieval import Fusion, Retriever
-from rag.store import ChunkRecord, ChunkStore
+from rag.eval.run import TestCase, score_retrieval
+from rag.search.lexical import Bm25Index, LexicalScores
+from rag.search.retrieval import Fusion, Retriever
+from rag.store.chroma import ChunkRecord, ChunkStore
+from rag.text.dates import QueryFilters
 
 GRID: dict[str, tuple[float, ...]] = {
     "candidates": (30, 60, 100),

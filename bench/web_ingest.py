@@ -16,11 +16,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rag.chunking import chunk_text
-from rag.embedding import MiniLMEmbedder
-from rag.fetch import Fetcher, FetchOptions
-from rag.sources import WebSource, harvest
-from rag.syndication import THRESHOLD, SyndicationIndex, minhash
+from rag.ingest.chunking import chunk_text
+from rag.ingest.syndication import THRESHOLD, SyndicationIndex, minhash
+from rag.ingest.web.fetch import Fetcher, FetchOptions
+from rag.ingest.web.sources import WebSource, harvest
+from rag.models.embedding import MiniLMEmbedder
 from tests.news_site import NewsSite, generated_story, news_site
 
 

@@ -1,6 +1,6 @@
 """rag: answer questions about a collection of news articles, with cited passages.
 
-Pipeline stages, one module each:
-loading -> chunking -> embedding -> store -> (ingest) -> retrieval -> answering/citations -> chat,
-plus evaluation/metrics, config and cli.
+One subpackage per pipeline stage, bottom to top (imports only flow upwards, tests/test_layers.py):
+text -> models -> store -> ingest | search -> answer -> chat -> pipeline -> eval | llamaindex -> web -> cli,
+with errors and config under all of them.
 """

@@ -15,14 +15,16 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from rag.answering import Answer, Answerer, ExtractiveAnswerer, finish_answer
-from rag.citations import STOPWORDS
-from rag.dates import QueryFilters
+from rag.answer.extractive import ExtractiveAnswerer
+from rag.answer.finish import finish_answer
+from rag.answer.model import Answer, Answerer
 from rag.errors import LLMError, QuestionRejected
-from rag.retrieval import Passage, Retriever
+from rag.search.retrieval import Passage, Retriever
+from rag.text.dates import QueryFilters
+from rag.text.terms import STOPWORDS
 
-if TYPE_CHECKING:  # rag.llm (and llama-index) is imported only when a chat model is configured
-    from rag.llm import LLMAnswerer
+if TYPE_CHECKING:  # rag.answer.llm (and llama-index) is imported only when a chat model is configured
+    from rag.answer.llm import LLMAnswerer
 
 MAX_QUESTION_CHARS = 2000
 _LEADING_CONNECTIVE = re.compile(r"^(and|but|also|so|then|plus)\b[\s,]*", re.IGNORECASE)

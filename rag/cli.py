@@ -15,15 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from rag import library
-from rag.answering import Answer, answer_json
+from rag.answer.model import Answer, answer_json
 from rag.config import Settings, default_text, env_name, retrieval_modes
-from rag.dates import QueryFilters
 from rag.errors import RagError, StoreError, UsageError
-from rag.ingest import IngestReport
+from rag.ingest.run import IngestReport
+from rag.store import library
+from rag.text.dates import QueryFilters
 
 if TYPE_CHECKING:
-    from rag.store import ChunkStore
+    from rag.store.chroma import ChunkStore
 
 LISTED_CHANGES = 10
 
@@ -75,8 +75,8 @@ def _print_report(report: IngestReport) -> None:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from rag.ingest.web.sources import WebSource, read_sources_file
     from rag.pipeline import Pipeline
-    from rag.sources import WebSource, read_sources_file
 
     is_url = [arg.startswith(("http://", "https://")) for arg in args.paths]
     web = [WebSource(arg, "page") for arg, url in zip(args.paths, is_url, strict=True) if url]
@@ -94,8 +94,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def _open_store(settings: Settings) -> ChunkStore:
     """The configured collection, which must exist (read commands never create one)."""
-    from rag.embedding import make_embedder
-    from rag.store import ChunkStore, connect
+    from rag.models.embedding import make_embedder
+    from rag.store.chroma import ChunkStore, connect
 
     names = [c.name for c in connect(settings).client.list_collections() if not c.name.endswith("__articles")]
     if settings.collection not in names:
@@ -183,7 +183,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_collections(args: argparse.Namespace) -> int:
-    from rag.store import connect
+    from rag.store.chroma import connect
 
     settings = _settings(args)
     client = connect(settings).client
@@ -238,13 +238,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from rag.evaluation import run_cli
+    from rag.eval.run import run_cli
 
     return run_cli(args, _settings(args))
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from rag.web import serve
+    from rag.web.app import serve
 
     settings = _settings(args)
     overrides = {key: value for key, value in (("host", args.host), ("port", args.port)) if value is not None}

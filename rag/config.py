@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     csv_source_column: str = Field("source", description="CSV column with the source (else the file name).")
     csv_url_column: str = Field("url", description="CSV column with the article URL.")
 
-    # --- web sources (rag.fetch) ---------------------------------------------------------
+    # --- web sources (rag.ingest.web.fetch) ---------------------------------------------------------
     fetch_connect_timeout: float = Field(5.0, description="Seconds to connect to a web server.")
     fetch_read_timeout: float = Field(15.0, description="Seconds to wait for each piece of a response.")
     fetch_total_timeout: float = Field(60.0, description="Seconds for a whole page, however slowly it arrives.")

@@ -5,7 +5,7 @@ llama-index objects backed by this project's hybrid retriever, filters, answerer
 citation checks (markers validated, supporting spans found), whose source nodes carry
 title, date, source, url and character offsets. `LlamaIndexEmbedding` is a llama-index
 `BaseEmbedding` backed by any `Embedder` (so llama-index never loads a model of its own),
-and `LlamaIndexRetriever` a `BaseRetriever` over `rag.retrieval.Retriever`. Imported only
+and `LlamaIndexRetriever` a `BaseRetriever` over `rag.search.retrieval.Retriever`. Imported only
 when used, to keep the command line quick to start.
 """
 
@@ -25,13 +25,13 @@ from llama_index.core.query_engine import CustomQueryEngine
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from pydantic import PrivateAttr
 
-from rag.answering import Answer, Citation
+from rag.answer.model import Answer, Citation
 from rag.chat import ChatEngine, Exchange, TurnUpdate
 from rag.config import Settings
-from rag.dates import QueryFilters
-from rag.embedding import Embedder
+from rag.models.embedding import Embedder
 from rag.pipeline import Pipeline
-from rag.retrieval import Passage, Retriever
+from rag.search.retrieval import Passage, Retriever
+from rag.text.dates import QueryFilters
 
 
 class LlamaIndexEmbedding(BaseEmbedding):
@@ -268,7 +268,7 @@ class NewsIndex:
         engine = self.pipeline.engine
         if llm is None:
             return engine  # the configured chat model, or the offline extractive answerer
-        from rag.llm import LLMAnswerer
+        from rag.answer.llm import LLMAnswerer
 
         top_k = self.pipeline.settings.llm_top_k
         return ChatEngine(engine.retriever, engine.extractive, LLMAnswerer(llm), top_k)

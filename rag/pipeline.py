@@ -1,8 +1,8 @@
 """Wiring: builds the pipeline's parts from one `Settings` object.
 
 The only place that decides which implementation backs each interface: embedded or
-server Chroma (rag.store.connect), MiniLM or OpenAI embeddings (rag.embedding),
-extractive (rag.answering) or chat-model answers (rag.llm). `Pipelines` keeps one pipeline
+server Chroma (rag.store.chroma.connect), MiniLM or OpenAI embeddings (rag.models.embedding),
+extractive (rag.answer.extractive) or chat-model answers (rag.answer.llm). `Pipelines` keeps one pipeline
 per collection (the web app's collection picker), sharing one embedding model.
 """
 
@@ -13,18 +13,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.anchors import lexical_mentions
-from rag.answering import ExtractiveAnswerer
+from rag.answer.decline import lexical_mentions
+from rag.answer.extractive import ExtractiveAnswerer
 from rag.chat import ChatEngine
 from rag.config import Settings
-from rag.embedding import CachedEmbedder, Embedder, make_embedder, make_model
-from rag.fetch import Fetcher, fetch_options
-from rag.ingest import IngestOptions, IngestReport, ingest
-from rag.lexical import Bm25Index
-from rag.loading import LoadOptions
-from rag.retrieval import Retriever
-from rag.sources import Harvest, WebSource, harvest
-from rag.store import ChunkStore
+from rag.ingest.files import LoadOptions
+from rag.ingest.run import IngestOptions, IngestReport, ingest
+from rag.ingest.web.fetch import Fetcher, fetch_options
+from rag.ingest.web.sources import Harvest, WebSource, harvest
+from rag.models.embedding import CachedEmbedder, Embedder, make_embedder, make_model
+from rag.search.lexical import Bm25Index
+from rag.search.retrieval import Retriever
+from rag.store.chroma import ChunkStore
 
 
 @dataclass
@@ -50,7 +50,7 @@ class Pipeline:
         )
         answerer = None
         if settings.uses_llm:
-            from rag.llm import LLMAnswerer, make_llm  # llama-index loads only when a chat model is used
+            from rag.answer.llm import LLMAnswerer, make_llm  # llama-index loads only when a chat model is used
 
             answerer = LLMAnswerer(make_llm(settings))
         top_k = settings.llm_top_k if answerer else settings.top_k

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from rag.config import Settings
-from rag.embedding import MiniLMEmbedder
+from rag.models.embedding import MiniLMEmbedder
 from rag.pipeline import Pipeline
 from tests.fake_embedder import HashEmbedder
 from tests.openai_server import FakeOpenAI

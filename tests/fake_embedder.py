@@ -1,6 +1,6 @@
 """A fast deterministic embedder for tests where the ONNX model is not the point.
 
-`HashEmbedder` follows `rag.embedding.Embedder`: every word (lower-cased, `\\w+`) is hashed
+`HashEmbedder` follows `rag.models.embedding.Embedder`: every word (lower-cased, `\\w+`) is hashed
 to one of `dimension` signed buckets, the counts are summed and the row L2-normalised, so
 texts sharing words are close and identical texts embed identically in every process (blake2b,
 not Python's salted `hash`). Tokens are words and punctuation marks, close enough to

@@ -3,7 +3,7 @@
 Article pages wrap story text (the demo article, and stories the tests write) in real-world
 boilerplate: navigation, a cookie banner, teaser <article> tiles before the story, related
 links, comments. It also serves a windows-1252 page, RSS 2.0 / RSS 1.0 / Atom feeds, robots.txt,
-ETag-based 304s, and every failure rag.fetch must report.
+ETag-based 304s, and every failure rag.ingest.web.fetch must report.
 """
 
 from __future__ import annotations

@@ -11,12 +11,12 @@ from llama_index.core.base.base_query_engine import BaseQueryEngine
 from llama_index.core.chat_engine.types import BaseChatEngine
 from llama_index.llms.openai_like import OpenAILike
 
-from rag.dates import QueryFilters
-from rag.embedding import MINILM_MODEL_ID, MiniLMEmbedder
 from rag.llamaindex import LlamaIndexEmbedding, LlamaIndexRetriever, NewsIndex
+from rag.models.embedding import MINILM_MODEL_ID, MiniLMEmbedder
 from rag.pipeline import Pipeline
+from rag.text.dates import QueryFilters
 from tests.openai_server import FakeOpenAI
-from tests.test_answering import cite_guarantor
+from tests.answer.test_answering import cite_guarantor
 
 GUARANTEE = "Kyiv wants security guarantees from designated guarantor countries."
 UNRELATED = "The bakery sold out of sourdough before noon."

@@ -1,0 +1,48 @@
+"""Finishing an answer: the answerer's final text -> an `Answer` with checked markers,
+renumbered citations and verified claims (shared by both answerers)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rag.answer.citations import drop_markers, invalid_markers, merge_spans, parse_markers, renumber
+from rag.answer.claims import Claim, verify
+from rag.answer.model import Answer, Citation
+from rag.answer.refusal import is_refusal
+from rag.models.embedding import Embedder
+from rag.search.retrieval import Passage
+
+
+def finish_answer(text: str, passages: Sequence[Passage], answerer: str, embedder: Embedder | None = None) -> Answer:
+    """Validate markers, renumber them 1..n in order of first use (passages reordered to
+    match: cited first, then the uncited ones), verify every claim against its cited
+    passages (rag.answer.claims; `embedder` adds embedding similarity to the support score), and
+    attach every supporting span to its citation."""
+    notices: list[str] = []
+    invalid = invalid_markers(text, len(passages))
+    if invalid:
+        text = drop_markers(text, set(invalid))
+        notices.append(f"Removed citation markers that name no retrieved passage: {', '.join(map(str, invalid))}.")
+    declined = is_refusal(text) and not parse_markers(text)
+    cited = parse_markers(text)
+    order = cited + [n for n in range(1, len(passages) + 1) if n not in cited]
+    text = renumber(text, {old: new for new, old in enumerate(cited, 1)})
+    passages = [passages[n - 1] for n in order]
+    if declined:
+        return Answer(text.strip(), [], passages, answerer, declined, notices, tuple(invalid))
+    checked = verify(text, passages, embedder)
+    citations = _citations(checked, passages, len(cited))
+    return Answer(text.strip(), citations, passages, answerer, declined, notices, tuple(invalid), checked)
+
+
+def _citations(checked: Sequence[Claim], passages: Sequence[Passage], count: int) -> list[Citation]:
+    """One citation per cited passage (numbers 1..count), with every span supporting a claim."""
+    spans: dict[int, list[tuple[int, int]]] = {}
+    for claim in checked:
+        for support in claim.support:
+            spans.setdefault(support.number, []).append((support.start, support.end))
+    citations = []
+    for number in range(1, count + 1):
+        found = spans.get(number) or [(0, len(passages[number - 1].text))]
+        citations.append(Citation(number, passages[number - 1], *found[0], spans=merge_spans(found)))
+    return citations

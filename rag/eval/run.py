@@ -1,0 +1,365 @@
+"""Evaluation: run a test set through the configured pipeline and report the scores.
+
+Test sets are JSON or JSONL records `{"question", "answer", "evidence": [{"article", "text"}],
+"answerable", "type"}`; MultiHop-RAG's query file (`query`, `evidence_list[].fact`,
+`question_type`, null_query = unanswerable) is read as is. Every question is retrieved
+(top 10 for the retrieval metrics) and answered from the top-k passages, exactly as in the
+chat. The report: a table in the terminal, `results.json` (every question), and
+`report.md` with `metrics.svg` (key metrics per question type).
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import random
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tqdm import tqdm
+
+from rag.answer.citations import claims
+from rag.answer.extractive import VERDICT, ExtractiveAnswerer
+from rag.answer.model import Answer
+from rag.chat import ChatEngine
+from rag.config import Settings
+from rag.errors import ConfigurationError, UsageError
+from rag.eval import metrics
+
+if TYPE_CHECKING:  # llama-index's evaluators load only for rag eval --judge
+    from rag.eval.judge import Judge
+
+RETRIEVAL_DEPTH = 10
+_QUOTED = r"[“\"]([^”\"]{12,})[”\"]"
+
+
+@dataclass(frozen=True)
+class TestCase:
+    id: str
+    question: str
+    answer: str
+    evidence: tuple[str, ...]
+    answerable: bool = True
+    type: str = "all"
+
+
+@dataclass
+class CaseResult:
+    id: str
+    type: str
+    question: str
+    reference: str
+    answerable: bool
+    answer: str = ""
+    declined: bool = False
+    scores: dict[str, float] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _record_to_case(record: dict[str, Any], number: int) -> TestCase:
+    if "query" in record:  # MultiHop-RAG
+        kind = str(record.get("question_type", "all"))
+        return TestCase(
+            id=f"mh-{number:04d}",
+            question=record["query"],
+            answer=str(record.get("answer", "")),
+            evidence=tuple(e["fact"] for e in record.get("evidence_list", [])),
+            answerable=kind != "null_query",
+            type=kind,
+        )
+    evidence = tuple(e["text"] if isinstance(e, dict) else str(e) for e in record.get("evidence", []))
+    return TestCase(
+        id=str(record.get("id", f"q{number:04d}")),
+        question=record["question"],
+        answer=str(record.get("answer", "")),
+        evidence=evidence,
+        answerable=bool(record.get("answerable", True)),
+        type=str(record.get("type", "all")),
+    )
+
+
+def load_testset(path: Path) -> list[TestCase]:
+    """Read a JSON list or JSONL file of test records; raises UsageError naming the bad record."""
+    text = path.read_text(encoding="utf-8")
+    try:
+        records = (
+            json.loads(text)
+            if text.lstrip().startswith("[")
+            else [json.loads(line) for line in text.splitlines() if line.strip()]
+        )
+    except json.JSONDecodeError as error:
+        raise UsageError(f"{path} is not valid JSON/JSONL ({error}).") from error
+    cases = []
+    for number, record in enumerate(records, 1):
+        try:
+            cases.append(_record_to_case(record, number))
+        except (KeyError, TypeError) as error:
+            raise UsageError(f"{path}: record {number} lacks a question field ({error}).") from error
+    return cases
+
+
+def select(cases: list[TestCase], sample: int | None, limit: int | None, seed: int = 0) -> list[TestCase]:
+    if sample is not None:
+        cases = random.Random(seed).sample(cases, min(sample, len(cases)))
+    return cases[:limit] if limit is not None else cases
+
+
+def answer_quotes(answer: Answer) -> list[tuple[str, str]]:
+    """(quote, passage) pairs: quoted text in a claim (or the whole claim, for extractive answers,
+    except a verdict the extractive answerer states from the articles' dates); a quote may
+    come from the passage's text or its article's headline."""
+    pairs = []
+    for claim, numbers in claims(answer.text):
+        if not numbers or VERDICT.match(claim):  # a verdict from the articles' dates is not a quote
+            continue
+        quotes = [claim] if answer.answerer == ExtractiveAnswerer.name else re.findall(_QUOTED, claim)
+        cited = [
+            f"{p.title}\n{p.text}" for p in (answer.passages[n - 1] for n in numbers if 1 <= n <= len(answer.passages))
+        ]
+        for quote in quotes:
+            pairs.append((quote, " ".join(cited)))
+    return pairs
+
+
+def score_answer(case: TestCase, answer: Answer) -> dict[str, float]:
+    scores: dict[str, float] = {"declined": float(answer.declined)}
+    if case.answerable:
+        scores |= {
+            "exact_match": metrics.exact_match(answer.text, case.answer),
+            "token_f1": metrics.token_f1(answer.text, case.answer),
+            "contains_answer": metrics.contains_answer(answer.text, case.answer),
+        }
+        if metrics.is_yes_no_reference(case.answer):
+            scores["yes_no_accuracy"] = float(metrics.yes_no(answer.text) == metrics.normalize_answer(case.answer))
+    cited_texts = [c.passage.text for c in answer.citations]
+    precision = metrics.citation_precision(cited_texts, case.evidence) if case.evidence else None
+    if precision is not None:
+        scores["citation_precision"] = precision
+    scores["citations_valid"] = float(not answer.dropped_markers)
+    fidelity = metrics.quote_fidelity(answer_quotes(answer))
+    if fidelity is not None:
+        scores["quote_fidelity"] = fidelity
+    support = metrics.claim_support_rate([claim.supported for claim in answer.claims])
+    if support is not None:
+        scores["claim_support"] = support
+    return scores
+
+
+def score_retrieval(case: TestCase, ranked: Sequence[str]) -> dict[str, float]:
+    if not (case.answerable and case.evidence):
+        return {}
+    return {
+        "hit@1": metrics.hit_at_k(ranked, case.evidence, 1),
+        "hit@4": metrics.hit_at_k(ranked, case.evidence, 4),
+        "hit@10": metrics.hit_at_k(ranked, case.evidence, 10),
+        "mrr@10": metrics.reciprocal_rank(ranked, case.evidence, 10),
+        "recall@10": metrics.recall_at_k(ranked, case.evidence, 10),
+    }
+
+
+def evaluate_case(
+    engine: ChatEngine, case: TestCase, top_k: int, answer: bool = True, judge: Judge | None = None
+) -> CaseResult:
+    result = CaseResult(case.id, case.type, case.question, case.answer, case.answerable)
+    started = time.perf_counter()
+    passages = engine.retriever.retrieve(case.question, max(RETRIEVAL_DEPTH, top_k))
+    result.seconds["retrieve"] = time.perf_counter() - started
+    result.scores = score_retrieval(case, [p.text for p in passages[:RETRIEVAL_DEPTH]])
+    if answer:
+        started = time.perf_counter()
+        final = engine.finish(case.question, passages[:top_k])
+        result.seconds["answer"] = time.perf_counter() - started
+        assert final.answer is not None
+        result.answer, result.declined = final.answer.text, final.answer.declined
+        result.scores |= score_answer(case, final.answer)
+        if judge is not None:
+            started = time.perf_counter()
+            texts = [p.text for p in final.answer.passages]
+            result.scores |= judge.score(
+                case.question, final.answer.text, case.answer, texts, case.answerable, final.answer.declined
+            )
+            result.seconds["judge"] = time.perf_counter() - started
+    result.seconds["total"] = sum(seconds for stage, seconds in result.seconds.items() if stage != "judge")
+    return result
+
+
+def summarize(results: Sequence[CaseResult]) -> dict[str, dict[str, float]]:
+    """Mean of every score per question type and overall, refusal rates, latency percentiles."""
+    groups: dict[str, list[CaseResult]] = {"all": list(results)}
+    for result in results:
+        groups.setdefault(result.type, []).append(result)
+    summary: dict[str, dict[str, float]] = {}
+    for name, members in groups.items():
+        row: dict[str, float] = {"questions": float(len(members))}
+        names = sorted({key for r in members for key in r.scores if key != "declined"})
+        for key in names:
+            row[key] = metrics.mean([r.scores[key] for r in members if key in r.scores])
+        answered = [r for r in members if "declined" in r.scores]
+        unanswerable = [r for r in answered if not r.answerable]
+        answerable = [r for r in answered if r.answerable]
+        if unanswerable:
+            row["refusal_rate"] = metrics.mean([float(r.declined) for r in unanswerable])
+        if answerable:
+            row["false_refusal_rate"] = metrics.mean([float(r.declined) for r in answerable])
+        for stage in ("retrieve", "answer", "total"):
+            values = [r.seconds[stage] * 1000 for r in members if stage in r.seconds]
+            if values:
+                row[f"{stage}_ms_p50"] = metrics.percentile(values, 50)
+                row[f"{stage}_ms_p95"] = metrics.percentile(values, 95)
+        summary[name] = row
+    return summary
+
+
+def format_table(summary: dict[str, dict[str, float]]) -> str:
+    groups = list(summary)
+    keys = list(dict.fromkeys(key for row in summary.values() for key in row))
+    width = max(len(key) for key in keys) + 2
+    columns = [max(len(g), 8) + 2 for g in groups]
+    lines = ["metric".ljust(width) + "".join(g.rjust(c) for g, c in zip(groups, columns, strict=False))]
+    for key in keys:
+        cells = []
+        for group, column in zip(groups, columns, strict=False):
+            value = summary[group].get(key)
+            text = "" if value is None else f"{value:.0f}" if key == "questions" or "_ms_" in key else f"{value:.3f}"
+            cells.append(text.rjust(column))
+        lines.append(key.ljust(width) + "".join(cells))
+    return "\n".join(lines)
+
+
+PLOTTED = ("hit@10", "mrr@10", "token_f1", "contains_answer", "citation_precision", "refusal_rate")
+COLOURS = ("#2563eb", "#16a34a", "#d97706", "#9333ea", "#dc2626", "#0891b2")
+
+
+def metrics_svg(summary: dict[str, dict[str, float]]) -> str:
+    """A grouped bar chart (0..1) of the key metrics per question type, as SVG text."""
+    groups = list(summary)
+    bar, gap, height, top, left = 14, 28, 220, 30, 40
+    group_width = len(PLOTTED) * bar + gap
+    width = left + len(groups) * group_width + 180
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + top + 60}" '
+        'font-family="sans-serif" font-size="11">'
+    ]
+    for tick in (0, 0.25, 0.5, 0.75, 1.0):
+        y = top + height * (1 - tick)
+        parts.append(
+            f'<line x1="{left}" x2="{width - 170}" y1="{y}" y2="{y}" stroke="#ddd"/><text x="5" '
+            f'y="{y + 4}">{tick:.2f}</text>'
+        )
+    for g, group in enumerate(groups):
+        x0 = left + g * group_width + gap / 2
+        for m, (name, colour) in enumerate(zip(PLOTTED, COLOURS, strict=False)):
+            value = summary[group].get(name)
+            if value is None or value != value:
+                continue
+            h = height * max(0.0, min(1.0, value))
+            parts.append(
+                f'<rect x="{x0 + m * bar}" y="{top + height - h}" width="{bar - 2}" height="{h}" '
+                f'fill="{colour}"><title>{name}: {value:.3f}</title></rect>'
+            )
+        parts.append(f'<text x="{x0}" y="{top + height + 16}">{html.escape(group)}</text>')
+    for m, (name, colour) in enumerate(zip(PLOTTED, COLOURS, strict=False)):
+        y = top + m * 18
+        parts.append(
+            f'<rect x="{width - 160}" y="{y}" width="12" height="12" fill="{colour}"/><text x="{width - 142}" '
+            f'y="{y + 10}">{name}</text>'
+        )
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def write_report(
+    out: Path, summary: dict[str, dict[str, float]], results: Sequence[CaseResult], config: dict[str, Any]
+) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(
+        json.dumps(
+            {"config": config, "summary": summary, "cases": [asdict(r) for r in results]}, indent=2, ensure_ascii=False
+        ),
+        encoding="utf-8",
+    )
+    (out / "metrics.svg").write_text(metrics_svg(summary), encoding="utf-8")
+    failures = [r for r in results if r.scores.get("hit@10") == 0.0 or (r.answerable and r.declined)][:20]
+    lines = [
+        "# Evaluation report",
+        "",
+        "Configuration: " + ", ".join(f"{k}={v}" for k, v in config.items()),
+        "",
+        "```",
+        format_table(summary),
+        "```",
+        "",
+        "![metrics per question type](metrics.svg)",
+        "",
+        "## Misses (first 20: no gold evidence in the top 10, or a wrong refusal)",
+        "",
+    ]
+    lines += [f"- `{r.id}` ({r.type}): {r.question} → {r.answer[:160]!r}" for r in failures] or ["None."]
+    report = out / "report.md"
+    report.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return report
+
+
+def evaluate(
+    engine: ChatEngine,
+    cases: Sequence[TestCase],
+    top_k: int,
+    answer: bool = True,
+    progress: bool = True,
+    on_result: Callable[[CaseResult], None] | None = None,
+    judge: Judge | None = None,
+) -> list[CaseResult]:
+    results = []
+    for case in tqdm(cases, desc="eval", unit="q", disable=not progress):
+        result = evaluate_case(engine, case, top_k, answer, judge)
+        results.append(result)
+        if on_result is not None:
+            on_result(result)
+    return results
+
+
+def _judge(settings: Settings) -> Judge:
+    if not settings.uses_llm:
+        raise ConfigurationError(
+            "rag eval --judge needs a chat model to judge with: set RAG_LLM=provider:model or OPENAI_API_KEY."
+        )
+    from rag.answer.llm import make_llm
+    from rag.eval.judge import Judge
+
+    return Judge(make_llm(settings))
+
+
+def run_cli(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.pipeline import Pipeline
+
+    cases = select(load_testset(args.testset), args.sample, args.limit, args.seed)
+    judge = _judge(settings) if args.judge else None
+    if judge is not None and args.retrieval_only:
+        raise UsageError("--judge scores answers; drop --retrieval-only to judge them.")
+    pipeline = Pipeline.open(settings)
+    if pipeline.store.chunk_count() == 0:
+        raise UsageError(f"Collection '{settings.collection}' is empty: ingest the articles first (rag ingest PATH).")
+    top_k = pipeline.engine.top_k  # llm_top_k with a chat model
+    results = evaluate(
+        pipeline.engine, cases, top_k, answer=not args.retrieval_only, progress=not args.quiet, judge=judge
+    )
+    summary = summarize(results)
+    config = {
+        "testset": str(args.testset),
+        "questions": len(cases),
+        "collection": settings.collection,
+        "retrieval": settings.retrieval_mode,
+        "top_k": top_k,
+        "answerer": pipeline.engine.answerer_name,
+        "embedder": pipeline.embedder.model_id,
+        "judge": judge.name if judge is not None else "none",
+    }
+    report = write_report(args.out, summary, results, config)
+    print(format_table(summary))
+    print(f"report: {report}  (results.json and metrics.svg beside it)")
+    return 0

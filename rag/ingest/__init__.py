@@ -1,0 +1,1 @@
+"""Ingest: files and web sources -> articles -> sentence-aware chunks -> the store, incrementally."""

@@ -1,0 +1,1 @@
+"""Web sources: fetching pages and feeds politely (httpx), extracting articles (trafilatura, feedparser)."""

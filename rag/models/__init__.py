@@ -1,0 +1,1 @@
+"""Models: the embedders (offline MiniLM ONNX, OpenAI) and the OpenAI client they share."""

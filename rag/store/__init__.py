@@ -1,0 +1,2 @@
+"""Store: the Chroma collection of chunks with its article manifest and generations, and the
+library operations over it (list, show, remove, stats)."""

@@ -1,0 +1,1 @@
+"""Text: pure functions over English news text (sentences, terms, dates); no models, no I/O."""

@@ -1,0 +1,122 @@
+"""`rag list | show | remove | stats | collections` and the empty-collection notice, on a real store."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from rag import cli
+from rag.pipeline import Pipeline
+from rag.store import library
+from tests.conftest import DEMO_DIR
+from tests.ingest.test_ingest import news, write_jsonl
+
+MULTIHOP_STORE = Path("/work/mhstore")  # the developer machine's MultiHop store (read-only); absent in CI
+
+
+@pytest.fixture
+def pipeline(model_pipeline: Pipeline) -> Pipeline:
+    """`rag.cli.main` reopens the store with the real model, so the store is built with it."""
+    return model_pipeline
+
+
+@pytest.fixture
+def filled(pipeline: Pipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pipeline:
+    for name in [n for n in os.environ if n.startswith(("RAG_", "CHROMA_", "OPENAI_"))]:
+        monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)  # no .env
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    records = [news(n) for n in (1, 2, 3)]
+    records[2]["source"] = "Herald"
+    write_jsonl(folder / "news.jsonl", records)
+    pipeline.ingest([folder, DEMO_DIR], progress=False)
+    return pipeline
+
+
+def run_cli(pipeline: Pipeline, *args: str) -> int:
+    settings = pipeline.settings
+    return cli.main([*args, "--data-dir", str(settings.data_dir), "--collection", settings.collection])
+
+
+def test_list_json_newest_first_and_filtered(filled: Pipeline, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(filled, "list", "--json") == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [a["date"] for a in listed] == ["2023-10-03", "2023-10-02", "2023-10-01", "2022-03-30"]
+    assert {"id", "title", "date", "source", "url", "chunks"} <= set(listed[0])
+    assert listed[0]["url"] == listed[0]["id"] == "https://example.com/story-3" and listed[0]["chunks"] >= 1
+    assert run_cli(filled, "list", "--json", "--source", "Gazette", "--from", "2023-10-02") == 0
+    assert [a["title"] for a in json.loads(capsys.readouterr().out)] == ["Story 2"]
+    assert run_cli(filled, "list", "--to", "2023-02-30") == 2
+    assert "is not a date" in capsys.readouterr().err
+
+
+def test_show_prints_metadata_and_the_stored_text(filled: Pipeline, capsys: pytest.CaptureFixture[str]) -> None:
+    demo = next(a for a in library.articles(filled.store) if a.date == "2022-03-30")
+    assert run_cli(filled, "show", demo.id) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(demo.title) and f"id: {demo.id}" in out and "chunks:" in out
+    original = (DEMO_DIR / "istanbul-talks-2022-03.txt").read_text(encoding="utf-8")
+    assert "Oleg Nikolenko, a spokesman for Ukraine’s foreign ministry" in out
+    assert out.rstrip().endswith(original.rstrip()[-80:])  # overlapping chunks joined back into the text
+    assert run_cli(filled, "show", "no-such-id") == 2
+    assert "`rag list` shows the ids" in capsys.readouterr().err
+
+
+def test_remove_by_id_source_and_date(filled: Pipeline, capsys: pytest.CaptureFixture[str]) -> None:
+    store = filled.store
+    assert run_cli(filled, "remove", "https://example.com/story-1") == 0
+    assert "https://example.com/story-1" not in store.manifest()
+    assert run_cli(filled, "remove", "--source", "Herald", "--dry-run") == 0
+    assert "would remove 1" in capsys.readouterr().out and store.article_count() == 3
+    assert run_cli(filled, "remove", "--source", "Herald") == 0
+    assert run_cli(filled, "remove", "--before", "2023") == 0  # the 2022 demo article
+    assert set(store.manifest()) == {"https://example.com/story-2"}
+    assert store.chunk_count() == store.manifest()["https://example.com/story-2"].chunk_count
+    assert run_cli(filled, "remove", "--source", "Nobody") == 2
+    assert run_cli(filled, "remove") == 2
+    hits = filled.retriever.retrieve("harbour of town 2 reopened", 5)
+    assert {p.article_id for p in hits} == {"https://example.com/story-2"}  # the BM25 index followed
+
+
+def test_stats_and_collections(filled: Pipeline, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(filled, "stats", "--json") == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert (stats["articles"], stats["first_date"], stats["last_date"]) == (4, "2022-03-30", "2023-10-03")
+    assert stats["sources"] == {"Gazette": 2, "News report (demo article)": 1, "Herald": 1}
+    assert stats["chunks"] == filled.store.chunk_count() and stats["disk_bytes"] > 0
+    assert stats["embedder"] == filled.store.model_id
+    assert run_cli(filled, "collections") == 0
+    assert f"* {filled.settings.collection}  (" in capsys.readouterr().out
+
+
+def test_an_empty_collection_says_how_to_add_articles(
+    pipeline: Pipeline, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    assert run_cli(pipeline, "list") == 0
+    assert "is empty" in capsys.readouterr().out
+    assert run_cli(pipeline, "ask", "Who won?") == 1
+    assert "rag ingest" in capsys.readouterr().err
+    assert "rag ingest --feed" in library.empty_notice("news")
+    where = ["--data-dir", str(pipeline.settings.data_dir), "--collection", "nothing-here"]
+    assert cli.main(["list", *where]) == 1  # read commands create nothing
+    assert "No collection 'nothing-here'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not MULTIHOP_STORE.exists(), reason="needs the MultiHop store of the development machine")
+def test_read_only_commands_on_the_multihop_store(capsys: pytest.CaptureFixture[str]) -> None:
+    where = ["--data-dir", str(MULTIHOP_STORE), "--collection", "multihop"]
+    assert cli.main(["list", "--json", *where]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert len(listed) > 100 and all(a["url"].startswith("http") for a in listed)
+    assert cli.main(["show", listed[0]["id"], *where]) == 0
+    assert listed[0]["title"] in capsys.readouterr().out
+    assert cli.main(["stats", "--json", *where]) == 0
+    assert json.loads(capsys.readouterr().out)["articles"] == len(listed)
+    assert cli.main(["collections", *where]) == 0
+    assert "multihop" in capsys.readouterr().out

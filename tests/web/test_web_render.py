@@ -1,0 +1,176 @@
+"""The web chat's rendering and feedback, on hand-built answers: per-turn ids, every highlight,
+claim flags, plain-text copies, the Markdown export, whole articles, and the feedback test set."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rag.answer.model import Answer, Citation, Claim, Support
+from rag.eval.run import load_testset
+from rag.search.retrieval import Passage
+from rag.store.chroma import ChunkRecord
+from rag.web.feedback import Feedback, FeedbackStore, evidence_of
+from rag.web.overview import ArticleInfo, Overview
+from rag.web.render import (
+    Turn,
+    answer_html,
+    article_html,
+    article_text,
+    conversation_markdown,
+    highlighted,
+    linked_markers,
+    plain_answer,
+)
+
+ARTICLE = "Kyiv wants guarantees. Russia wants neutrality. Talks resume in May. Turkey hosts <the> talks."
+
+
+def passage(start: int, end: int, chunk: str, score: float = 0.5, title: str = "Talks in Istanbul") -> Passage:
+    return Passage(
+        chunk_id=chunk,
+        text=ARTICLE[start:end],
+        article_id="talks.txt",
+        title=title,
+        date="2022-03-30",
+        source="News & Co",
+        url="https://example.org/talks",
+        start=start,
+        end=end,
+        score=score,
+        similarity=score,
+    )
+
+
+FIRST = passage(0, 48, "c0", 0.9)  # "Kyiv wants guarantees. Russia wants neutrality."
+SECOND = passage(23, 94, "c1", 0.7)  # overlaps FIRST: "Russia wants neutrality. Talks … talks."
+OTHER = passage(48, 69, "c2", 0.3, title="Other")
+
+
+def answer(claims: list[Claim] | None = None) -> Answer:
+    text = "Kyiv wants guarantees and Russia neutrality [1]. Talks resume in May [2]. Nobody objected."
+    citations = [
+        Citation(1, FIRST, 0, 22, spans=((0, 22), (23, 47))),  # two supporting sentences
+        Citation(2, SECOND, 25, 45),
+    ]
+    return Answer(text, citations, [FIRST, SECOND, OTHER], "fake-model", False, claims=claims or [])
+
+
+def turn(number: int, the_answer: Answer | None = None) -> Turn:
+    return Turn(number, f"id{number}", "What do they want?", "What do they want?", the_answer or answer())
+
+
+def test_each_turn_has_its_own_card_ids_and_links() -> None:
+    first, second = answer_html(turn(1)), answer_html(turn(2))
+    assert 'href="#cite-1-1"' in first and 'id="cite-1-1"' in first and 'id="cite-1-2"' in first
+    assert 'href="#cite-2-1"' in second and 'id="cite-2-1"' in second and "cite-1-" not in second
+    assert 'id="answer-2"' in second and 'href="#answer-2"' in second  # a way back from a card
+    assert "\n" not in first  # a blank line would end the HTML block inside the chat's Markdown
+    assert linked_markers("<b>x</b> [2, 3]", 4) == (
+        '&lt;b&gt;x&lt;/b&gt; <a class="marker" href="#cite-4-2">[2]</a>, <a class="marker" href="#cite-4-3">[3]</a>'
+    )
+
+
+def test_a_card_highlights_every_supporting_span() -> None:
+    html = answer_html(turn(1))
+    card = html[html.index('id="cite-1-1"') : html.index('id="cite-1-2"')]
+    assert card.count("<mark>") == 2
+    assert "<mark>Kyiv wants guarantees.</mark> <mark>Russia wants neutrality.</mark>" in card
+    assert highlighted("abcdef", [(0, 3), (2, 5)]) == "<mark>abcde</mark>f"  # overlaps merged
+
+
+def test_all_retrieved_passages_are_listed_with_scores() -> None:
+    html = answer_html(turn(1))
+    assert "All 3 retrieved passages" in html
+    assert "#3 · score 0.300 · relevance 0.30" in html and "cited as [1]" in html and "cited as [2]" in html
+
+
+def test_unsupported_claims_are_flagged_and_uncited_sentences_marked() -> None:
+    claims = [
+        Claim("Kyiv wants guarantees and Russia neutrality [1].", (1,), True, 0.8, (Support(1, 0, 22),)),
+        Claim("Talks resume in May [2].", (2,), False, 0.1),
+        Claim("Nobody objected.", (), False, 0.0),
+    ]
+    html = answer_html(turn(1, answer(claims)))
+    assert html.count("⚠ not found in") == 1 and "⚠ not found in [2]" in html
+    flag = html.index("⚠ not found in [2]")
+    assert html.index('href="#cite-1-2"') < flag < html.index("Nobody objected")  # right after its claim
+    assert '<span class="uncited" title="No source cited for this sentence">Nobody objected.</span>' in html
+
+
+def test_copy_gives_plain_text_with_markers_and_references() -> None:
+    text = plain_answer(answer())
+    assert text.startswith("Kyiv wants guarantees and Russia neutrality [1].")
+    assert "References:\n[1] Talks in Istanbul (2022-03-30 · News & Co) https://example.org/talks" in text
+    assert "<" not in text and "&amp;" not in text
+    html = answer_html(turn(1))
+    assert '<div class="copy-text" hidden>Kyiv wants' in html and "References:&#10;[1] Talks in Istanbul" in html
+
+
+def test_markdown_export_has_questions_answers_and_references() -> None:
+    markdown = conversation_markdown([turn(1), turn(2)], "news")
+    assert markdown.startswith("# Conversation with the news articles (news)")
+    assert "## 2. What do they want?" in markdown
+    assert "Kyiv wants guarantees and Russia neutrality [1]." in markdown
+    assert "1. [Talks in Istanbul](<https://example.org/talks>) — 2022-03-30 · News & Co" in markdown
+    assert "“Kyiv wants guarantees.” … “Russia wants neutrality.”" in markdown
+
+
+def test_the_whole_article_is_rebuilt_with_the_answers_spans_highlighted() -> None:
+    chunks = [
+        ChunkRecord("c1", ARTICLE[23:94], {"start": 23}),
+        ChunkRecord("c0", ARTICLE[0:48], {"start": 0}),
+    ]
+    assert article_text(sorted(chunks, key=lambda c: c.metadata["start"])) == ARTICLE
+    view = article_html(turn(3), 2, sorted(chunks, key=lambda c: c.metadata["start"]))
+    assert "Turkey hosts &lt;the&gt; talks." in view  # escaped
+    # every span cited from this article, by either citation, mapped from passage to article offsets
+    assert (
+        "<mark>Kyiv wants guarantees.</mark> <mark>Russia wants neutrality.</mark> <mark>Talks resume in May.</mark>"
+        in view
+    )
+    assert 'href="#answer-3"' in view and "cited as [1], [2] in answer 3" in view
+
+
+def test_overview_line_and_example_questions() -> None:
+    overview = Overview(
+        "news",
+        [
+            ArticleInfo("a", "Sam Altman returns to OpenAI", "2023-11-22", "The Verge"),
+            ArticleInfo("b", "OpenAI board ousts Altman", "2023-11-17", "The Verge"),
+            ArticleInfo("c", "Chip exports curbed", "2023-10-17", "Reuters"),
+        ],
+        chunks=12,
+    )
+    assert overview.line() == "Collection **news**: 3 articles from 2 sources, 2023-10-17 to 2023-11-22 (12 passages)"
+    assert overview.examples() == [
+        "What do the articles say about “Sam Altman returns to OpenAI”?",
+        "What do the articles say about “Chip exports curbed”?",
+        "What do the articles say about “OpenAI board ousts Altman”?",
+    ]
+    assert "is empty" in Overview("empty").line()
+
+
+def test_feedback_is_stored_per_answer_and_exported_as_a_test_set(tmp_path: Path) -> None:
+    store = FeedbackStore.for_collection(tmp_path, "news")
+    the_answer = answer()
+    liked = Feedback("t1", "Q1?", "Q1?", the_answer.text, "up", "", False, evidence_of(the_answer))
+    store.save(liked)
+    store.save(Feedback("t2", "Q2?", "Q2?", "Wrong [1].", "down", "", False, ()))
+    assert store.comment("t2", "It cites the wrong article.")
+    assert not store.comment("unknown", "x")
+    store.save(Feedback("t2", "Q2?", "Q2?", "Wrong [1].", "down", "", False, ()))  # re-rating keeps the comment
+    assert [(f.answer_id, f.rating, f.comment) for f in store.all()] == [
+        ("t1", "up", ""),
+        ("t2", "down", "It cites the wrong article."),
+    ]
+    assert (tmp_path / "feedback" / "news.sqlite3").exists()
+
+    target = tmp_path / "testset.jsonl"
+    target.write_text(store.testset_jsonl(), encoding="utf-8")
+    assert len(target.read_text(encoding="utf-8").splitlines()) == 1  # 👎 answers have no reference to test against
+    record = json.loads(target.read_text(encoding="utf-8"))
+    assert record["answer"] == "Kyiv wants guarantees and Russia neutrality. Talks resume in May. Nobody objected."
+    assert {"article": "Talks in Istanbul", "text": "Russia wants neutrality."} in record["evidence"]
+    (case,) = load_testset(target)  # `rag eval` reads it
+    assert case.question == "Q1?" and case.answerable and len(case.evidence) == 3
