@@ -7,8 +7,8 @@ import pytest
 from rag.chat import Exchange, check_question, heuristic_standalone
 from rag.errors import QuestionRejected
 from rag.pipeline import Pipeline
-from tests.openai_server import FakeOpenAI
 from tests.answer.test_answering import llm_engine
+from tests.openai_server import FakeOpenAI
 
 FIRST = Exchange("What guarantees does Kyiv want?", "What guarantees does Kyiv want?", "Security guarantees [1].")
 

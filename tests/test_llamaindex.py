@@ -15,8 +15,8 @@ from rag.llamaindex import LlamaIndexEmbedding, LlamaIndexRetriever, NewsIndex
 from rag.models.embedding import MINILM_MODEL_ID, MiniLMEmbedder
 from rag.pipeline import Pipeline
 from rag.text.dates import QueryFilters
-from tests.openai_server import FakeOpenAI
 from tests.answer.test_answering import cite_guarantor
+from tests.openai_server import FakeOpenAI
 
 GUARANTEE = "Kyiv wants security guarantees from designated guarantor countries."
 UNRELATED = "The bakery sold out of sourdough before noon."

@@ -17,9 +17,9 @@ from rag.answer.claims import missing_facts, verify
 from rag.answer.finish import finish_answer
 from rag.models.embedding import MiniLMEmbedder
 from rag.search.retrieval import Passage
+from tests.answer.test_answering import passages_in
 from tests.conftest import DEMO_DIR, run
 from tests.openai_server import FakeOpenAI
-from tests.answer.test_answering import passages_in
 
 GUARANTEES = (
     "Podolyak said Kyiv was still looking for specific security guarantees that could be imposed by "

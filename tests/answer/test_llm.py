@@ -15,10 +15,10 @@ from pydantic import ValidationError
 from rag.answer.llm import LLMAnswerer, make_llm, system_prompt
 from rag.errors import ConfigurationError
 from rag.pipeline import Pipeline
+from tests.answer.test_answering import KYIV, llm_engine, loopback_answerer, passages_in
 from tests.conftest import ROOT, clean_env, make_settings
 from tests.fake_embedder import HashEmbedder
 from tests.openai_server import FakeOpenAI
-from tests.answer.test_answering import KYIV, llm_engine, loopback_answerer, passages_in
 
 UNUSED = Path("unused")
 PLANTED = (

@@ -16,9 +16,9 @@ from rag.eval.judge import Judge, parse_correctness
 from rag.eval.run import RETRIEVAL_DEPTH, evaluate, load_testset, summarize
 from rag.llamaindex import LlamaIndexRetriever
 from rag.pipeline import Pipeline
+from tests.answer.test_answering import llm_engine, passages_in
 from tests.conftest import DEMO_DIR, ROOT, run
 from tests.openai_server import FakeOpenAI, judging
-from tests.answer.test_answering import llm_engine, passages_in
 
 GUARANTEES = (
     "Podolyak said Kyiv was still looking for specific security guarantees that could be imposed by "
