@@ -23,25 +23,12 @@ from rag.answer.prose import is_prose
 from rag.answer.questions import names_in
 from rag.models.embedding import Embedder
 from rag.search.retrieval import Passage
+from rag.text.dates import MONTHS
 from rag.text.sentences import split_sentences
-from rag.text.terms import content_terms
+from rag.text.terms import term_overlap
 
 MIN_CLAIM_SCORE = 0.4
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
-_MONTHS = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
 
 
 @dataclass(frozen=True)
@@ -73,7 +60,7 @@ def _date_words(date: str) -> str:
     parts = [part for part in date.split("-") if part.isdigit()]
     words = [date, *parts[:1]]
     if len(parts) >= 2 and 1 <= int(parts[1]) <= 12:
-        words.append(_MONTHS[int(parts[1]) - 1])
+        words.append(MONTHS[int(parts[1]) - 1][0])
     if len(parts) >= 3:
         words.append(str(int(parts[2])))
     return " ".join(words)
@@ -100,12 +87,6 @@ def missing_facts(claim: str, context: str) -> list[str]:
     return missing
 
 
-def agreement(claim: str, sentence: str) -> float:
-    """Share of the claim's content words found in the sentence."""
-    wanted = content_terms(claim)
-    return len(wanted & content_terms(sentence)) / len(wanted) if wanted else 0.0
-
-
 class _Sentences:
     """A passage's sentences and (lazily) their vectors, shared by the claims citing it."""
 
@@ -126,7 +107,7 @@ class _Sentences:
         found = self.passage.find(claim)
         if claim and found >= 0:
             return found, found + len(claim), 1.0
-        scores = [agreement(claim, self.passage[start:end]) for start, end in self.spans]
+        scores = [term_overlap(claim, self.passage[start:end]) for start, end in self.spans]
         vectors = self.vectors() if claim_vector is not None else None
         if vectors is not None and claim_vector is not None:
             scores = [0.5 * float(v @ claim_vector) + 0.5 * score for v, score in zip(vectors, scores, strict=True)]
@@ -156,7 +137,7 @@ def verify(text: str, passages: Sequence[Passage], embedder: Embedder | None = N
             support.append(Support(number, start, end))
             best_score = max(best_score, score)
         about = "\n".join(_about(passages[n - 1]) for n in numbers)
-        best_score = max(best_score, agreement(claim, about))  # a claim about the articles themselves
+        best_score = max(best_score, term_overlap(claim, about))  # a claim about the articles themselves
         context = about + "\n" + "\n".join(passages[n - 1].text for n in numbers)
         supported = not missing_facts(claim, context) and best_score >= MIN_CLAIM_SCORE
         checked.append(Claim(claim, tuple(numbers), supported, round(best_score, 4), tuple(support)))

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import re
 
+from rag.text.dates import MONTH_NAME_PATTERN
+
 _EMBED = re.compile(
     r"pic\.twitter\.com|t\.co/\w|\(@\w{1,30}\)|^\s*[—–-]\s*[^\n]{0,60}\(@|\b(?:twitter|instagram|tiktok)\.com/",
     re.IGNORECASE,
 )
-_HANDLE_THEN_DATE = re.compile(
-    r"@\w+\)?\s*(?:January|February|March|April|May|June|July|August|September|October|November|December)\s+\d{1,2},\s+\d{4}"
-)
+_HANDLE_THEN_DATE = re.compile(r"@\w+\)?\s*" + MONTH_NAME_PATTERN + r"\s+\d{1,2},\s+\d{4}")
 _CALL_TO_ACTION = re.compile(
     r"^\W*(?:sign\s+up|subscribe|get\s+in\s+touch|contact\s+us|click\s+here|follow\s+us|follow\s+\w+\s+on|"
     r"read\s+more|read\s+next|download\s+the|join\s+(?:us|our)|share\s+this|listen\s+to|watch\s*:|"

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
+from rag.text.dates import MONTH_NUMBERS, MONTH_PATTERN, WEEKDAYS
 from rag.text.terms import STOPWORDS, content_terms
 
 
@@ -33,10 +34,7 @@ class Kind(Enum):
     OTHER = "other"
 
 
-_MONTH = (
-    r"(?:January|February|March|April|May|June|July|August|September|October|November|December|"
-    r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.?"
-)
+_MONTH = MONTH_PATTERN
 _DATE_IN_TEXT = re.compile(
     rf"\b{_MONTH}\s+\d{{1,2}}\b|\b\d{{1,2}}\s+{_MONTH}\b|\b{_MONTH},?\s+(?:19|20)\d\d\b|\b(?:19|20)\d\d\b|"
     r"\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|yesterday|today|tomorrow|"
@@ -87,11 +85,7 @@ _GENERIC_NAMES = (
     )
     | STOPWORDS
 )
-_MONTH_AND_DAY_NAMES = _words(
-    "january february march april may june july august september october november december jan feb "
-    "mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday friday saturday "
-    "sunday"
-)
+_MONTH_AND_DAY_NAMES = frozenset(MONTH_NUMBERS) | {day.lower() for day in WEEKDAYS}
 # Words that say what kind of thing is asked for, not what it is about.
 _FRAME_WORDS = _words(
     "happen happened happening individual person people company companies organization organisation "

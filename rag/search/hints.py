@@ -13,23 +13,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-_MONTH_NAMES = (
-    ("january", "jan"),
-    ("february", "feb"),
-    ("march", "mar"),
-    ("april", "apr"),
-    ("may",),
-    ("june", "jun"),
-    ("july", "jul"),
-    ("august", "aug"),
-    ("september", "sep", "sept"),
-    ("october", "oct"),
-    ("november", "nov"),
-    ("december", "dec"),
-)
-_MONTHS = {name: number for number, names in enumerate(_MONTH_NAMES, start=1) for name in names}
+from rag.text.dates import MONTH_NUMBERS, MONTH_WORDS
+
 # Capitalised only: "may" and "march" are verbs more often than months.
-_MONTH = r"(?P<month>" + "|".join(sorted((m.capitalize() for m in _MONTHS), key=len, reverse=True)) + r")\b\.?"
+_MONTH = r"(?P<month>" + MONTH_WORDS + r")\b\.?"
 _DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?"
 _YEAR = r"(?P<year>(?:19|20)\d\d)"
 _DATE_PATTERNS = tuple(
@@ -86,7 +73,7 @@ def _date_range(match: re.Match[str]) -> DateRange | None:
     found = match.groupdict()
     year = int(found["year"]) if found.get("year") else 0
     month_text = found.get("month") or ""
-    month = int(month_text) if month_text.isdigit() else _MONTHS.get(month_text.lower(), 0)
+    month = int(month_text) if month_text.isdigit() else MONTH_NUMBERS.get(month_text.lower(), 0)
     day = int(found["day"]) if found.get("day") else 0
     if month > 12 or day > 31 or (month_text and not month) or (found.get("day") and not day):
         return None

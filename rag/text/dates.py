@@ -18,6 +18,32 @@ from typing import Any
 from rag.errors import UsageError
 
 ACCEPTED_FORMS = "YYYY, YYYY-MM or YYYY-MM-DD"
+
+# English month names, each with the abbreviations news text uses; the one list of them.
+MONTHS: tuple[tuple[str, ...], ...] = (
+    ("January", "Jan"),
+    ("February", "Feb"),
+    ("March", "Mar"),
+    ("April", "Apr"),
+    ("May",),
+    ("June", "Jun"),
+    ("July", "Jul"),
+    ("August", "Aug"),
+    ("September", "Sep", "Sept"),
+    ("October", "Oct"),
+    ("November", "Nov"),
+    ("December", "Dec"),
+)
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+MONTH_NUMBERS = {name.lower(): number for number, names in enumerate(MONTHS, start=1) for name in names}
+"""'january' and 'jan' -> 1, ... (lower-cased keys)."""
+MONTH_NAME_PATTERN = "(?:" + "|".join(names[0] for names in MONTHS) + ")"
+"""A full month name, capitalised (as a regular expression)."""
+MONTH_WORDS = "|".join(sorted(MONTH_NUMBERS, key=len, reverse=True)).title()
+"""Capitalised month names and abbreviations, longest first (a regular-expression alternation)."""
+MONTH_PATTERN = f"(?:{MONTH_WORDS})\\.?"
+"""A capitalised month name or abbreviation with an optional period ("May" and "March" are verbs
+more often than months, so lower-case words are not months)."""
 _NUMERIC_DATE = re.compile(r"(\d{4})(?:[-/.](\d{1,2})(?:[-/.](\d{1,2})(?:[T\s].*)?)?)?")
 _WORDY_DATE_FORMATS = ("%B %d, %Y", "%b %d, %Y", "%b. %d, %Y", "%B %d %Y", "%d %B %Y", "%d %b %Y")
 _FILTER_DATE = re.compile(r"\d{4}(?:-\d{2}(?:-\d{2})?)?")

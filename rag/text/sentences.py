@@ -10,10 +10,12 @@ from __future__ import annotations
 import itertools
 import re
 
+from rag.text.dates import MONTHS
+
 ABBREVIATIONS: frozenset[str] = frozenset([
     "Mr", "Mrs", "Ms", "Dr", "Prof", "Sen", "Rep", "Gen", "Gov", "Lt", "Col", "Capt", "Sgt", "St", "Jr", "Sr",
-    "vs", "etc", "Inc", "Corp", "Ltd", "Co", "No", "Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sep",
-    "Sept", "Oct", "Nov", "Dec"
+    "vs", "etc", "Inc", "Corp", "Ltd", "Co", "No",
+    *(abbreviation for names in MONTHS for abbreviation in names[1:]),
 ])  # fmt: skip
 """Words that end in a period without ending a sentence (compared without the period)."""
 
