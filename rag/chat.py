@@ -15,18 +15,21 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from rag.answer.extractive import ExtractiveAnswerer
+from rag.answer.extractive import ExtractiveAnswerer, closest
 from rag.answer.finish import finish_answer
 from rag.answer.model import Answer, Answerer
 from rag.errors import LLMError, QuestionRejected
 from rag.search.retrieval import Passage, Retriever
+from rag.text import mentions
 from rag.text.dates import QueryFilters
+from rag.text.questions import is_title_case
 from rag.text.terms import STOPWORDS
 
 if TYPE_CHECKING:  # rag.answer.llm (and llama-index) is imported only when a chat model is configured
     from rag.answer.llm import LLMAnswerer
 
 MAX_QUESTION_CHARS = 2000
+GATE = "calibrated gate"  # the answerer named on a decline the gate made without asking the chat model
 _LEADING_CONNECTIVE = re.compile(r"^(and|but|also|so|then|plus)\b[\s,]*", re.IGNORECASE)
 _ANAPHOR = re.compile(
     r"\b(it|its|they|them|their|theirs|he|him|his|she|her|hers|this|these|those|there|the same|that one)\b",
@@ -114,21 +117,40 @@ def topic_phrases(question: str) -> list[str]:
     return list(dict.fromkeys(phrases))
 
 
+def has_own_topic(question: str) -> bool:
+    """Whether the question names what it is about: a name (a capitalised word after the first, in a
+    question not written in Title Case or capitals) or a number. Verbs and pronouns alone ("And who
+    replaced him?", "When did that happen?") name nothing to search for."""
+    if is_title_case(question):
+        return any(_is_topic_word(token) for token in _TOKEN.findall(question)[1:])
+    return bool(mentions.names(_lower_first(question)) or mentions.numbers(question))
+
+
+def _lower_first(question: str) -> str:
+    first, _, rest = question.strip().partition(" ")
+    return f"{first.lower()} {rest}"
+
+
 def needs_context(question: str) -> bool:
-    """Whether a follow-up leans on the previous question: it starts with a connective ("And what…"),
-    points back with a pronoun ("What did he say?"), or has no topic of its own ("Why?").
-    A question naming its own topic ("What about Nvidia chips?") is a new topic."""
+    """Whether a follow-up leans on the previous question: it has no topic of its own and points back
+    (a pronoun: "What did he say?"; a connective: "And the year before?") or says nothing else ("Why?")."""
+    if has_own_topic(question):
+        return False
     return bool(_LEADING_CONNECTIVE.match(question) or _ANAPHOR.search(question) or not topic_phrases(question))
 
 
 def heuristic_standalone(question: str, history: Sequence[Exchange]) -> str:
-    """A follow-up that needs context gets the previous query's key phrases; a new topic is searched as asked."""
+    """A follow-up without a topic of its own gets the previous question's key phrases (that question's
+    own, never what it carried from the one before); a question with its own topic is searched as asked."""
     if not history or not needs_context(question):
         return question
     cleaned = _LEADING_CONNECTIVE.sub("", question).strip()
     cleaned = cleaned[:1].upper() + cleaned[1:]
+    previous = history[-1]
+    if previous.searched != previous.question:  # it carried a topic itself: never across two turns
+        return cleaned
     asked = question.lower()
-    carried = [phrase for phrase in topic_phrases(history[-1].searched) if phrase.lower() not in asked]
+    carried = [phrase for phrase in topic_phrases(previous.question) if phrase.lower() not in asked]
     return f"{cleaned} ({', '.join(carried)})" if carried else cleaned
 
 
@@ -136,9 +158,24 @@ class ChatEngine:
     """Answers questions over a retriever with the configured answerer."""
 
     def __init__(
-        self, retriever: Retriever, extractive: ExtractiveAnswerer, llm: LLMAnswerer | None, top_k: int = 5
+        self,
+        retriever: Retriever,
+        extractive: ExtractiveAnswerer,
+        llm: LLMAnswerer | None,
+        top_k: int = 5,
+        gate: bool = True,
     ) -> None:
-        self.retriever, self.extractive, self.llm, self.top_k = retriever, extractive, llm, top_k
+        """`gate`: before asking the chat model, skip questions the passages are clearly not about
+        (the ranker's calibrated gate, RAG_LLM_GATE)."""
+        self.retriever, self.extractive, self.llm, self.top_k, self.gate = retriever, extractive, llm, top_k, gate
+
+    def gated(self, question: str, passages: Sequence[Passage]) -> bool:
+        """Whether the chat model is spared this question: the gate is on and the calibrated probability
+        that the passages answer it is below the gate threshold (set to let ≥ 97% of answerable
+        questions of the dev set through)."""
+        if self.llm is None or not self.gate or not passages:
+            return False
+        return self.extractive.assess(question, passages).probability < self.extractive.model.gate_threshold
 
     @property
     def answerer_name(self) -> str:
@@ -172,20 +209,18 @@ class ChatEngine:
         """Stream the answer to `question` from `passages`; the model's failure falls back to extractive."""
         notices = list(notices)
         answerer: Answerer = self.llm or self.extractive
-        text = ""
-        check = self.extractive.check(question, passages) if self.llm else None
+        name, text = answerer.name, ""
         try:
-            if check is not None and not check.matched:  # the articles miss what it asks: no model call
-                text = check.decline()
+            if self.gated(question, passages):  # the passages are clearly not about it: no model call
+                name, text = GATE, closest(passages)
             else:
                 for delta in answerer.stream(question, passages):
                     text += delta
                     yield TurnUpdate(question, text, passages, notices=notices)
         except LLMError as error:
             notices.append(f"{error} Showing the local extractive answer instead.")
-            answerer = self.extractive
-            text = self.extractive.compose(question, passages)
-        answer = finish_answer(text, passages, answerer.name, self.extractive.embedder)
+            name, text = self.extractive.name, self.extractive.compose(question, passages)
+        answer = finish_answer(text, passages, name, self.extractive.embedder)
         answer = dataclasses.replace(answer, notices=[*notices, *answer.notices])
         yield TurnUpdate(question, answer.text, passages, answer, answer.notices)
 

@@ -297,6 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--limit", type=int, help="only the first N questions (after --sample)")
     evaluate.add_argument("--sample", type=int, metavar="N", help="a random sample of N questions (seeded)")
     evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument(
+        "--split", choices=["dev", "test"], help="only this split of a set that has one (demo/natural-questions.jsonl)"
+    )
     evaluate.add_argument("--out", type=Path, default=Path("reports"), help="report folder (default reports/)")
     evaluate.add_argument("--retrieval-only", action="store_true", help="score retrieval only (skip answering)")
     evaluate.add_argument(

@@ -108,7 +108,20 @@ class Settings(BaseSettings):
         description="API key for RAG_LLM=anthropic:MODEL.",
     )
     ollama_base_url: str = Field("http://127.0.0.1:11434", description="Ollama server for RAG_LLM=ollama:MODEL.")
-    min_support: float = Field(0.36, description="Extractive answerer: a sentence must score at least this to be used.")
+    answer_threshold: float | None = Field(
+        None,
+        description=(
+            "Extractive answerer: decline when the calibrated probability that its lead answers is below this; "
+            "unset = the threshold trained with the weights (rag/answer/ranker.json)."
+        ),
+    )
+    llm_gate: Literal["off", "calibrated"] = Field(
+        "calibrated",
+        description=(
+            "Before a chat model is asked: 'calibrated' skips the request when the passages are clearly not about "
+            "the question (the ranker's gate threshold); 'off' always asks the model."
+        ),
+    )
 
     # --- web app -----------------------------------------------------------------------
     host: str = Field("127.0.0.1", description="Web app address.")

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.answer.decline import lexical_mentions
 from rag.answer.extractive import ExtractiveAnswerer
 from rag.chat import ChatEngine
 from rag.config import Settings
@@ -56,9 +55,12 @@ class Pipeline:
         top_k = settings.llm_top_k if answerer else settings.top_k
         engine = ChatEngine(
             retriever,
-            ExtractiveAnswerer(embedder, settings.min_support, lambda: lexical.sources, lexical_mentions(lexical)),
+            ExtractiveAnswerer(
+                embedder, None, lexical.document_frequency, settings.answer_threshold, lambda: lexical.sources
+            ),
             answerer,
             top_k,
+            gate=settings.llm_gate == "calibrated",
         )
         return cls(settings, embedder, store, lexical, retriever, engine)
 

@@ -34,8 +34,9 @@ def _after(previous: str) -> list[Exchange]:
 @pytest.mark.parametrize(
     ("previous", "follow_up", "searched"),
     [
-        # a connective, a pronoun or a bare question word leans on the previous question: its key phrases are carried
-        (FIRST.question, "And what does Russia demand?", "What does Russia demand? (guarantees, Kyiv)"),
+        # a follow-up without a topic of its own (a pronoun, a connective, a bare question word) carries the
+        # previous question's key phrases
+        (FIRST.question, "And what does it demand?", "What does it demand? (guarantees, Kyiv)"),
         (
             "What happened in Google's antitrust trial?",
             "And what did the judge say?",
@@ -56,8 +57,28 @@ def _after(previous: str) -> list[Exchange]:
         (FIRST.question, "What about Nvidia chips?", "What about Nvidia chips?"),
         (FIRST.question, "Who is Kirby?", "Who is Kirby?"),
         (FIRST.question, "What's new on the iPhone 15?", "What's new on the iPhone 15?"),
+        (FIRST.question, "And what does Russia demand?", "And what does Russia demand?"),
+        (
+            "Who runs Microsoft?",
+            "What did the Barbie movie earn in its first week?",
+            "What did the Barbie movie earn in its first week?",
+        ),
+        (
+            "Who runs Microsoft?",
+            "What Did The Barbie Movie Earn In Its First Week?",
+            "What Did The Barbie Movie Earn In Its First Week?",
+        ),
         # context already in the follow-up is not repeated
-        (FIRST.question, "And what does Kyiv fear?", "What does Kyiv fear? (guarantees)"),
+        (
+            "What did John Kirby say about Russian troops?",
+            "And what did Kirby's office add?",
+            "And what did Kirby's office add?",
+        ),
+        (
+            "What did John Kirby say about Russian troops in Kyiv?",
+            "Where are the troops now?",
+            "Where are the troops now? (John Kirby, Russian troops, Kyiv)",
+        ),
     ],
 )
 def test_heuristic_carries_context_only_when_the_follow_up_needs_it(
@@ -75,9 +96,19 @@ def test_follow_up_in_extractive_chat(demo_pipeline: Pipeline) -> None:
     first = engine.answer(FIRST.question)
     assert first.answer is not None
     history = [Exchange(FIRST.question, first.searched, first.answer.text)]
-    second = engine.answer("And what does Russia demand?", history)
-    assert second.searched == "What does Russia demand? (guarantees, Kyiv)"
+    second = engine.answer("Who said that?", history)
+    assert second.searched == "Who said that? (guarantees, Kyiv)"
     assert second.answer is not None and not second.answer.declined and second.answer.citations
+    third = engine.answer("And when?", [*history, Exchange("Who said that?", second.searched, second.answer.text)])
+    assert third.searched == "When?"  # the topic is never carried across two turns
+
+
+def test_the_previous_topic_is_never_carried_across_two_turns() -> None:
+    history = [
+        Exchange("What did John Kirby say?", "What did John Kirby say?", "…"),
+        Exchange("Why did he say it?", "Why did he say it? (John Kirby)", "…"),
+    ]
+    assert heuristic_standalone("And when?", history) == "When?"
 
 
 def test_non_english_and_long_questions_get_answers_not_crashes(demo_pipeline: Pipeline) -> None:

@@ -17,7 +17,8 @@ def test_non_default_settings_reach_every_part(tmp_path: Path, fast_embedder: Ha
         candidates=17,
         query_hints=False,
         top_k=3,
-        min_support=0.5,
+        answer_threshold=0.5,
+        llm_gate="off",
         chunk_tokens=60,
         chunk_overlap=0,
     )
@@ -25,7 +26,7 @@ def test_non_default_settings_reach_every_part(tmp_path: Path, fast_embedder: Ha
     assert pipeline.store.name == "wired"
     assert (pipeline.retriever.mode, pipeline.retriever.candidates, pipeline.retriever.hints) == ("bm25", 17, False)
     assert pipeline.engine.top_k == 3
-    assert pipeline.engine.extractive.min_support == 0.5
+    assert pipeline.engine.extractive.threshold == 0.5 and not pipeline.engine.gate
     assert pipeline.engine.llm is None
 
     report = pipeline.ingest([DEMO_DIR], progress=False)

@@ -16,6 +16,7 @@ from rag.text.terms import term_overlap
 MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
 _SPACED_MARKER = re.compile(r"\s*" + MARKER.pattern)
 _LEADING_MARKERS = re.compile(r"(?:\s*" + MARKER.pattern + r")+")
+_BULLET = re.compile(r"^[-•*]\s+")  # a list item's bullet: answers list their supporting quotes
 _MARKER_THEN_CAPITAL = re.compile(r"(" + MARKER.pattern + r")\s+(?=[A-Z“\"‘'])")
 
 
@@ -84,7 +85,7 @@ def located_claims(text: str) -> list[tuple[str, list[int], tuple[int, int]]]:
             result[-1][1].extend(n for n in parse_markers(leading.group()) if n not in result[-1][1])
             result[-1] = (result[-1][0], result[-1][1], (result[-1][2][0], start + leading.end()))
             sentence, start = sentence[leading.end() :], start + leading.end()
-        claim = _SPACED_MARKER.sub("", sentence).strip()
+        claim = _BULLET.sub("", _SPACED_MARKER.sub("", sentence).strip())
         if claim:
             result.append((claim, parse_markers(sentence), (start, end)))
     return result

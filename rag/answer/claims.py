@@ -20,10 +20,10 @@ import numpy as np
 
 from rag.answer.citations import claims as split_claims
 from rag.answer.prose import is_prose
-from rag.answer.questions import names_in
 from rag.models.embedding import Embedder
 from rag.search.retrieval import Passage
 from rag.text.dates import MONTHS
+from rag.text.mentions import names
 from rag.text.sentences import split_sentences
 from rag.text.terms import term_overlap
 
@@ -79,7 +79,7 @@ def missing_facts(claim: str, context: str) -> list[str]:
     """Numbers and names of `claim` that `context` does not contain."""
     missing = sorted(_numbers(claim) - _numbers(context))
     lowered = context.lower()
-    for name in names_in(claim):
+    for name in names(claim):
         bare = re.sub(r"[’']s$", "", name)
         words = [word for word in re.findall(r"[^\W_]+", bare.lower()) if len(word) > 1]
         if words and not all(word in lowered for word in words):

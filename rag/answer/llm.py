@@ -23,7 +23,7 @@ import httpx
 import openai
 from llama_index.core.llms import LLM, ChatMessage, MessageRole
 
-from rag.answer.decline import DECLINE
+from rag.answer.refusal import DECLINE
 from rag.config import Settings
 from rag.errors import ConfigurationError, LLMError, failure_reason
 from rag.search.retrieval import Passage

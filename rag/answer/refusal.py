@@ -1,8 +1,10 @@
-"""Refusals: recognising an answer that declines ("The articles do not say", "I don't know")."""
+"""Refusals: the decline text, and recognising an answer that declines ("The articles do not say", "I don't know")."""
 
 from __future__ import annotations
 
 import re
+
+DECLINE = "The articles do not say."
 
 _NOT = r"(?:do(?:es)?\s+not|do(?:es)?n['’]t|cannot|can['’]t|can\s+not)"
 

@@ -74,6 +74,35 @@ def contains_answer(prediction: str, reference: str) -> float:
     return float(f" {expected} " in f" {normalize_answer(prediction)} ")
 
 
+def first_sentence(answer: str) -> str:
+    """The answer's first sentence (its first line, up to the first sentence end), markers dropped."""
+    line = next((line for line in answer.splitlines() if line.strip()), "")
+    line = re.sub(r"\[\d+(?:\s*[,;]\s*\d+)*\]", "", line).strip()
+    cut = re.search(r"(?<=[.!?])[”\"’')\]]*\s+(?=[A-Z“\"‘(])", line)
+    return line[: cut.start()] if cut else line
+
+
+def lead_answers(answer: str, keys: Sequence[str]) -> bool:
+    """Whether the answer's first sentence holds one of the answer keys (as whole words, normalised);
+    a "yes" or "no" key holds when the answer starts with that word."""
+    lead = first_sentence(answer)
+    for key in keys:
+        if normalize_answer(key) in ("yes", "no"):
+            if yes_no(lead) == normalize_answer(key):
+                return True
+        elif contains_answer(lead, key):
+            return True
+    return False
+
+
+def searched_right(searched: str, terms: Sequence[str], context_needed: bool) -> float:
+    """A follow-up's search: with `context_needed`, it holds one of the previous topic's `terms`;
+    without, none of them (case-insensitive, whole words)."""
+    text = f" {normalize_answer(searched)} "
+    found = any(f" {normalize_answer(term)} " in text for term in terms if normalize_answer(term))
+    return float(found == context_needed)
+
+
 # --- retrieval (MultiHop-RAG hit rule) -----------------------------------------------
 
 

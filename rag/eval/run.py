@@ -26,7 +26,7 @@ from tqdm import tqdm
 from rag.answer.citations import claims
 from rag.answer.extractive import VERDICT, ExtractiveAnswerer
 from rag.answer.model import Answer
-from rag.chat import ChatEngine
+from rag.chat import ChatEngine, Exchange
 from rag.config import Settings
 from rag.errors import ConfigurationError, UsageError
 from rag.eval import metrics
@@ -46,6 +46,11 @@ class TestCase:
     evidence: tuple[str, ...]
     answerable: bool = True
     type: str = "all"
+    keys: tuple[str, ...] = ()  # answer keys: a correct answer's first sentence holds one ("answers")
+    follows: str = ""  # the id of the question this one follows up (asked first, as history)
+    context_needed: bool | None = None  # a follow-up that needs the previous question's topic
+    search_terms: tuple[str, ...] = ()  # words of that topic the search must (not) include
+    split: str = ""  # "dev" or "test" (the natural-question set)
 
 
 @dataclass
@@ -57,6 +62,7 @@ class CaseResult:
     answerable: bool
     answer: str = ""
     declined: bool = False
+    searched: str = ""
     scores: dict[str, float] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -73,13 +79,19 @@ def _record_to_case(record: dict[str, Any], number: int) -> TestCase:
             type=kind,
         )
     evidence = tuple(e["text"] if isinstance(e, dict) else str(e) for e in record.get("evidence", []))
+    keys = tuple(str(key) for key in record.get("answers") or ())
     return TestCase(
         id=str(record.get("id", f"q{number:04d}")),
         question=record["question"],
-        answer=str(record.get("answer", "")),
+        answer=str(record.get("answer", keys[0] if keys else "")),
         evidence=evidence,
         answerable=bool(record.get("answerable", True)),
         type=str(record.get("type", "all")),
+        keys=keys,
+        follows=str(record.get("follows") or ""),
+        context_needed=record.get("context_needed"),
+        search_terms=tuple(record.get("search_terms") or ()),
+        split=str(record.get("split") or ""),
     )
 
 
@@ -103,7 +115,12 @@ def load_testset(path: Path) -> list[TestCase]:
     return cases
 
 
-def select(cases: list[TestCase], sample: int | None, limit: int | None, seed: int = 0) -> list[TestCase]:
+def select(
+    cases: list[TestCase], sample: int | None, limit: int | None, seed: int = 0, split: str | None = None
+) -> list[TestCase]:
+    """The cases to run: one split of a set that has them, a seeded sample, the first `limit`."""
+    if split is not None:
+        cases = [case for case in cases if case.split == split]
     if sample is not None:
         cases = random.Random(seed).sample(cases, min(sample, len(cases)))
     return cases[:limit] if limit is not None else cases
@@ -136,6 +153,8 @@ def score_answer(case: TestCase, answer: Answer) -> dict[str, float]:
         }
         if metrics.is_yes_no_reference(case.answer):
             scores["yes_no_accuracy"] = float(metrics.yes_no(answer.text) == metrics.normalize_answer(case.answer))
+        if case.keys:
+            scores["lead_answers"] = float(not answer.declined and metrics.lead_answers(answer.text, case.keys))
     cited_texts = [c.passage.text for c in answer.citations]
     precision = metrics.citation_precision(cited_texts, case.evidence) if case.evidence else None
     if precision is not None:
@@ -163,16 +182,26 @@ def score_retrieval(case: TestCase, ranked: Sequence[str]) -> dict[str, float]:
 
 
 def evaluate_case(
-    engine: ChatEngine, case: TestCase, top_k: int, answer: bool = True, judge: Judge | None = None
+    engine: ChatEngine,
+    case: TestCase,
+    top_k: int,
+    answer: bool = True,
+    judge: Judge | None = None,
+    history: Sequence[Exchange] = (),
 ) -> CaseResult:
+    """Retrieve and answer one case as the chat would (a follow-up with its `history`) and score it."""
     result = CaseResult(case.id, case.type, case.question, case.answer, case.answerable)
     started = time.perf_counter()
-    passages = engine.retriever.retrieve(case.question, max(RETRIEVAL_DEPTH, top_k))
+    searched, _ = engine.standalone(case.question, history)
+    result.searched = searched
+    if case.follows and case.context_needed is not None:
+        result.scores["follow_up_searched"] = metrics.searched_right(searched, case.search_terms, case.context_needed)
+    passages = engine.retriever.retrieve(searched, max(RETRIEVAL_DEPTH, top_k))
     result.seconds["retrieve"] = time.perf_counter() - started
     result.scores = score_retrieval(case, [p.text for p in passages[:RETRIEVAL_DEPTH]])
     if answer:
         started = time.perf_counter()
-        final = engine.finish(case.question, passages[:top_k])
+        final = engine.finish(searched, passages[:top_k])
         result.seconds["answer"] = time.perf_counter() - started
         assert final.answer is not None
         result.answer, result.declined = final.answer.text, final.answer.declined
@@ -205,7 +234,7 @@ def summarize(results: Sequence[CaseResult]) -> dict[str, dict[str, float]]:
         if unanswerable:
             row["refusal_rate"] = metrics.mean([float(r.declined) for r in unanswerable])
         if answerable:
-            row["false_refusal_rate"] = metrics.mean([float(r.declined) for r in answerable])
+            row["false_declines"] = metrics.mean([float(r.declined) for r in answerable])
         for stage in ("retrieve", "answer", "total"):
             values = [r.seconds[stage] * 1000 for r in members if stage in r.seconds]
             if values:
@@ -315,8 +344,12 @@ def evaluate(
     judge: Judge | None = None,
 ) -> list[CaseResult]:
     results = []
+    asked: dict[str, CaseResult] = {}
     for case in tqdm(cases, desc="eval", unit="q", disable=not progress):
-        result = evaluate_case(engine, case, top_k, answer, judge)
+        first = asked.get(case.follows)
+        history = [Exchange(first.question, first.searched, first.answer)] if first is not None else []
+        result = evaluate_case(engine, case, top_k, answer, judge, history)
+        asked[case.id] = result
         results.append(result)
         if on_result is not None:
             on_result(result)
@@ -337,7 +370,7 @@ def _judge(settings: Settings) -> Judge:
 def run_cli(args: argparse.Namespace, settings: Settings) -> int:
     from rag.pipeline import Pipeline
 
-    cases = select(load_testset(args.testset), args.sample, args.limit, args.seed)
+    cases = select(load_testset(args.testset), args.sample, args.limit, args.seed, args.split)
     judge = _judge(settings) if args.judge else None
     if judge is not None and args.retrieval_only:
         raise UsageError("--judge scores answers; drop --retrieval-only to judge them.")

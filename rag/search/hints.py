@@ -187,6 +187,13 @@ def parse_sources(query: str, known_sources: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(source for match in pattern.finditer(query) for source in owners[match.group()]))
 
 
+def without_sources(query: str, known_sources: Iterable[str]) -> str:
+    """The question with the names of the known sources it mentions blanked out (what it asks about,
+    not where to look)."""
+    pattern, _ = _source_matcher(tuple(sorted({s for s in known_sources if s.strip()})))
+    return query if pattern is None else pattern.sub(" ", query)
+
+
 def parse_query_hints(query: str, known_sources: Iterable[str]) -> QueryHints:
     """Sources (among `known_sources`) and publication dates that a question mentions."""
     return QueryHints(sources=parse_sources(query, known_sources), dates=parse_dates(query))

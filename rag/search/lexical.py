@@ -164,6 +164,12 @@ class Bm25Index:
         with self._lock:
             return [name for name in self._source_names if name]
 
+    def document_frequency(self, word: str) -> tuple[int, int]:
+        """(chunks holding `word`, chunks in all), for the answerer's IDF weights; (0, 0) without an index
+        and for a stop word."""
+        found = self.scores(word)
+        return (0, 0) if found is None else (int(np.count_nonzero(found.scores > 0)), len(found.ids))
+
     def scores(self, query: str, filters: QueryFilters = QueryFilters()) -> LexicalScores | None:
         """The question's BM25 score for every chunk; None when the index or the question is empty."""
         with self._lock:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer.decline import DECLINE
 from rag.answer.finish import finish_answer
 from rag.answer.llm import LLMAnswerer, make_llm
+from rag.answer.refusal import DECLINE
 from rag.chat import ChatEngine
 from rag.pipeline import Pipeline
 from tests.conftest import make_settings
@@ -36,7 +36,7 @@ def test_extractive_answer_cites_the_guarantor_passage(demo_pipeline: Pipeline) 
 @pytest.mark.parametrize("question", ["Who won the 2018 World Cup?", "What is the boiling point of mercury?"])
 def test_extractive_declines_when_articles_do_not_say(demo_pipeline: Pipeline, question: str) -> None:
     answer = demo_pipeline.engine.answer(question).answer
-    assert answer is not None and answer.declined and answer.text == DECLINE and answer.citations == []
+    assert answer is not None and answer.declined and answer.text.startswith(DECLINE) and answer.citations == []
 
 
 def loopback_answerer(base_url: str, timeout: float = 5.0) -> LLMAnswerer:

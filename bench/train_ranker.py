@@ -1,0 +1,334 @@
+"""Train the offline answerer's ranker and calibrated decline (rag/answer/ranker.json).
+
+Training data, all of it "dev" (never the natural set's test split, never MultiHop's held-out half):
+- the natural-question set's dev split (demo/natural-questions.jsonl, split "dev"): a candidate
+  sentence is a positive when it holds an answer key and shares most of its words with the
+  answering sentence or the question (for yes/no questions: it shares most of its words with the
+  answering sentence);
+- MultiHop-RAG dev questions, the seeded "train half" (bench.answers.halves, seed 1): a candidate is a
+  positive when it overlaps a gold evidence fact (inference questions: and holds the answer);
+  null queries count as questions to decline.
+
+Each question is retrieved as the chat would retrieve it (a follow-up with the previous question as
+history), its candidates described by rag.answer.features, and three logistic regressions fitted
+(scikit-learn, at training time only): the pre-ranker (cheap features), the ranker (all candidate
+features, on the candidates the pre-ranker keeps) and the decline model (question-level features,
+from ranker scores cross-fitted over 5 folds of questions, so they are as good as on new questions).
+The decline model's output is the probability that the lead answers; its thresholds are chosen on
+those cross-fitted probabilities: `answer_threshold` keeps false declines of answerable questions at
+most --max-false-declines on each training set, `gate_threshold` lets --gate-pass of them through.
+
+    python -m bench.train_ranker --natural-store /work/stores/natural --multihop-store /work/stores/multihop
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from rag.answer.features import (  # noqa: E402
+    CANDIDATE_FEATURES,
+    CHEAP_FEATURES,
+    MAX_EMBEDDED,
+    QUESTION_FEATURES,
+    Candidate,
+    Question,
+    add_similarities,
+    candidates,
+    cheap_features,
+    question_features,
+)
+from rag.answer.ranker import WEIGHTS, Linear, RankerModel  # noqa: E402
+from rag.chat import Exchange, heuristic_standalone  # noqa: E402
+from rag.config import Settings  # noqa: E402
+from rag.eval import metrics  # noqa: E402
+from rag.models.embedding import Embedder  # noqa: E402
+from rag.pipeline import Pipeline  # noqa: E402
+from rag.search.retrieval import Passage  # noqa: E402
+
+NATURAL = ROOT / "demo" / "natural-questions.jsonl"
+QUERIES = ROOT.parent / "shared" / "data" / "multihop-rag" / "queries-dev.json"
+TOP_K = 5  # passages the extractive answerer reads (RAG_TOP_K)
+FOLDS = 5
+OVERLAP = 0.5  # share of words a positive candidate shares with the evidence
+Label = Callable[[dict[str, Any], str, Candidate], bool]  # (record, searched, candidate) -> answers it
+
+
+@dataclass
+class Example:
+    """One training question: its retrieved passages' candidates, features and labels."""
+
+    source: str  # "natural" or "multihop"
+    searched: str
+    answerable: bool
+    question: Question
+    passages: list[Passage]
+    found: list[Candidate]
+    rows: np.ndarray  # candidate features (similarity columns filled for the embedded ones only)
+    labels: np.ndarray  # 1 where the candidate answers
+
+
+def _tokens(text: str) -> set[str]:
+    return set(metrics.normalize_answer(text).split())
+
+
+def _shares(candidate: str, evidence: str) -> float:
+    """The larger of: share of the candidate's words in the evidence, share of the evidence's in the candidate."""
+    a, b = _tokens(candidate), _tokens(evidence)
+    if not a or not b:
+        return 0.0
+    return max(len(a & b) / len(a), len(a & b) / len(b))
+
+
+def _holds(candidate: str, keys: Sequence[str]) -> bool:
+    text = f" {metrics.normalize_answer(candidate)} "
+    return any(f" {metrics.normalize_answer(key)} " in text for key in keys if metrics.normalize_answer(key))
+
+
+def natural_label(record: dict[str, Any], question: str, candidate: Candidate) -> bool:
+    evidence = [e["text"] for e in record.get("evidence", [])]
+    keys = [k for k in record.get("answers", []) if k.lower() not in ("yes", "no")]
+    near = max((_shares(candidate.text, e) for e in evidence), default=0.0)
+    if record["type"] == "yes-no":
+        return near >= OVERLAP
+    return _holds(candidate.text, keys) and (near >= OVERLAP or _shares(candidate.text, question) >= OVERLAP)
+
+
+def multihop_label(record: dict[str, Any], question: str, candidate: Candidate) -> bool:
+    facts = [e["fact"] for e in record.get("evidence_list", [])]
+    near = max((_shares(candidate.text, fact) for fact in facts), default=0.0)
+    if record.get("question_type") == "inference_query":
+        return near >= OVERLAP and _holds(candidate.text, [str(record.get("answer", ""))])
+    return near >= OVERLAP
+
+
+def natural_questions(path: Path, split: str, corpora: Sequence[str]) -> list[tuple[dict[str, Any], str]]:
+    """(record, query searched) of the natural set's `split`, follow-ups searched as the chat would."""
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    by_id = {r["id"]: r for r in records}
+    picked = []
+    for record in records:
+        if record["split"] != split or record["corpus"] not in corpora:
+            continue
+        searched = record["question"]
+        if record.get("follows"):
+            first = by_id[record["follows"]]["question"]
+            searched = heuristic_standalone(searched, [Exchange(first, first, "")])
+        picked.append((record, searched))
+    return picked
+
+
+def multihop_questions(
+    path: Path, half: str, seed: int, types: Sequence[str], limit: int | None
+) -> list[dict[str, Any]]:
+    from bench.answers import halves
+    from rag.eval.run import load_testset
+
+    cases = load_testset(path)
+    records = json.loads(path.read_text(encoding="utf-8"))
+    index = {case.id: records[int(case.id.split("-")[1]) - 1] for case in cases}
+    picked = [index[case.id] for case in halves(cases, seed)[half] if case.type in types]
+    return picked[:limit] if limit else picked
+
+
+def collect(pipeline: Pipeline, items: Sequence[tuple[str, str, bool, Any]], label: Label) -> list[Example]:
+    """Retrieve, describe (without the similarities) and label each (source, searched, answerable, record)."""
+    examples = []
+    for source, searched, answerable, record in items:
+        passages = pipeline.retriever.retrieve(searched, TOP_K)
+        asked = Question.read(searched, pipeline.lexical.document_frequency, pipeline.lexical.sources)
+        found = candidates(passages)
+        rows = cheap_features(asked, passages, found)
+        labels = np.array([answerable and label(record, searched, c) for c in found], dtype=np.int8)
+        examples.append(Example(source, searched, answerable, asked, passages, found, rows, labels))
+    return examples
+
+
+def embed_kept(examples: Sequence[Example], prerank: Linear, embedder: Embedder) -> None:
+    """Fill the similarity columns of the candidates the pre-ranker keeps (the only ones the ranker sees)."""
+    started = time.perf_counter()
+    for number, example in enumerate(examples, 1):
+        keep = _kept(prerank, example.rows)
+        if len(keep):
+            rows = example.rows[keep]
+            add_similarities(rows, example.searched, example.passages, [example.found[i] for i in keep], embedder)
+            example.rows[keep] = rows
+        if number % 100 == 0:
+            print(f"  embedded {number}/{len(examples)} questions ({time.perf_counter() - started:.0f} s)", flush=True)
+
+
+def _fit(rows: np.ndarray, labels: np.ndarray, features: Sequence[str], all_features: Sequence[str]) -> Linear:
+    from sklearn.linear_model import LogisticRegression
+
+    columns = [list(all_features).index(name) for name in features]
+    x = rows[:, columns].astype(np.float64)
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    model = LogisticRegression(C=1.0, max_iter=2000, class_weight="balanced")
+    model.fit((x - mean) / scale, labels)
+    return Linear(tuple(features), mean, scale, model.coef_[0], float(model.intercept_[0]))
+
+
+def _kept(prerank: Linear, rows: np.ndarray) -> np.ndarray:
+    if len(rows) <= MAX_EMBEDDED:
+        return np.arange(len(rows))
+    return np.argsort(-prerank.logits(prerank.select(rows, CANDIDATE_FEATURES)))[:MAX_EMBEDDED]
+
+
+def fit_prerank(examples: Sequence[Example]) -> Linear:
+    usable = [e for e in examples if len(e.rows)]
+    rows, labels = np.vstack([e.rows for e in usable]), np.concatenate([e.labels for e in usable])
+    return _fit(rows, labels, CHEAP_FEATURES, CANDIDATE_FEATURES)
+
+
+def fit_rank(examples: Sequence[Example], prerank: Linear) -> Linear:
+    kept = [(e, _kept(prerank, e.rows)) for e in examples if len(e.rows)]
+    rows, labels = np.vstack([e.rows[k] for e, k in kept]), np.concatenate([e.labels[k] for e, k in kept])
+    return _fit(rows, labels, CANDIDATE_FEATURES, CANDIDATE_FEATURES)
+
+
+def summarise(example: Example, prerank: Linear, rank: Linear) -> tuple[np.ndarray, bool]:
+    """The question-level features under these rankers, and whether the lead answers."""
+    keep = _kept(prerank, example.rows) if len(example.rows) else np.zeros(0, dtype=int)
+    rows, labels = example.rows[keep], example.labels[keep]
+    logits = rank.logits(rank.select(rows, CANDIDATE_FEATURES)) if len(rows) else np.zeros(0)
+    lead_answers = bool(len(rows) and labels[int(np.argmax(logits))])
+    return question_features(example.question, example.passages, rows, logits)[0], lead_answers
+
+
+def cross_fitted(examples: Sequence[Example], prerank: Linear, folds: int) -> tuple[np.ndarray, np.ndarray]:
+    """Question-level features from rankers that did not see the question, and lead-answers labels."""
+    order = np.arange(len(examples)) % folds
+    summaries: list[np.ndarray] = [np.zeros(0)] * len(examples)
+    leads = np.zeros(len(examples), dtype=np.int8)
+    for fold in range(folds):
+        rank = fit_rank([e for e, f in zip(examples, order, strict=True) if f != fold], prerank)
+        for i in np.flatnonzero(order == fold):
+            summaries[i], leads[i] = summarise(examples[i], prerank, rank)
+    return np.vstack(summaries), leads
+
+
+def threshold_for(probabilities: np.ndarray, answerable: np.ndarray, max_declined: float) -> float:
+    """The highest threshold that declines at most `max_declined` of the answerable questions."""
+    scores = np.sort(probabilities[answerable.astype(bool)])
+    if not len(scores):
+        return 0.5
+    allowed = math.floor(max_declined * len(scores))
+    return float(scores[allowed]) - 1e-6 if allowed < len(scores) else float(scores[-1])
+
+
+def report(name: str, probabilities: np.ndarray, examples: Sequence[Example], leads: np.ndarray, cut: float) -> str:
+    answerable = np.array([e.answerable for e in examples])
+    answered = probabilities >= cut
+    lines = [f"{name}: {len(examples)} questions ({int(answerable.sum())} answerable)"]
+    if answerable.any():
+        lines.append(f"  lead answers (cross-fitted): {float((leads & answered)[answerable].mean()):.3f}")
+        lines.append(f"  false declines: {float((~answered)[answerable].mean()):.3f}")
+    if (~answerable).any():
+        lines.append(f"  unanswerable declined: {float((~answered)[~answerable].mean()):.3f}")
+    return "\n".join(lines)
+
+
+def train(
+    examples: Sequence[Example], prerank: Linear, max_false_declines: float, gate_pass: float, folds: int = FOLDS
+) -> tuple[RankerModel, str]:
+    """The ranker and decline model on `examples` (similarities filled), with thresholds from cross-fitting."""
+    summaries, leads = cross_fitted(examples, prerank, folds)
+    decline = _fit(summaries, leads, QUESTION_FEATURES, QUESTION_FEATURES)
+    probabilities = decline.probabilities(summaries)
+    answerable = np.array([e.answerable for e in examples])
+    sources = sorted({e.source for e in examples})
+    cuts = [
+        threshold_for(
+            probabilities[[e.source == s for e in examples]],
+            answerable[[e.source == s for e in examples]],
+            max_false_declines,
+        )
+        for s in sources
+    ]
+    answer_threshold = min(cuts)
+    gate_threshold = min(threshold_for(probabilities, answerable, 1 - gate_pass), answer_threshold)
+    rank = fit_rank(examples, prerank)
+    lines = [
+        report(
+            f"{s} (dev)",
+            probabilities[mask],
+            [e for e in examples if e.source == s],
+            leads[mask].astype(bool),
+            answer_threshold,
+        )
+        for s in sources
+        for mask in [np.array([e.source == s for e in examples])]
+    ]
+    about = {
+        "trained_on": {s: sum(e.source == s for e in examples) for s in sources},
+        "max_false_declines": max_false_declines,
+        "gate_pass": gate_pass,
+        "command": "python -m bench.train_ranker",
+    }
+    return RankerModel(prerank, rank, decline, answer_threshold, gate_threshold, about), "\n".join(lines)
+
+
+def _open(store: Path, collection: str) -> Pipeline:
+    return Pipeline.open(Settings(data_dir=store, collection=collection, llm="none"), create=False)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--natural", type=Path, default=NATURAL, help="the natural-question set")
+    parser.add_argument("--natural-store", type=Path, help="RAG_DATA_DIR holding its corpora")
+    parser.add_argument("--corpora", nargs="+", default=["multihop", "ukraine", "demo"])
+    parser.add_argument("--multihop-store", type=Path, help="RAG_DATA_DIR holding the MultiHop corpus")
+    parser.add_argument("--queries", type=Path, default=QUERIES, help="MultiHop-RAG query file")
+    parser.add_argument("--multihop-limit", type=int, help="at most this many MultiHop questions")
+    parser.add_argument("--multihop-types", nargs="+", default=["inference_query", "null_query"])
+    parser.add_argument("--collection", default="news")
+    parser.add_argument("--max-false-declines", type=float, default=0.04)
+    parser.add_argument("--gate-pass", type=float, default=0.98)
+    parser.add_argument("--folds", type=int, default=FOLDS)
+    parser.add_argument("--out", type=Path, default=WEIGHTS)
+    args = parser.parse_args(argv)
+
+    examples: list[Example] = []
+    embedder: Embedder | None = None
+    if args.natural_store is not None:
+        natural = natural_questions(args.natural, "dev", args.corpora)
+        print(f"natural dev: {len(natural)} questions", flush=True)
+        items = [("natural", searched, bool(r["answerable"]), r) for r, searched in natural]
+        pipeline = _open(args.natural_store, args.collection)
+        examples += collect(pipeline, items, natural_label)
+        embedder = pipeline.embedder
+    if args.multihop_store is not None:
+        records = multihop_questions(args.queries, "tune", 1, args.multihop_types, args.multihop_limit)
+        print(f"MultiHop train half: {len(records)} questions", flush=True)
+        items = [("multihop", r["query"], r["question_type"] != "null_query", r) for r in records]
+        pipeline = _open(args.multihop_store, args.collection)
+        examples += collect(pipeline, items, multihop_label)
+        embedder = embedder or pipeline.embedder
+    if embedder is None:
+        parser.error("give --natural-store, --multihop-store or both")
+    prerank = fit_prerank(examples)
+    embed_kept(examples, prerank, embedder)
+    model, text = train(examples, prerank, args.max_false_declines, args.gate_pass, args.folds)
+    model.save(args.out)
+    print(text)
+    print(f"thresholds: answer {model.answer_threshold:.3f}, gate {model.gate_threshold:.3f}")
+    print(f"weights: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,112 @@
+"""Questions: what kind of answer an English question asks for, read from its question words.
+
+The question words, the auxiliaries that open a yes/no question, and the nouns that name a
+kind of answer ("which company", "what year", "how many") are English grammar; they are
+listed here once. Case never matters: "WHO WON…" and "Who Won…" read like "who won…".
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+
+
+class Kind(Enum):
+    """The kind of answer a question wants."""
+
+    ENTITY = "who"  # a person, organisation, product… (who, whose, which company, what app)
+    DATE = "when"
+    PLACE = "where"
+    NUMBER = "how many"  # counts, amounts, prices, shares
+    CAUSE = "why"
+    YES_NO = "yes/no"
+    EVENT = "what happened"
+    ORDER = "order of reports"  # "Did X report … before Y reported …?"
+    OTHER = "what"
+
+
+# Auxiliaries and modals that open a yes/no question ("Is…", "Did…", "Has…").
+_AUXILIARIES = frozenset([
+    "is", "are", "was", "were", "am", "do", "does", "did", "has", "have", "had", "can", "could", "will",
+    "would", "should", "shall", "might", "may", "must", "isn't", "aren't", "wasn't", "weren't", "doesn't",
+    "don't", "didn't", "hasn't", "haven't", "hadn't", "can't", "couldn't", "won't", "wouldn't", "shouldn't"
+])  # fmt: skip
+# Nouns after "which"/"what" that name the kind of answer.
+_DATE_NOUNS = frozenset([
+    "date", "day", "year", "month", "time", "week", "decade", "season", "century"
+])  # fmt: skip
+_PLACE_NOUNS = frozenset([
+    "country", "countries", "city", "cities", "state", "states", "place", "places", "town", "towns", "region",
+    "regions", "venue", "venues", "stadium", "location", "locations", "village", "villages", "province",
+    "county", "continent", "island", "area", "neighbourhood", "neighborhood", "street", "port", "airport"
+])  # fmt: skip
+_NUMBER_NOUNS = frozenset([
+    "percentage", "percent", "share", "number", "amount", "price", "sum", "cost", "total", "rate",
+    "proportion", "fraction"
+])  # fmt: skip
+_NUMBER_WORDS = r"how\s+(?:many|much|long|old|far|big|large|high|tall|fast|often)"
+_PRONOUNS = frozenset([
+    "i", "you", "he", "she", "it", "we", "they", "this", "that", "these", "those", "there"
+])  # fmt: skip
+_REPORT_WORDS = re.compile(r"\b(?:report(?:ed|s|ing)?|publish(?:ed)?|cover(?:ed)?|wr(?:ote|itten)|article)\b")
+_ORDER_WORDS = re.compile(r"\b(?:before|after|earlier\s+than|later\s+than|first|prior\s+to)\b")
+
+
+def _words(*words: str) -> str:
+    return r"(?:" + "|".join(re.escape(word) for word in words) + r")"
+
+
+_AUXILIARY = _words(*_AUXILIARIES)
+_WHICH_NOUN = re.compile(r"\b(?:which|what)\s+(?:(?:kind|type|sort)\s+of\s+)?(?:\w+\s+){0,2}?(\w+)\b")
+
+
+def normal_question(question: str) -> str:
+    """Lower-cased, with typographic apostrophes straightened and spaces collapsed."""
+    return " ".join(question.replace("’", "'").lower().split())
+
+
+def question_kind(question: str) -> Kind:
+    """The kind of answer `question` wants, from its question words (case-insensitive)."""
+    q = normal_question(question)
+    if re.match(_AUXILIARY + r"\b", q):
+        if len(_REPORT_WORDS.findall(q)) >= 2 and _ORDER_WORDS.search(q):
+            return Kind.ORDER
+        return Kind.YES_NO
+    if re.search(r"\bwhy\b|\bwhat\s+(?:was|were|is|are)\s+the\s+reasons?\b|\bfor\s+what\s+reason\b", q):
+        return Kind.CAUSE
+    if re.search(rf"\b{_NUMBER_WORDS}\b", q):
+        return Kind.NUMBER
+    if re.search(r"\bwhen\b", q):
+        return Kind.DATE
+    if re.search(r"\bwhere\b", q):
+        return Kind.PLACE
+    if re.search(r"\bwho(?:m|se)?\b", q):
+        return Kind.ENTITY
+    if re.search(r"\bwhat\s+(?:happened|has\s+happened|is\s+happening|happens|went\s+on)\b", q):
+        return Kind.EVENT
+    return _kind_of_noun(q)
+
+
+def _kind_of_noun(q: str) -> Kind:
+    """ "which year" -> DATE, "what city" -> PLACE, "what share" -> NUMBER, "which company" -> ENTITY."""
+    for match in _WHICH_NOUN.finditer(q):
+        noun = match.group(1)
+        if noun in _AUXILIARIES or noun in _PRONOUNS:
+            continue  # "what did…", "what is…": not a noun naming the answer
+        if noun in _DATE_NOUNS:
+            return Kind.DATE
+        if noun in _PLACE_NOUNS:
+            return Kind.PLACE
+        if noun in _NUMBER_NOUNS:
+            return Kind.NUMBER
+        return Kind.ENTITY
+    return Kind.OTHER
+
+
+def is_title_case(text: str) -> bool:
+    """Whether the capitals of `text` say nothing about names: Title Case or ALL CAPS."""
+    words = [word for word in re.findall(r"[^\W\d_][\w'’-]*", text) if len(word) > 3]
+    if len(words) < 2:
+        return False
+    capitalised = sum(word[0].isupper() for word in words)
+    return capitalised == len(words) or text.upper() == text

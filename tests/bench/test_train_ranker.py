@@ -1,0 +1,38 @@
+"""bench/train_ranker.py on a small sample: the demo article's natural questions and a few traps,
+through a real store and the real embedder; the weights it writes load and answer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench import train_ranker
+from rag.answer.extractive import ExtractiveAnswerer
+from rag.answer.ranker import RankerModel
+from rag.pipeline import Pipeline
+from tests.conftest import ROOT
+
+NATURAL = ROOT / "demo" / "natural-questions.jsonl"
+
+
+@pytest.mark.slow
+def test_training_on_a_small_sample_writes_weights_that_answer(demo_pipeline: Pipeline, tmp_path: Path) -> None:
+    records = [json.loads(line) for line in NATURAL.read_text(encoding="utf-8").splitlines()]
+    demo = [r for r in records if r["corpus"] == "demo"]
+    traps = [r | {"corpus": "demo", "follows": None} for r in records if not r["answerable"] and not r["follows"]][:10]
+    sample = tmp_path / "sample.jsonl"
+    sample.write_text("".join(json.dumps(r | {"split": "dev"}) + "\n" for r in demo + traps), encoding="utf-8")
+    out = tmp_path / "ranker.json"
+    store = demo_pipeline.settings
+    argv = ["--natural", str(sample), "--natural-store", str(store.data_dir), "--collection", store.collection]
+    assert train_ranker.main([*argv, "--corpora", "demo", "--folds", "2", "--out", str(out)]) == 0
+
+    model = RankerModel.load(out)
+    assert model.about["trained_on"] == {"natural": len(demo) + len(traps)}
+    assert 0.0 < model.gate_threshold <= model.answer_threshold < 1.0
+    answerer = ExtractiveAnswerer(demo_pipeline.embedder, model, demo_pipeline.lexical.document_frequency)
+    passages = demo_pipeline.retriever.retrieve("What guarantees does Kyiv want?", 5)
+    assessment = answerer.assess("What guarantees does Kyiv want?", passages)
+    assert assessment.ranked and 0.0 < assessment.probability < 1.0
