@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
@@ -13,12 +15,15 @@ import pytest
 from pydantic import ValidationError
 
 from rag.answer.llm import LLMAnswerer, make_llm, system_prompt
+from rag.answer.model import answer_json
+from rag.answer.usage import add_usage, price_of
+from rag.chat import ChatEngine, Exchange, TurnUpdate
 from rag.errors import ConfigurationError
 from rag.pipeline import Pipeline
-from tests.answer.test_answering import KYIV, llm_engine, loopback_answerer, passages_in
+from tests.answer.test_answering import KYIV, cite_guarantor, llm_engine, loopback_answerer, passages_in
 from tests.conftest import ROOT, clean_env, make_settings
 from tests.fake_embedder import HashEmbedder
-from tests.openai_server import FakeOpenAI
+from tests.openai_server import FakeOpenAI, Mode
 
 UNUSED = Path("unused")
 PLANTED = (
@@ -155,3 +160,221 @@ def test_offline_commands_load_neither_llama_index_nor_openai(tmp_path: Path) ->
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean_env(), capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+# --- one deadline per turn (issue 17, case 2) -----------------------------------------------------
+DEADLINE = 1.0  # seconds for a whole turn in these tests
+SLACK = 2.5  # what a loaded 2-core machine may add to a turn that is cut at the deadline
+
+
+def timed_answer(engine: ChatEngine, question: str, history: Sequence[Exchange] = ()) -> tuple[TurnUpdate, float]:
+    started = time.monotonic()
+    final = engine.answer(question, history)
+    return final, time.monotonic() - started
+
+
+@pytest.mark.parametrize("mode", ["hang", "stall"])
+def test_a_server_that_never_answers_costs_one_deadline(
+    demo_pipeline: Pipeline, fake_openai: FakeOpenAI, mode: str
+) -> None:
+    fake_openai.mode = mode  # type: ignore[assignment]
+    fake_openai.hang_seconds = 60.0  # far beyond the deadline; the server lets go when closed
+    final, seconds = timed_answer(llm_engine(demo_pipeline, fake_openai, timeout=DEADLINE), KYIV)
+    answer = final.answer
+    assert answer is not None and answer.fallback and answer.answerer == "local extractive"
+    assert DEADLINE <= seconds < DEADLINE + SLACK
+    assert fake_openai.request_count() == 1  # a timeout is not retried: the turn's time is spent
+    assert any("did not answer in time (RAG_LLM_TIMEOUT: 1 s for the whole turn)" in n for n in answer.notices)
+
+
+def test_a_slow_stream_is_cut_at_the_deadline(demo_pipeline: Pipeline, fake_openai: FakeOpenAI) -> None:
+    fake_openai.reply = lambda messages: "Kyiv wants guarantees " * 30 + "[1]."
+    fake_openai.word_delay = 0.2  # one word every 0.2 s: 90 words would take 18 s
+    updates, started = [], time.monotonic()
+    for update in llm_engine(demo_pipeline, fake_openai, timeout=DEADLINE).ask(KYIV):
+        updates.append(update)
+    seconds = time.monotonic() - started
+    assert DEADLINE <= seconds < DEADLINE + SLACK
+    assert any(u.answer is None and u.text.startswith("Kyiv wants") for u in updates)  # it did stream
+    answer = updates[-1].answer
+    assert answer is not None and answer.fallback and "designated guarantor countries" in answer.text
+
+
+def test_a_follow_up_whose_rewrite_timed_out_is_answered_locally_without_waiting_again(
+    demo_pipeline: Pipeline, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.mode, fake_openai.hang_seconds = "hang", 60.0
+    history = [Exchange(KYIV, KYIV, "Kyiv wants security guarantees [1].")]
+    final, seconds = timed_answer(llm_engine(demo_pipeline, fake_openai, timeout=DEADLINE), "And Russia?", history)
+    assert DEADLINE <= seconds < DEADLINE + SLACK and fake_openai.request_count() == 1  # the rewrite only
+    assert final.searched == "Russia? (guarantees, Kyiv)"  # the local rewrite
+    answer = final.answer
+    assert answer is not None and answer.fallback and answer.answerer == "local extractive"
+    assert any("rewritten locally" in n for n in answer.notices)
+    assert any("not asked again" in n for n in answer.notices)
+
+
+@pytest.mark.parametrize(
+    ("failures", "retries", "requests", "answered_by"),
+    [
+        (("error",), 1, 2, "fake-model"),  # an HTTP 500, then an answer
+        (("rate_limited",), 1, 2, "fake-model"),  # HTTP 429 too
+        (("error",), 0, 1, "local extractive"),  # RAG_LLM_RETRIES=0: no second try
+        (("error", "error"), 1, 2, "local extractive"),  # one retry only
+        (("unauthorized",), 3, 1, "local extractive"),  # a bad key is not worth retrying
+    ],
+)
+def test_retries_are_configurable(
+    demo_pipeline: Pipeline,
+    fake_openai: FakeOpenAI,
+    failures: tuple[Mode, ...],
+    retries: int,
+    requests: int,
+    answered_by: str,
+) -> None:
+    fake_openai.reply = cite_guarantor
+    fake_openai.fail_next(*failures)
+    engine = llm_engine(demo_pipeline, fake_openai, retries=retries)
+    answer = engine.answer(KYIV).answer
+    assert answer is not None and answer.answerer == answered_by and answer.fallback == (answered_by != "fake-model")
+    assert fake_openai.request_count() == requests
+
+
+def test_retries_stay_inside_the_deadline(demo_pipeline: Pipeline, fake_openai: FakeOpenAI) -> None:
+    fake_openai.fail_next("error", "error", "error", "error", "error")
+    final, seconds = timed_answer(llm_engine(demo_pipeline, fake_openai, timeout=DEADLINE, retries=10), KYIV)
+    assert final.answer is not None and final.answer.fallback
+    assert seconds < DEADLINE + SLACK and 1 < fake_openai.request_count() < 5  # pauses 0.5 s, 1 s, …: two fit
+
+
+def test_max_tokens_temperature_and_usage_are_requested(demo_pipeline: Pipeline, fake_openai: FakeOpenAI) -> None:
+    fake_openai.reply = cite_guarantor
+    engine = llm_engine(demo_pipeline, fake_openai, llm_max_tokens=77, llm_temperature=0.3)
+    engine.answer(KYIV)
+    request = fake_openai.requests[-1]
+    assert request["max_tokens"] == 77 and request["temperature"] == 0.3
+    assert request["stream_options"] == {"include_usage": True}
+    assert make_settings(UNUSED).llm_temperature == 0.0
+
+
+def test_a_self_contained_question_with_history_costs_no_rewrite(
+    demo_pipeline: Pipeline, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.reply = cite_guarantor
+    history = [Exchange("Who is Kirby?", "Who is Kirby?", "John Kirby is the Pentagon spokesman [1].")]
+    final = llm_engine(demo_pipeline, fake_openai).answer(KYIV, history)
+    assert final.searched == KYIV and fake_openai.request_count() == 1  # the answer only
+    assert "standalone" not in fake_openai.requests[0]["messages"][0]["content"]
+
+
+# --- usage and cost (case 7) ------------------------------------------------------------------------
+def test_usage_and_estimated_cost_per_answer(demo_pipeline: Pipeline, fake_openai: FakeOpenAI) -> None:
+    rewrite = "Which guarantor countries does Kyiv want security guarantees from?"
+    fake_openai.reply = lambda messages: rewrite if "standalone" in messages[0]["content"] else cite_guarantor(messages)
+    history = [Exchange(KYIV, KYIV, "Kyiv wants security guarantees [1].")]
+    engine = llm_engine(demo_pipeline, fake_openai, llm_prices={"fake-model": (1.0, 2.0)})
+    answer = engine.answer("And from whom?", history).answer
+    assert answer is not None and answer.usage is not None
+    condense, reply = fake_openai.requests
+    words_in = sum(len(str(m["content"]).split()) for r in (condense, reply) for m in r["messages"])
+    words_out = len(cite_guarantor(reply["messages"]).split()) + len(rewrite.split())
+    usage = answer.usage  # the fake server counts a word as a token
+    assert (usage.calls, usage.input_tokens, usage.output_tokens) == (2, words_in, words_out)
+    assert usage.cost == pytest.approx((words_in * 1.0 + words_out * 2.0) / 1e6) and usage.reported
+    assert answer_json(answer, "q")["usage"]["cost_usd"] == round(usage.cost, 6)
+
+
+def test_prices_are_looked_up_by_model_name() -> None:
+    assert price_of("gpt-4o-mini") == (0.15, 0.60)
+    assert price_of("gpt-4o-mini-2024-07-18") == (0.15, 0.60)  # a dated version costs like its family
+    assert price_of("gpt-4o-2024-08-06") == (2.50, 10.00)
+    assert price_of("llama3.1") is None and price_of("llama3.1", {"llama3.1": (0.0, 0.0)}) == (0.0, 0.0)
+    assert add_usage([]) is None
+
+
+# --- declines in a model's own words (case 3) -------------------------------------------------------
+DECLINES = [
+    "I cannot answer this question from the given passages.",
+    "There is no information about this in the passages.",
+    "None of the passages answer this question.",
+    "I'm sorry, but I can't find that in the articles.",
+    "The articles do not say [1].",
+    "The provided passages don't mention which guarantees Kyiv wants [1][2].",
+    "Based on the provided passages, there is no information about that.",
+    "Unfortunately, the articles do not contain this information.",
+    "I don't know.",
+    "I do not have enough information to answer that [2].",
+    "The passages provide no information about the guarantees.",
+    "This question cannot be answered from the articles.",
+    "The answer is not in the passages.",
+    "This information is not provided in the articles [1].",
+    "No information about this is available in the passages.",
+    "Insufficient information.",
+    "Thank you for the question. The passages do not mention it [3].",
+    "I have reviewed the passages. None of them say what Kyiv wants.",
+    "Sorry, the context doesn't cover that.",
+    "I was unable to find the answer in the provided documents.",
+    "The documents make no mention of guarantees.",
+    "It is not possible to determine this from the passages.",
+    "The retrieved passages are about the talks and do not answer the question [1].",
+    "Nothing in the passages answers this.",
+    "Not stated in the passages.",
+    "The question is not addressed in the provided articles.",
+]
+
+
+@pytest.mark.parametrize("reply", DECLINES)
+def test_a_decline_in_any_common_wording_is_a_decline(
+    demo_pipeline: Pipeline, fake_openai: FakeOpenAI, reply: str
+) -> None:
+    fake_openai.reply = lambda messages: reply
+    answer = llm_engine(demo_pipeline, fake_openai).answer(KYIV).answer
+    assert answer is not None and answer.answerer == "fake-model"
+    assert answer.declined and answer.citations == [] and answer.claims == []  # no "⚠ uncited" to show
+    assert "[" not in answer.text and fake_openai.request_count() == 1
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Kyiv wants security guarantees from designated guarantor countries [1]. The articles do not say which ones.",
+        "The articles say Kyiv wants guarantees from designated guarantor countries [1].",
+        "“I don't know,” Podolyak said of the guarantees [1].",
+        "Kirby said there was no information about the troops [2].",
+    ],
+)
+def test_an_answer_that_mentions_a_gap_is_not_a_decline(
+    demo_pipeline: Pipeline, fake_openai: FakeOpenAI, reply: str
+) -> None:
+    fake_openai.reply = lambda messages: reply
+    answer = llm_engine(demo_pipeline, fake_openai).answer(KYIV).answer
+    assert answer is not None and not answer.declined and answer.citations
+
+
+# --- citation forms, renumbered as the text streams (cases 5 and 6) ----------------------------------
+def cite_in_every_form(messages: list[dict]) -> str:
+    """Plays a model that cites passages 3, 1 and 2 in the forms models use instead of [n]."""
+    return (
+        "Kyiv wants security guarantees [Passage 3]. The talks were held in Istanbul (1). "
+        "Both delegations met there [1-2]. Talks went on [3][2]. Negotiators spoke [1, 2], see also [12]."
+    )
+
+
+def test_citation_forms_are_normalised_and_the_stream_agrees_with_the_answer(
+    demo_pipeline: Pipeline, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.reply = cite_in_every_form
+    updates = list(llm_engine(demo_pipeline, fake_openai).ask(KYIV))
+    answer = updates[-1].answer
+    assert answer is not None and not answer.fallback
+    assert answer.text == (
+        "Kyiv wants security guarantees [1]. The talks were held in Istanbul [2]. "
+        "Both delegations met there [2, 3]. Talks went on [1][3]. Negotiators spoke [2, 3], see also."
+    )
+    streamed = [u.text for u in updates if u.answer is None and u.text]
+    assert len(streamed) > 5 and all(answer.text.startswith(text) for text in streamed)  # the stream is the answer
+    assert [c.number for c in answer.citations] == [1, 2, 3]  # passage 2 is cited too
+    retrieved = updates[0].passages
+    assert [c.passage for c in answer.citations] == [retrieved[2], retrieved[0], retrieved[1]]
+    assert all(claim.markers for claim in answer.claims)  # no claim counted as uncited
+    assert answer.dropped_markers == (12,) and any("12" in n for n in answer.notices)
