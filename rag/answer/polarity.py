@@ -68,7 +68,8 @@ _NOT_NAMES = {
     "And", "In", "On", "Officials", "Police", "Experts", "Analysts", "Sources", "Reports", "Critics",
 }  # fmt: skip
 _SPEAKER_BEFORE = re.compile(rf"({_NAME})\s+(?:has\s+|had\s+|have\s+|also\s+)?{_SPEECH}\b")
-_SPEAKER_AFTER = re.compile(rf"\b(?:{_SPEECH}|according\s+to)\s+((?:[\w’'-]+\s+){{0,4}}?{_NAME})")
+# "…,” said Pentagon spokesman John Kirby" / "according to Mykhailo Podolyak, …": the names up to the next punctuation
+_SPEAKER_AFTER = re.compile(rf"(?:[,”\"]\s*{_SPEECH}|\b[Aa]ccording\s+to)\s+([^,.;:!?“”\"]{{1,60}})")
 
 
 def _stem(word: str) -> str:
@@ -124,7 +125,7 @@ def speakers(sentence: str) -> list[str]:
     """Who `sentence` says spoke: "Podolyak said", "said Pentagon spokesman John Kirby", "according to Y"."""
     found = [m.group(1) for m in _SPEAKER_BEFORE.finditer(sentence)]
     for match in _SPEAKER_AFTER.finditer(sentence):
-        found += re.findall(_NAME, match.group(1))
+        found += re.findall(_NAME, match.group(1))[:2]
     return [name for name in dict.fromkeys(found) if name not in _NOT_NAMES]
 
 

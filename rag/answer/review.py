@@ -19,7 +19,8 @@ from rag.answer.model import Answer
 from rag.answer.prompts import REVIEW_PROMPT, format_passages
 
 _VERDICT_LINE = re.compile(
-    r"^\W*(?:claim\s*)?(\d+)\s*[:.)\-–]\s*\**\s*(supported|contradicted|not\s+found|unsupported)\b\**\s*[-–:—]?\s*(.*)$",
+    r"^[^\w\n]*(?:claim[ \t]*)?(\d+)[ \t]*[:.)\-–][ \t]*\**[ \t]*(supported|contradicted|not[ \t]+found|unsupported)\b"
+    r"\**[ \t]*[-–:—]?[ \t]*(.*)$",
     re.IGNORECASE | re.MULTILINE,
 )
 

@@ -30,14 +30,13 @@ from rag.answer.extractive import VERDICT, ExtractiveAnswerer
 from rag.answer.model import Answer
 from rag.chat import ChatEngine
 from rag.config import Settings
-from rag.errors import ConfigurationError, UsageError
+from rag.errors import FALLBACK_EXIT, ConfigurationError, UsageError
 from rag.eval import metrics
 
 if TYPE_CHECKING:  # llama-index's evaluators load only for rag eval --judge
     from rag.eval.judge import Judge
 
 RETRIEVAL_DEPTH = 10
-FALLBACK_EXIT = 3  # `rag ask` / `rag eval --strict`: the chat model failed and the local answer stood in
 _QUOTED = r"[“\"]([^”\"]{12,})[”\"]"
 
 

@@ -4,6 +4,7 @@ instruction planted in an article. Models are the loopback OpenAI-protocol serve
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from rag import cli
 from rag.answer.llm import LLMAnswerer, make_llm, system_prompt
 from rag.answer.model import answer_json
 from rag.answer.usage import add_usage, price_of
@@ -378,3 +380,69 @@ def test_citation_forms_are_normalised_and_the_stream_agrees_with_the_answer(
     assert [c.passage for c in answer.citations] == [retrieved[2], retrieved[0], retrieved[1]]
     assert all(claim.markers for claim in answer.claims)  # no claim counted as uncited
     assert answer.dropped_markers == (12,) and any("12" in n for n in answer.notices)
+
+
+# --- rag ask with a chat model (case 7) ---------------------------------------------------------------
+def ask(pipeline: Pipeline, server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, *args: str, **env: str) -> int:
+    """`rag ask ARGS` in this process against `pipeline`'s store, the chat model on the loopback server."""
+    for name in ("OPENAI_API_KEY", "RAG_LLM_MODEL", "RAG_LLM_PRICES", "RAG_VERIFY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("RAG_LLM", "openai-like:fake-model")
+    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    where = ["--data-dir", str(pipeline.settings.data_dir), "--collection", pipeline.settings.collection]
+    return cli.main(["ask", *args, *where])
+
+
+def test_rag_ask_prints_the_answer_once_and_exits_3_on_fallback(
+    demo_pipeline: Pipeline,
+    fake_openai: FakeOpenAI,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fake_openai.reply = cite_guarantor  # "… [n]. See [9]." : the invalid [9] goes while streaming
+    code = ask(demo_pipeline, fake_openai, monkeypatch, KYIV, RAG_LLM_PRICES='{"fake-model": [0.5, 1.5]}')
+    out = capsys.readouterr().out
+    assert code == 0 and out.count("Kyiv wants security guarantees") == 1 and "[9]" not in out
+    assert out.startswith("Kyiv wants security guarantees from designated guarantor countries with strong armies [1].")
+    assert "model: fake-model, " in out and "tokens in" in out and "≈ $0.0" in out
+    fake_openai.mode = "error"
+    code = ask(demo_pipeline, fake_openai, monkeypatch, KYIV)
+    failed = capsys.readouterr().out
+    assert code == 3 and "HTTP 500" in failed and failed.count("designated guarantor countries") >= 1
+    code = ask(demo_pipeline, fake_openai, monkeypatch, "--json", KYIV)
+    payload = json.loads(capsys.readouterr().out)
+    assert code == 3 and payload["fallback"] is True and payload["answerer"] == "local extractive"
+    assert payload["usage"] == {
+        "model": "fake-model",
+        "calls": 2,  # HTTP 500, retried once (RAG_LLM_RETRIES=1)
+        "input_tokens": 0,
+        "output_tokens": 0,
+        "tokens_reported": False,  # a failed call reports nothing
+        "cost_usd": None,
+    }
+
+
+def test_rag_ask_json_reports_usage(
+    demo_pipeline: Pipeline,
+    fake_openai: FakeOpenAI,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fake_openai.reply = cite_guarantor
+    code = ask(demo_pipeline, fake_openai, monkeypatch, "--json", KYIV, RAG_LLM_PRICES='{"fake": [2, 4]}')
+    payload = json.loads(capsys.readouterr().out)
+    usage = payload["usage"]
+    assert code == 0 and payload["fallback"] is False and usage["calls"] == 1 and usage["tokens_reported"]
+    assert usage["input_tokens"] > 100 and usage["output_tokens"] == len(
+        cite_guarantor(fake_openai.requests[-1]["messages"]).split()
+    )
+    assert usage["cost_usd"] == round((usage["input_tokens"] * 2 + usage["output_tokens"] * 4) / 1e6, 6)
+
+
+def test_an_unknown_openai_model_lists_a_few_close_names() -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        make_llm(make_settings(UNUSED, llm="openai:gpt-4o-mnii", openai_api_key="k"))
+    message = str(raised.value)
+    assert len(message) < 400 and "close names: gpt-4o-mini" in message and "openai-like:gpt-4o-mnii" in message
