@@ -59,6 +59,13 @@ class Settings(BaseSettings):
     fetch_max_redirects: int = Field(5, description="Redirects followed before a page is reported (a redirect loop?).")
     fetch_host_delay: float = Field(1.0, description="Seconds between two requests to the same host.")
     fetch_concurrency: int = Field(4, description="Pages fetched at once (different hosts in parallel).")
+    fetch_allow_private: bool = Field(
+        False,
+        description=(
+            "Allow fetching from loopback, private, link-local and reserved addresses (refused by default, "
+            "for the CLI and the web app alike)."
+        ),
+    )
 
     # --- chunking and embedding ------------------------------------------------------
     chunk_tokens: int = Field(200, description="Target chunk size in wordpiece tokens (embedder truncates at 256).")
