@@ -40,7 +40,7 @@ def test_extractive_declines_when_articles_do_not_say(demo_pipeline: Pipeline, q
     assert answer is not None and answer.declined and answer.text == DECLINE and answer.citations == []
 
 
-def loopback_answerer(base_url: str, timeout: float = 5.0, **settings: Any) -> LLMAnswerer:
+def loopback_answerer(base_url: str, timeout: float = 30.0, **settings: Any) -> LLMAnswerer:
     """The chat-model answerer as configured by RAG_LLM=openai-like:fake-model and OPENAI_BASE_URL."""
     configured = make_settings(
         Path("unused"), llm="openai-like:fake-model", openai_base_url=base_url, llm_timeout=timeout, **settings
@@ -48,7 +48,7 @@ def loopback_answerer(base_url: str, timeout: float = 5.0, **settings: Any) -> L
     return LLMAnswerer.from_settings(configured)
 
 
-def llm_engine(pipeline: Pipeline, server: FakeOpenAI, timeout: float = 5.0, **settings: Any) -> ChatEngine:
+def llm_engine(pipeline: Pipeline, server: FakeOpenAI, timeout: float = 30.0, **settings: Any) -> ChatEngine:
     """A chat engine over `pipeline` answering through the loopback server (`settings`: e.g. retries=0)."""
     if "retries" in settings:
         settings["llm_retries"] = settings.pop("retries")

@@ -8,7 +8,6 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
@@ -19,8 +18,8 @@ from rag import cli
 from rag.answer.llm import LLMAnswerer, make_llm, system_prompt
 from rag.answer.model import answer_json
 from rag.answer.usage import add_usage, price_of
-from rag.chat import ChatEngine, Exchange, TurnUpdate
-from rag.errors import ConfigurationError
+from rag.chat import Exchange
+from rag.errors import ConfigurationError, LLMError
 from rag.pipeline import Pipeline
 from tests.answer.test_answering import KYIV, cite_guarantor, llm_engine, loopback_answerer, passages_in
 from tests.conftest import ROOT, clean_env, make_settings
@@ -166,38 +165,51 @@ def test_offline_commands_load_neither_llama_index_nor_openai(tmp_path: Path) ->
 
 # --- one deadline per turn (issue 17, case 2) -----------------------------------------------------
 DEADLINE = 1.0  # seconds for a whole turn in these tests
-SLACK = 2.5  # what a loaded 2-core machine may add to a turn that is cut at the deadline
+SLACK = 2.5  # what a loaded 2-core machine may add to a call that is cut at the deadline
 
 
-def timed_answer(engine: ChatEngine, question: str, history: Sequence[Exchange] = ()) -> tuple[TurnUpdate, float]:
+def timed_model_call(
+    demo_pipeline: Pipeline, server: FakeOpenAI, mode: Mode, word_delay: float = 0.0
+) -> tuple[list[str], float, str]:
+    """Stream an answer from the loopback model (in `mode`, `word_delay` seconds before each word)
+    within a DEADLINE budget: (deltas, seconds, error).
+
+    One call in "ok" mode comes first, so that the client's first-use imports are not timed."""
+    answerer = loopback_answerer(server.base_url, DEADLINE)
+    passages = demo_pipeline.retriever.retrieve(KYIV, 3)
+    warm_up = loopback_answerer(server.base_url)
+    "".join(warm_up.stream(KYIV, passages))
+    server.requests.clear()
+    server.mode, server.word_delay = mode, word_delay
+    deltas: list[str] = []
     started = time.monotonic()
-    final = engine.answer(question, history)
-    return final, time.monotonic() - started
+    with pytest.raises(LLMError) as failure:
+        for delta in answerer.stream(KYIV, passages, answerer.budget()):
+            deltas.append(delta)
+    return deltas, time.monotonic() - started, str(failure.value)
 
 
 @pytest.mark.parametrize("mode", ["hang", "stall"])
 def test_a_server_that_never_answers_costs_one_deadline(
     demo_pipeline: Pipeline, fake_openai: FakeOpenAI, mode: str
 ) -> None:
-    fake_openai.mode = mode  # type: ignore[assignment]
     fake_openai.hang_seconds = 60.0  # far beyond the deadline; the server lets go when closed
-    final, seconds = timed_answer(llm_engine(demo_pipeline, fake_openai, timeout=DEADLINE), KYIV)
-    answer = final.answer
+    _, seconds, error = timed_model_call(demo_pipeline, fake_openai, mode)  # type: ignore[arg-type]
+    assert DEADLINE <= seconds < DEADLINE + SLACK  # not 2 x RAG_LLM_TIMEOUT: no retry after a timeout
+    assert "did not answer in time (RAG_LLM_TIMEOUT: 1 s for the whole turn)" in error
+    assert fake_openai.request_count() == 1
+    answer = llm_engine(demo_pipeline, fake_openai, timeout=DEADLINE).answer(KYIV).answer
     assert answer is not None and answer.fallback and answer.answerer == "local extractive"
-    assert DEADLINE <= seconds < DEADLINE + SLACK
-    assert fake_openai.request_count() == 1  # a timeout is not retried: the turn's time is spent
-    assert any("did not answer in time (RAG_LLM_TIMEOUT: 1 s for the whole turn)" in n for n in answer.notices)
+    assert fake_openai.request_count() == 2 and any("did not answer in time" in n for n in answer.notices)
 
 
 def test_a_slow_stream_is_cut_at_the_deadline(demo_pipeline: Pipeline, fake_openai: FakeOpenAI) -> None:
     fake_openai.reply = lambda messages: "Kyiv wants guarantees " * 30 + "[1]."
-    fake_openai.word_delay = 0.2  # one word every 0.2 s: 90 words would take 18 s
-    updates, started = [], time.monotonic()
-    for update in llm_engine(demo_pipeline, fake_openai, timeout=DEADLINE).ask(KYIV):
-        updates.append(update)
-    seconds = time.monotonic() - started
-    assert DEADLINE <= seconds < DEADLINE + SLACK
-    assert any(u.answer is None and u.text.startswith("Kyiv wants") for u in updates)  # it did stream
+    deltas, seconds, error = timed_model_call(demo_pipeline, fake_openai, "ok", 0.2)  # 91 words: 18 s
+    assert DEADLINE <= seconds < DEADLINE + SLACK and "did not answer in time" in error
+    assert deltas and len(deltas) < 91  # it streamed, then was cut
+    updates = list(llm_engine(demo_pipeline, fake_openai, timeout=DEADLINE).ask(KYIV))
+    assert any(u.answer is None and u.text.startswith("Kyiv wants") for u in updates)
     answer = updates[-1].answer
     assert answer is not None and answer.fallback and "designated guarantor countries" in answer.text
 
@@ -207,12 +219,12 @@ def test_a_follow_up_whose_rewrite_timed_out_is_answered_locally_without_waiting
 ) -> None:
     fake_openai.mode, fake_openai.hang_seconds = "hang", 60.0
     history = [Exchange(KYIV, KYIV, "Kyiv wants security guarantees [1].")]
-    final, seconds = timed_answer(llm_engine(demo_pipeline, fake_openai, timeout=DEADLINE), "And Russia?", history)
-    assert DEADLINE <= seconds < DEADLINE + SLACK and fake_openai.request_count() == 1  # the rewrite only
+    final = llm_engine(demo_pipeline, fake_openai, timeout=DEADLINE).answer("And Russia?", history)
+    assert fake_openai.request_count() == 1  # the rewrite only: the answer is not asked for after it failed
     assert final.searched == "Russia? (guarantees, Kyiv)"  # the local rewrite
     answer = final.answer
     assert answer is not None and answer.fallback and answer.answerer == "local extractive"
-    assert any("rewritten locally" in n for n in answer.notices)
+    assert any("did not answer in time" in n and "rewritten locally" in n for n in answer.notices)
     assert any("not asked again" in n for n in answer.notices)
 
 
@@ -243,10 +255,13 @@ def test_retries_are_configurable(
 
 
 def test_retries_stay_inside_the_deadline(demo_pipeline: Pipeline, fake_openai: FakeOpenAI) -> None:
-    fake_openai.fail_next("error", "error", "error", "error", "error")
-    final, seconds = timed_answer(llm_engine(demo_pipeline, fake_openai, timeout=DEADLINE, retries=10), KYIV)
-    assert final.answer is not None and final.answer.fallback
-    assert seconds < DEADLINE + SLACK and 1 < fake_openai.request_count() < 5  # pauses 0.5 s, 1 s, …: two fit
+    fake_openai.mode = "error"
+    answerer = loopback_answerer(fake_openai.base_url, 3.0, llm_retries=10)
+    started = time.monotonic()
+    with pytest.raises(LLMError, match="HTTP 500"):
+        list(answerer.stream(KYIV, demo_pipeline.retriever.retrieve(KYIV, 3), answerer.budget()))
+    assert time.monotonic() - started < 3.0 + SLACK
+    assert 2 <= fake_openai.request_count() <= 3  # pauses of 0.5 s, 1 s, 2 s: not 11 requests in 3 s
 
 
 def test_max_tokens_temperature_and_usage_are_requested(demo_pipeline: Pipeline, fake_openai: FakeOpenAI) -> None:
