@@ -194,8 +194,6 @@ def cmd_collections(args: argparse.Namespace) -> int:
 
 def format_sources(answer: Answer) -> str:
     lines = [f"note: {notice}" for notice in answer.notices]
-    if answer.usage is not None:
-        lines.append(f"model: {answer.usage.model}, {answer.usage.line()}")
     for claim in answer.claims:
         if not claim.supported:
             verdict = f" (model: {claim.verdict})" if claim.verdict else ""
@@ -205,6 +203,8 @@ def format_sources(answer: Answer) -> str:
         meta = " · ".join(part for part in (passage.date, passage.source, passage.url) if part)
         lines.append(f"[{citation.number}] {passage.title}" + (f" ({meta})" if meta else ""))
         lines.append(f"    “{citation.quote}”")
+    if answer.usage is not None:
+        lines.append(f"model: {answer.usage.model}, {answer.usage.line()}")
     return "\n".join(lines)
 
 
