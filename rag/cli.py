@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from rag.answer.model import Answer, answer_json
 from rag.config import Settings, default_text, env_name, retrieval_modes
-from rag.errors import RagError, StoreError, UsageError
+from rag.errors import RagError, UsageError
 from rag.ingest.run import IngestReport
 from rag.store import library
 from rag.text.dates import QueryFilters
@@ -95,15 +95,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def _open_store(settings: Settings) -> ChunkStore:
     """The configured collection, which must exist (read commands never create one)."""
     from rag.models.embedding import make_embedder
-    from rag.store.chroma import ChunkStore, connect
+    from rag.store.chroma import ChunkStore, connect, require_collection
 
-    names = [c.name for c in connect(settings).client.list_collections() if not c.name.endswith("__articles")]
-    if settings.collection not in names:
-        raise StoreError(
-            f"No collection '{settings.collection}' in {settings.data_dir}; "
-            f"collections there: {', '.join(sorted(names)) or 'none'}. Use --collection or RAG_COLLECTION, "
-            "or create it with `rag ingest`."
-        )
+    require_collection(connect(settings), settings.collection)  # before the model loads
     return ChunkStore.open(settings, make_embedder(settings))
 
 
@@ -183,11 +177,11 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_collections(args: argparse.Namespace) -> int:
-    from rag.store.chroma import connect
+    from rag.store.chroma import collection_names, connect
 
     settings = _settings(args)
     client = connect(settings).client
-    names = sorted(c.name for c in client.list_collections() if not c.name.endswith("__articles"))
+    names = collection_names(client)
     if not names:
         print(f"No collections in {settings.data_dir}; create one with `rag ingest`.")
     for name in names:

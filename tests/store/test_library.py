@@ -103,7 +103,7 @@ def test_an_empty_collection_says_how_to_add_articles(
     assert "rag ingest --feed" in library.empty_notice("news")
     where = ["--data-dir", str(pipeline.settings.data_dir), "--collection", "nothing-here"]
     assert cli.main(["list", *where]) == 1  # read commands create nothing
-    assert "No collection 'nothing-here'" in capsys.readouterr().err
+    assert "There is no collection named 'nothing-here'" in capsys.readouterr().err
 
 
 @pytest.mark.slow
