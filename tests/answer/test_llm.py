@@ -208,7 +208,7 @@ def test_a_slow_stream_is_cut_at_the_deadline(demo_pipeline: Pipeline, fake_open
     deltas, seconds, error = timed_model_call(demo_pipeline, fake_openai, "ok", 0.2)  # 91 words: 18 s
     assert DEADLINE <= seconds < DEADLINE + SLACK and "did not answer in time" in error
     assert deltas and len(deltas) < 91  # it streamed, then was cut
-    updates = list(llm_engine(demo_pipeline, fake_openai, timeout=DEADLINE).ask(KYIV))
+    updates = list(llm_engine(demo_pipeline, fake_openai, timeout=3 * DEADLINE).ask(KYIV))  # room for a loaded machine
     assert any(u.answer is None and u.text.startswith("Kyiv wants") for u in updates)
     answer = updates[-1].answer
     assert answer is not None and answer.fallback and "designated guarantor countries" in answer.text
