@@ -102,6 +102,8 @@ class NewsSite:
     hits: Counter[str] = field(default_factory=Counter)
     not_modified: Counter[str] = field(default_factory=Counter)
     failing: set[str] = field(default_factory=set)  # paths that answer 503 for now
+    redirects: dict[str, str] = field(default_factory=dict)  # path -> Location of a 302
+    hosts: set[str] = field(default_factory=set)  # Host headers seen
     port: int = 0
 
     @property
@@ -156,6 +158,7 @@ class NewsSite:
     def respond(self, handler: BaseHTTPRequestHandler) -> None:
         path = handler.path.split("?", 1)[0]
         self.hits[path] += 1
+        self.hosts.add(handler.headers.get("Host", ""))
         documents = {
             "/robots.txt": ("text/plain", "User-agent: *\nDisallow: /private/\n"),
             "/feed.rss": ("application/rss+xml", self.rss()),
@@ -175,6 +178,8 @@ class NewsSite:
             documents[path] = ("text/html", page(self.stories[path[6:-5]], self.base))
         if path in self.failing:
             self._send(handler, 503, "text/html", b"down for maintenance")
+        elif path in self.redirects:
+            self._send(handler, 302, "text/html", b"", {"Location": self.redirects[path]})
         elif path == "/news/cafe.html":
             self._send(
                 handler, 200, "text/html; charset=windows-1252", page(LATIN_STORY, self.base).encode("windows-1252")

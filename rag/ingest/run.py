@@ -19,8 +19,9 @@ from typing import Any
 
 from tqdm import tqdm
 
+from rag.ingest.article import Article, LoadFailure
 from rag.ingest.chunking import TextChunk, chunk_text
-from rag.ingest.files import Article, LoadFailure, LoadOptions, discover, load_file
+from rag.ingest.files import LoadOptions, discover, load_file
 from rag.ingest.identity import canonical_url
 from rag.ingest.syndication import THRESHOLD, SyndicationIndex, decode, encode, minhash
 from rag.ingest.web.sources import Harvest

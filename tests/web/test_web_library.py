@@ -8,15 +8,18 @@ from pathlib import Path
 import pytest
 
 from tests.news_site import NewsSite, generated_story, news_site
-from tests.web.test_web import ask, browser, needs_browser, running_app  # noqa: F401 (browser is a fixture)
+from tests.web.conftest import ask, needs_browser, running_app
 
 
 @pytest.mark.browser
 @pytest.mark.slow
 @needs_browser
-def test_library_lists_searches_and_adds_articles(browser, tmp_path: Path) -> None:  # noqa: F811
+def test_library_lists_searches_and_adds_articles(browser, tmp_path: Path) -> None:
     story = generated_story(7)
-    with news_site(NewsSite(stories={story.slug: story})) as site, running_app(tmp_path / "store") as url:
+    with (
+        news_site(NewsSite(stories={story.slug: story})) as site,
+        running_app(tmp_path / "store", {"RAG_FETCH_ALLOW_PRIVATE": "true"}) as url,
+    ):
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         page.goto(url)
         page.get_by_role("tab", name="Library").click()

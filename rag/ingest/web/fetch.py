@@ -2,7 +2,8 @@
 
 `Fetcher` owns everything between a URL and its bytes: connect, read and total timeouts
 (a server that drips bytes is cut off), a maximum size read as a stream, a redirect limit,
-a User-Agent naming the project, robots.txt honoured, a delay between two requests to the
+a User-Agent naming the project, robots.txt honoured, no internal address
+(rag.ingest.web.guard), a delay between two requests to the
 same host, bounded concurrency, and conditional GET: the ETag and Last-Modified of every
 URL are remembered under the data dir (with the id of the article made from it), so an
 unchanged page or feed costs one 304. Every failure is a `FetchError` saying why.
@@ -24,6 +25,7 @@ from urllib.robotparser import RobotFileParser
 import httpx
 
 from rag.errors import FetchError
+from rag.ingest.web.guard import GuardedTransport, check_url
 
 if TYPE_CHECKING:
     from rag.config import Settings
@@ -54,6 +56,7 @@ class FetchOptions:
     host_delay: float = 1.0
     concurrency: int = 4
     user_agent: str = USER_AGENT
+    allow_private: bool = False  # lift the guard against internal addresses (rag.ingest.web.guard)
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,7 @@ class Fetcher:
             follow_redirects=True,
             max_redirects=options.max_redirects,
             headers={"User-Agent": options.user_agent},
+            transport=GuardedTransport(options.allow_private),
         )
 
     def __enter__(self) -> Fetcher:
@@ -102,6 +106,7 @@ class Fetcher:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise FetchError("not an http(s) URL; give a full address like https://example.com/story")
+        check_url(url, self.options.allow_private)
         if not self._allowed(url):
             raise FetchError("robots.txt of the site disallows fetching this page")
         headers = {}
@@ -221,7 +226,7 @@ class Fetcher:
         self._wait_turn(host)
         try:
             response = self._client.get(f"{site}/robots.txt")
-        except httpx.HTTPError:
+        except (httpx.HTTPError, FetchError):  # e.g. a redirect into a private range, refused by the guard
             return None  # the page fetch itself will report the connection problem
         if response.status_code != 200 or len(response.content) > self.options.max_bytes:
             return None
@@ -240,4 +245,5 @@ def fetch_options(settings: Settings) -> FetchOptions:
         max_redirects=settings.fetch_max_redirects,
         host_delay=settings.fetch_host_delay,
         concurrency=settings.fetch_concurrency,
+        allow_private=settings.fetch_allow_private,
     )

@@ -16,7 +16,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from rag.errors import FetchError, UsageError
-from rag.ingest.files import Article, LoadFailure
+from rag.ingest.article import Article, LoadFailure
 from rag.ingest.identity import canonical_url, record_id
 from rag.ingest.web.extract import extract
 from rag.ingest.web.feeds import FeedEntry, parse_feed

@@ -23,6 +23,7 @@ FAST = {
     "fetch_read_timeout": 1.0,
     "fetch_total_timeout": 2.0,
     "fetch_max_bytes": 200_000,
+    "fetch_allow_private": True,  # the news site is on loopback
 }
 BOILERPLATE = ("TRACKING-SCRIPT", "SITE-NAVIGATION", "cookies", "RELATED-LINK", "COMMENT-TEXT", "FOOTER-TEXT", "teaser")
 
@@ -162,7 +163,7 @@ def test_sources_file_errors_are_usage_errors(tmp_path: Path) -> None:
 
 
 def test_fetching_is_polite(site: NewsSite) -> None:
-    options = FetchOptions(host_delay=0.3, concurrency=4)
+    options = FetchOptions(host_delay=0.3, concurrency=4, allow_private=True)
     with Fetcher(options) as fetcher:
         started = time.monotonic()
         result = harvest([WebSource(site.url(f"/news/story-{n}.html")) for n in (1, 2, 3)], fetcher)
@@ -182,6 +183,7 @@ def test_cli_takes_page_urls_and_feeds(
     site: NewsSite, web_pipeline: Pipeline, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("RAG_FETCH_HOST_DELAY", "0")
+    monkeypatch.setenv("RAG_FETCH_ALLOW_PRIVATE", "true")
     settings = web_pipeline.settings
     where = ["--data-dir", str(settings.data_dir), "--collection", settings.collection, "--quiet"]
     page_url, feed_url = site.url("/news/istanbul-talks.html"), site.url("/feed.atom")
