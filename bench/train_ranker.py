@@ -42,20 +42,20 @@ if str(ROOT) not in sys.path:
 from rag.answer.features import (  # noqa: E402
     CANDIDATE_FEATURES,
     CHEAP_FEATURES,
-    MAX_EMBEDDED,
+    MAX_SCORED,
     QUESTION_FEATURES,
     Candidate,
     Question,
-    add_similarities,
+    add_scores,
     candidates,
     cheap_features,
     question_features,
 )
 from rag.answer.ranker import WEIGHTS, Linear, RankerModel  # noqa: E402
+from rag.answer.scorer import SCORER, AnswerScorer  # noqa: E402
 from rag.chat import Exchange, heuristic_standalone  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.eval import metrics  # noqa: E402
-from rag.models.embedding import Embedder  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
 from rag.search.retrieval import Passage  # noqa: E402
 
@@ -77,7 +77,7 @@ class Example:
     question: Question
     passages: list[Passage]
     found: list[Candidate]
-    rows: np.ndarray  # candidate features (similarity columns filled for the embedded ones only)
+    rows: np.ndarray  # candidate features (answer scores filled for the candidates the pre-ranker keeps)
     labels: np.ndarray  # 1 where the candidate answers
 
 
@@ -157,17 +157,17 @@ def collect(pipeline: Pipeline, items: Sequence[tuple[str, str, bool, Any]], lab
     return examples
 
 
-def embed_kept(examples: Sequence[Example], prerank: Linear, embedder: Embedder) -> None:
-    """Fill the similarity columns of the candidates the pre-ranker keeps (the only ones the ranker sees)."""
+def score_kept(examples: Sequence[Example], prerank: Linear, scorer: AnswerScorer) -> None:
+    """Fill the answer scores of the candidates the pre-ranker keeps (the only ones the ranker sees)."""
     started = time.perf_counter()
     for number, example in enumerate(examples, 1):
         keep = _kept(prerank, example.rows)
         if len(keep):
             rows = example.rows[keep]
-            add_similarities(rows, example.searched, example.passages, [example.found[i] for i in keep], embedder)
+            add_scores(rows, example.searched, example.passages, [example.found[i] for i in keep], scorer)
             example.rows[keep] = rows
         if number % 100 == 0:
-            print(f"  embedded {number}/{len(examples)} questions ({time.perf_counter() - started:.0f} s)", flush=True)
+            print(f"  scored {number}/{len(examples)} questions ({time.perf_counter() - started:.0f} s)", flush=True)
 
 
 def _fit(rows: np.ndarray, labels: np.ndarray, features: Sequence[str], all_features: Sequence[str]) -> Linear:
@@ -183,9 +183,9 @@ def _fit(rows: np.ndarray, labels: np.ndarray, features: Sequence[str], all_feat
 
 
 def _kept(prerank: Linear, rows: np.ndarray) -> np.ndarray:
-    if len(rows) <= MAX_EMBEDDED:
+    if len(rows) <= MAX_SCORED:
         return np.arange(len(rows))
-    return np.argsort(-prerank.logits(prerank.select(rows, CANDIDATE_FEATURES)))[:MAX_EMBEDDED]
+    return np.argsort(-prerank.logits(prerank.select(rows, CANDIDATE_FEATURES)))[:MAX_SCORED]
 
 
 def fit_prerank(examples: Sequence[Example]) -> Linear:
@@ -282,7 +282,7 @@ def train(
     return RankerModel(prerank, rank, decline, answer_threshold, gate_threshold, about), "\n".join(lines)
 
 
-def _open(store: Path, collection: str) -> Pipeline:
+def open_pipeline(store: Path, collection: str) -> Pipeline:
     return Pipeline.open(Settings(data_dir=store, collection=collection, llm="none"), create=False)
 
 
@@ -299,29 +299,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-false-declines", type=float, default=0.04)
     parser.add_argument("--gate-pass", type=float, default=0.98)
     parser.add_argument("--folds", type=int, default=FOLDS)
+    parser.add_argument("--scorer", type=Path, default=SCORER, help="the answer scorer (bench/train_scorer.py)")
     parser.add_argument("--out", type=Path, default=WEIGHTS)
     args = parser.parse_args(argv)
 
+    if args.natural_store is None and args.multihop_store is None:
+        parser.error("give --natural-store, --multihop-store or both")
     examples: list[Example] = []
-    embedder: Embedder | None = None
     if args.natural_store is not None:
         natural = natural_questions(args.natural, "dev", args.corpora)
         print(f"natural dev: {len(natural)} questions", flush=True)
         items = [("natural", searched, bool(r["answerable"]), r) for r, searched in natural]
-        pipeline = _open(args.natural_store, args.collection)
-        examples += collect(pipeline, items, natural_label)
-        embedder = pipeline.embedder
+        examples += collect(open_pipeline(args.natural_store, args.collection), items, natural_label)
     if args.multihop_store is not None:
         records = multihop_questions(args.queries, "tune", 1, args.multihop_types, args.multihop_limit)
         print(f"MultiHop train half: {len(records)} questions", flush=True)
         items = [("multihop", r["query"], r["question_type"] != "null_query", r) for r in records]
-        pipeline = _open(args.multihop_store, args.collection)
-        examples += collect(pipeline, items, multihop_label)
-        embedder = embedder or pipeline.embedder
-    if embedder is None:
-        parser.error("give --natural-store, --multihop-store or both")
+        examples += collect(open_pipeline(args.multihop_store, args.collection), items, multihop_label)
     prerank = fit_prerank(examples)
-    embed_kept(examples, prerank, embedder)
+    score_kept(examples, prerank, AnswerScorer(args.scorer))
     model, text = train(examples, prerank, args.max_false_declines, args.gate_pass, args.folds)
     model.save(args.out)
     print(text)

@@ -1,9 +1,10 @@
 """The offline answerer: question + numbered passages -> a lead sentence that answers it, then
 supporting quotes, each with its [n] citation marker; or a decline.
 
-The candidates are the passages' sentences and headlines (rag.answer.features); a trained
-ranker orders them and its calibrated decline model gives the probability that the best one
-answers the question (rag.answer.ranker, weights from bench/train_ranker.py). Below the
+The candidates are the passages' sentences and headlines (rag.answer.features); the answer
+scorer (a cross-encoder, rag.answer.scorer) reads the most promising of them with the question,
+a trained ranker orders them and its calibrated decline model gives the probability that the
+best one answers the question (rag.answer.ranker, weights from bench/train_ranker.py). Below the
 threshold the answer is "The articles do not say." and what the closest articles are about.
 "Did X report … before Y …?" is answered from the articles' dates. The chat-model answerer is
 rag.answer.llm; both implement rag.answer.model.Answerer and rag.answer.finish turns their
@@ -25,12 +26,12 @@ import numpy as np
 
 from rag.answer.features import (
     CANDIDATE_FEATURES,
-    MAX_EMBEDDED,
+    MAX_SCORED,
     QUESTION_FEATURES,
     Candidate,
     Frequencies,
     Question,
-    add_similarities,
+    add_scores,
     candidates,
     cheap_features,
     no_frequencies,
@@ -38,16 +39,17 @@ from rag.answer.features import (
 )
 from rag.answer.ranker import RankerModel
 from rag.answer.refusal import DECLINE
+from rag.answer.scorer import AnswerScorer
 from rag.models.embedding import Embedder
 from rag.search.hints import parse_sources
 from rag.search.retrieval import Passage
 from rag.text.dates import date_number
 from rag.text.questions import Kind
-from rag.text.terms import term_overlap
+from rag.text.terms import content_terms, term_overlap
 
 MAX_SUPPORT = 2  # supporting quotes after the lead
 SUPPORT_MARGIN = 2.0  # a supporting quote's ranker logit is at most this far below the lead's
-NEAR_DUPLICATE = 0.9  # cosine above which a supporting sentence repeats one already chosen
+NEAR_DUPLICATE = 0.8  # share of shared terms above which a supporting sentence repeats one already chosen
 VERDICT = re.compile(r"^(?:Yes|No|Neither):")  # how an answer from the articles' dates begins
 
 
@@ -57,7 +59,6 @@ class Assessment:
 
     ranked: list[Candidate]
     logits: np.ndarray  # the ranker's logit per ranked candidate (descending)
-    vectors: np.ndarray  # each ranked candidate's embedding (rows)
     probability: float  # calibrated probability that ranked[0] answers the question
 
 
@@ -74,16 +75,23 @@ class ExtractiveAnswerer:
         frequencies: Frequencies = no_frequencies,
         threshold: float | None = None,
         sources: Callable[[], Sequence[str]] = tuple,
+        scorer: AnswerScorer | None = None,
     ) -> None:
         """`frequencies` says how many chunks of the collection hold a word and `sources` lists the
-        collection's sources (both from the keyword index); `threshold` overrides the shipped one."""
+        collection's sources (both from the keyword index); `threshold` overrides the shipped one.
+        The `embedder` checks the claims of the finished answer (rag.answer.finish)."""
         self.embedder, self.frequencies, self.sources = embedder, frequencies, sources
-        self._model, self._threshold = model, threshold
+        self._model, self._threshold, self._scorer = model, threshold, scorer
 
     @functools.cached_property
     def model(self) -> RankerModel:
         """The ranker's weights (the shipped ones unless given), read on first use."""
         return self._model or RankerModel.load()
+
+    @functools.cached_property
+    def scorer(self) -> AnswerScorer:
+        """The answer scorer (the shipped one unless given), loaded on first use."""
+        return self._scorer or AnswerScorer()
 
     @property
     def threshold(self) -> float:
@@ -95,15 +103,15 @@ class ExtractiveAnswerer:
         found = candidates(passages)
         rows = cheap_features(asked, passages, found)
         model = self.model
-        if len(found) > MAX_EMBEDDED:
-            keep = np.argsort(-model.prerank.logits(model.prerank.select(rows, CANDIDATE_FEATURES)))[:MAX_EMBEDDED]
+        if len(found) > MAX_SCORED:
+            keep = np.argsort(-model.prerank.logits(model.prerank.select(rows, CANDIDATE_FEATURES)))[:MAX_SCORED]
             found, rows = [found[i] for i in keep], rows[keep]
-        vectors = add_similarities(rows, question, passages, found, self.embedder)
+        add_scores(rows, question, passages, found, self.scorer)
         logits = model.rank.logits(model.rank.select(rows, CANDIDATE_FEATURES)) if found else np.zeros(0)
         summary = question_features(asked, passages, rows, logits)
         probability = float(model.decline.probabilities(model.decline.select(summary, QUESTION_FEATURES))[0])
         order = np.argsort(-logits, kind="stable")
-        return Assessment([found[i] for i in order], logits[order], vectors[order], probability)
+        return Assessment([found[i] for i in order], logits[order], probability)
 
     def compose(self, question: str, passages: Sequence[Passage]) -> str:
         if not passages:
@@ -126,7 +134,8 @@ class ExtractiveAnswerer:
 
 def supporting(assessment: Assessment, passages: Sequence[Passage]) -> list[Candidate]:
     """The lead and up to MAX_SUPPORT quotes ranked close to it, other articles first, no repeats."""
-    ranked, logits, vectors = assessment.ranked, assessment.logits, assessment.vectors
+    ranked, logits = assessment.ranked, assessment.logits
+    terms = [content_terms(candidate.text) for candidate in ranked]
     chosen = [0]
     articles = {passages[ranked[0].number - 1].article_id}
     close = [i for i in range(1, len(ranked)) if logits[i] >= logits[0] - SUPPORT_MARGIN and not ranked[i].headline]
@@ -134,10 +143,14 @@ def supporting(assessment: Assessment, passages: Sequence[Passage]) -> list[Cand
     for i in close:
         if len(chosen) > MAX_SUPPORT:
             break
-        if all(float(vectors[i] @ vectors[j]) < NEAR_DUPLICATE for j in chosen):
+        if all(_shared(terms[i], terms[j]) < NEAR_DUPLICATE for j in chosen):
             chosen.append(i)
             articles.add(passages[ranked[i].number - 1].article_id)
     return [ranked[i] for i in chosen]
+
+
+def _shared(a: set[str], b: set[str]) -> float:
+    return len(a & b) / min(len(a), len(b)) if a and b else 0.0
 
 
 def closest(passages: Sequence[Passage]) -> str:

@@ -2,8 +2,9 @@
 articles' headlines) that could lead an answer, each described by the numbers the trained
 ranker weighs (rag.answer.ranker), and the question-level numbers its calibrated decline uses.
 
-Every feature is general: similarities from the embedder, IDF-weighted coverage of the
-question's terms (IDF from the collection's own keyword index), whether the sentence holds the
+Every feature is general: the answer scorer's logit (a cross-encoder reading question and
+sentence together, rag.answer.scorer), IDF-weighted coverage of the question's terms (IDF from
+the collection's own keyword index), whether the sentence holds the
 kind of thing the question asks for and does not already contain (rag.text.mentions), and
 where it stands (passage rank, position in the article, headline). Nothing here names a
 question's words; what matters is learnt from data by bench/train_ranker.py.
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.answer.prose import is_prose
-from rag.models.embedding import Embedder
+from rag.answer.scorer import AnswerScorer
 from rag.search.hints import without_sources
 from rag.search.retrieval import Passage
 from rag.text import mentions
@@ -28,7 +29,7 @@ from rag.text.sentences import split_sentences
 from rag.text.terms import STOPWORDS, content_terms, stem, weighted_coverage, words
 
 MIN_WORDS = 5  # shorter "sentences" are mostly bylines, captions and crumbs
-MAX_EMBEDDED = 20  # candidates embedded per question: the best by the cheap features
+MAX_SCORED = 20  # candidates the answer scorer reads per question: the best by the cheap features
 Frequencies = Callable[[str], tuple[int, int]]
 """A lower-cased word -> (chunks of the collection holding it, chunks in all); from the keyword index."""
 
@@ -39,8 +40,7 @@ def no_frequencies(word: str) -> tuple[int, int]:
 
 
 CANDIDATE_FEATURES = (
-    "similarity",  # cosine of question and sentence (MiniLM)
-    "title_similarity",  # cosine of question and the article's headline
+    "answer_score",  # the answer scorer's logit for question and sentence (with its headline)
     "passage_similarity",  # cosine of question and the whole passage (from retrieval)
     "coverage",  # IDF-weighted share of the question's terms in the sentence
     "context_coverage",  # ... in the sentence with its headline
@@ -61,7 +61,7 @@ CANDIDATE_FEATURES = (
     "year_found",  # the question names a year and the sentence or its article's date has it
     "year_missing",  # the question names a year and neither has it
 )
-CHEAP_FEATURES = tuple(name for name in CANDIDATE_FEATURES if name not in ("similarity", "title_similarity"))
+CHEAP_FEATURES = tuple(name for name in CANDIDATE_FEATURES if name != "answer_score")
 
 
 @dataclass(frozen=True)
@@ -140,6 +140,12 @@ def candidates(passages: Sequence[Passage]) -> list[Candidate]:
     return found
 
 
+def scorer_text(candidate: Candidate, passage: Passage) -> str:
+    """A candidate as the answer scorer reads it: the sentence, then its article's headline for context
+    (cut first when the pair is too long)."""
+    return candidate.text if candidate.headline else f"{candidate.text} — {passage.title}"
+
+
 def _fits(question: Question, sentence: str) -> dict[str, float]:
     kind, text = question.kind, question.text
     return {
@@ -156,7 +162,7 @@ def _fits(question: Question, sentence: str) -> dict[str, float]:
 
 def cheap_features(question: Question, passages: Sequence[Passage], found: Sequence[Candidate]) -> np.ndarray:
     """The features that need no embedding, one row per candidate, columns in CANDIDATE_FEATURES order
-    (the two similarity columns left at 0)."""
+    (the answer-score column left at 0: `add_scores` fills it for the candidates worth scoring)."""
     rows = np.zeros((len(found), len(CANDIDATE_FEATURES)), dtype=np.float32)
     column = {name: i for i, name in enumerate(CANDIDATE_FEATURES)}
     titles = {n: content_terms(p.title) for n, p in enumerate(passages, 1)}
@@ -191,28 +197,20 @@ def cheap_features(question: Question, passages: Sequence[Passage], found: Seque
     return rows
 
 
-def add_similarities(
-    rows: np.ndarray, question: str, passages: Sequence[Passage], found: Sequence[Candidate], embedder: Embedder
-) -> np.ndarray:
-    """Fill the similarity columns of `rows` (question vs sentence, question vs headline) in place;
-    returns the candidates' vectors (one row each)."""
-    if not found:
-        return np.zeros((0, 1), dtype=np.float32)
-    titles = sorted({passages[c.number - 1].title for c in found})
-    vectors = embedder.embed([question, *(c.text for c in found), *titles])
-    asked = vectors[0]
-    sentences = vectors[1 : 1 + len(found)]
-    by_title = dict(zip(titles, vectors[1 + len(found) :] @ asked, strict=True))
-    rows[:, CANDIDATE_FEATURES.index("similarity")] = sentences @ asked
-    rows[:, CANDIDATE_FEATURES.index("title_similarity")] = [by_title[passages[c.number - 1].title] for c in found]
-    return np.asarray(sentences)
+def add_scores(
+    rows: np.ndarray, question: str, passages: Sequence[Passage], found: Sequence[Candidate], scorer: AnswerScorer
+) -> None:
+    """Fill the answer-score column of `rows` in place (the scorer reads each candidate with its headline)."""
+    if found:
+        texts = [scorer_text(c, passages[c.number - 1]) for c in found]
+        rows[:, CANDIDATE_FEATURES.index("answer_score")] = scorer.score(question, texts)
 
 
 QUESTION_FEATURES = (
     "top_score",  # the ranker's logit for the lead
     "margin",  # ... minus the runner-up's
-    "top_similarity",  # the lead's similarity to the question
-    "max_similarity",  # the best similarity of any candidate
+    "top_answer_score",  # the answer scorer's logit for the lead
+    "max_answer_score",  # the best answer-scorer logit of any candidate
     "best_coverage",  # the best candidate coverage (sentence with headline)
     "best_passage_coverage",  # the best passage coverage
     "missing_weight",  # IDF-weighted share of the question's terms in no passage or headline
@@ -252,8 +250,8 @@ def question_features(
     values = {
         "top_score": float(logits[order[0]]) if len(order) else -10.0,
         "margin": float(logits[order[0]] - logits[order[1]]) if len(order) > 1 else 0.0,
-        "top_similarity": float(top[column["similarity"]]),
-        "max_similarity": float(rows[:, column["similarity"]].max()) if len(rows) else 0.0,
+        "top_answer_score": float(top[column["answer_score"]]) if len(order) else -10.0,
+        "max_answer_score": float(rows[:, column["answer_score"]].max()) if len(rows) else -10.0,
         "best_coverage": float(rows[:, column["context_coverage"]].max()) if len(rows) else 0.0,
         "best_passage_coverage": float(rows[:, column["passage_coverage"]].max()) if len(rows) else 0.0,
         "missing_weight": share([t for t in question.terms if t not in found]),
