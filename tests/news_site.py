@@ -172,6 +172,7 @@ class NewsSite:
             ),
             "/private/secret.html": ("text/html", page(generated_story(99))),
             "/report.pdf": ("application/pdf", "%PDF-1.4 not html"),
+            "/favicon.ico": ("image/x-icon", "\x00\x00\x01\x00"),
             "/huge.html": ("text/html", page(generated_story(98)) + "<!--" + "x" * BIG_BYTES + "-->"),
         }
         if path.startswith("/news/") and path[6:-5] in self.stories:

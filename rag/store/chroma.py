@@ -22,6 +22,7 @@ import json
 import threading
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, cast
@@ -35,8 +36,9 @@ from chromadb.base_types import InclusionExclusionOperator, LiteralValue
 from chromadb.utils.embedding_functions import register_embedding_function
 
 from rag.config import Settings
-from rag.errors import StoreError
+from rag.errors import ConfigurationError, MissingCollection, StoreError
 from rag.models.embedding import MINILM_MODEL_ID, Embedder, MiniLMEmbedder
+from rag.store import writer
 
 STATE_ID = "__rag_state__"
 _UNIT: Sequence[float] = [1.0]  # manifest records carry a dummy 1-d vector: Chroma requires one
@@ -111,6 +113,7 @@ class Copy:
     id: str
     source: str
     url: str
+    origin: str = ""  # the file or feed it came from ('' in stores built before it): where to find it again
 
 
 @dataclass(frozen=True)
@@ -130,8 +133,9 @@ class Connection:
     stores know to fetch fresh collection handles; `lock` keeps queries off a closing client.
     """
 
-    def __init__(self, factory: Callable[[], ClientAPI], embedded: bool) -> None:
+    def __init__(self, factory: Callable[[], ClientAPI], embedded: bool, folder: Path | None = None) -> None:
         self._factory, self.embedded = factory, embedded
+        self.folder = folder  # an embedded store's data dir (its writer locks live there)
         self.client = factory()
         self.epoch = 0
         self.lock = threading.RLock()
@@ -173,7 +177,9 @@ def connect(settings: Settings) -> Connection:
     if path not in _EMBEDDED:
         path.mkdir(parents=True, exist_ok=True)
         _EMBEDDED[path] = Connection(
-            lambda: chromadb.PersistentClient(path=str(path), settings=chroma_settings), embedded=True
+            lambda: chromadb.PersistentClient(path=str(path), settings=chroma_settings),
+            embedded=True,
+            folder=path.parent,
         )
     return _EMBEDDED[path]
 
@@ -191,7 +197,7 @@ class ChunkStore:
         self._handles: tuple[Collection, Collection] | None = None
         built_with = (self._chunks.metadata or {}).get("embedder")
         if built_with != embedder.model_id:
-            raise StoreError(
+            raise ConfigurationError(
                 f"Collection '{name}' was built with embedder '{built_with}', not '{embedder.model_id}'. "
                 f"Set RAG_EMBEDDER to match it, or choose another RAG_COLLECTION."
             )
@@ -200,15 +206,10 @@ class ChunkStore:
 
     @classmethod
     def open(cls, settings: Settings, embedder: Embedder, create: bool = True) -> ChunkStore:
-        """The store of `settings.collection`; with `create=False` a missing collection is a StoreError."""
+        """The store of `settings.collection`; with `create=False` a missing collection is a `MissingCollection`."""
         connection = connect(settings)
         if not create:
-            existing = collection_names(connection.client)
-            if settings.collection not in existing:
-                raise StoreError(
-                    f"There is no collection named '{settings.collection}'; existing: "
-                    f"{', '.join(existing) or 'none'}. Choose one of them, or ingest articles into a new one."
-                )
+            require_collection(connection.client, settings)
         return cls(connection, settings.collection, embedder)
 
     def _collections(self) -> tuple[Collection, Collection]:
@@ -242,6 +243,12 @@ class ChunkStore:
                 self._connection.reopen()
             self._seen_generation = generation
         return generation
+
+    def writing(self, wait: float, notice: Callable[[str], None]) -> AbstractContextManager[None]:
+        """The collection's writer lock (rag.store.writer): one ingest or removal at a time."""
+        if self._connection.folder is not None:
+            return writer.file_lock(self._connection.folder / "locks", self.name, wait, notice)
+        return writer.server_lock(self._connection.client, self.name, wait, notice)
 
     # --- manifest and run state ---------------------------------------------------------
     def manifest(self) -> dict[str, ArticleRecord]:
@@ -455,9 +462,27 @@ class ChunkStore:
         return max(0, self._manifest.count() - (1 if self._manifest.get(ids=[STATE_ID])["ids"] else 0))
 
 
+def require_collection(client: ClientAPI, settings: Settings) -> None:
+    """The one check that a collection exists (read commands, `rag remove`, the web app's picker never create one)."""
+    existing = collection_names(client)
+    if settings.collection not in existing:
+        where = (
+            f"the Chroma server at {settings.chroma_host}:{settings.chroma_port}"
+            if settings.uses_server
+            else str(settings.data_dir)
+        )
+        raise MissingCollection(
+            f"There is no collection named '{settings.collection}' in {where}; existing: "
+            f"{', '.join(existing) or 'none'}. Choose one of them with --collection or RAG_COLLECTION, "
+            "or create it with `rag ingest`."
+        )
+
+
 def collection_names(client: ClientAPI) -> list[str]:
     """The chunk collections of a client, sorted (manifest collections left out)."""
-    return sorted(c.name for c in client.list_collections() if not c.name.endswith("__articles"))
+    return sorted(
+        c.name for c in client.list_collections() if not c.name.endswith(("__articles", writer.WRITER_SUFFIX))
+    )
 
 
 def _record(record_id: str, meta: dict[str, Any]) -> ArticleRecord:
@@ -481,7 +506,7 @@ def _manifest_metadata(record: ArticleRecord) -> dict[str, Any]:
         "chunks": record.chunk_count,
         "text": record.text_hash,
         "sig": record.signature,
-        "also": json.dumps([[copy.id, copy.source, copy.url] for copy in record.also]),
+        "also": json.dumps([[copy.id, copy.source, copy.url, copy.origin] for copy in record.also]),
     }
 
 
