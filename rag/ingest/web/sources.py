@@ -18,6 +18,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections import Counter
 from collections.abc import Container, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -99,6 +100,8 @@ class WebRun:
         self.harvest = Harvest()
         self._committed: Mapping[str, ArticleRecord] = {}
         self._queue: queue.Queue[object] = queue.Queue(maxsize=QUEUE_ARTICLES)
+        self._deferred: list[tuple[str, str, FeedEntry]] = []  # a feed's entries whose pages failed
+        self._sources: dict[str, str] = {}  # url -> source name of the article made from it this run
 
     # --- rag.ingest.run.WebInput ----------------------------------------------------------------
     def articles(self, committed: Mapping[str, ArticleRecord]) -> Iterator[tuple[Article, str]]:
@@ -130,14 +133,15 @@ class WebRun:
         return [record.id for record in committed.values() if record.origin in gone and record.id not in seen]
 
     def remember(self, manifest: Mapping[str, ArticleRecord]) -> None:
-        """Keep the state of URLs whose articles are stored (validators usable next time); forget the rest."""
-        holders = {copy.id: record.id for record in manifest.values() for copy in record.also}
+        """Keep the state of URLs whose articles are stored (validators usable next time); forget the rest:
+        a page whose article was not stored, or was recorded as a re-publication of another story (fetched
+        in full every run, so it can take that story's place when the story is removed)."""
         for url, state in self.harvest.pending.items():
-            ids = [holders.get(i, i) for i in self.harvest.emitted.get(url, [])]
+            ids = self.harvest.emitted.get(url, [])
             if all(i in manifest for i in ids) and (ids or state.entries):
                 self.state.set(url, replace(state, articles={i: manifest[i].content_hash for i in ids}))
             else:
-                self.state.drop(url)  # its article was not stored (e.g. a duplicate): fetched in full next time
+                self.state.drop(url)
         if self.options.sources_file:
             self.state.files[self.options.sources_file] = self._listed()
         self.state.save()
@@ -151,7 +155,7 @@ class WebRun:
         started = time.perf_counter()
         try:
             pages = [source for source in self.sources if source.kind == "page"]
-            entries = [(source.url, source, FeedEntry(canonical_url(source.url), "", "", "")) for source in pages]
+            entries = [(source.origin, source, FeedEntry(source.origin, "", "", "")) for source in pages]
             self._take_pages(entries, feed_title="")
             for source in self.sources:
                 if source.kind == "feed":
@@ -166,6 +170,7 @@ class WebRun:
 
     def _emit(self, url: str, article: Article, replaces: str = "") -> None:
         self.harvest.emitted.setdefault(url, []).append(article.id)
+        self._sources[url] = article.source
         self._queue.put((article, replaces))
 
     def _fetch(self, url: str, accept: tuple[str, ...]) -> Fetched | FetchError:
@@ -266,20 +271,30 @@ class WebRun:
     def _page_failed(
         self, url: str, reason: str, source: WebSource, origin: str, entry: FeedEntry | None, feed_title: str
     ) -> None:
-        """Keep what is stored; else store a feed entry's own text, reported and retried next run."""
+        """Keep what is stored; else store a feed entry's own text (once the feed's pages are read, under
+        the site's name), reported and retried next run."""
         stored = self._stored(url)
         if stored:
             self.harvest.kept.extend(stored)
             self.harvest.failures.append(LoadFailure(url, f"{reason} (the stored version is kept)"))
         elif entry is not None and entry.text and not reason.startswith("paywalled"):
-            article = _entry_article(entry, source.name or feed_title, origin)
+            self._deferred.append((url, reason, entry))
+        else:
+            self.harvest.failures.append(LoadFailure(url, reason))
+
+    def _store_summaries(self, source: WebSource, feed_title: str) -> None:
+        """The feed's entries whose pages failed, from their own text: under the source's name, else the name
+        the feed's other pages give their site, else the feed's title."""
+        sites = Counter(self._sources.get(url, "") for url in self.harvest.emitted)
+        site = next((name for name, _ in sites.most_common() if name), "")
+        for url, reason, entry in self._deferred:
+            article = _entry_article(entry, source.name or site or feed_title, source.origin)
             self.harvest.fallbacks.append(
                 LoadFailure(url, f"stored from the feed summary ({reason}); the page is tried again on the next run")
             )
             self.harvest.pending[url] = UrlState(summary=article.id)
             self._emit(url, article)
-        else:
-            self.harvest.failures.append(LoadFailure(url, reason))
+        self._deferred = []
 
     # --- feeds and sitemaps -------------------------------------------------------------------------
     def _take_feed(self, source: WebSource) -> None:
@@ -301,6 +316,7 @@ class WebRun:
         items = [(source.origin, source, entry) for entry in taken if entry.link]
         before = len(self.harvest.fallbacks) + len(self.harvest.failures)
         self._take_pages(items, feed.title, entry_text=True)
+        self._store_summaries(source, feed.title)
         for entry in taken:
             if not entry.link and entry.text:
                 self._emit(source.url, _entry_article(entry, source.name or feed.title, source.origin))
