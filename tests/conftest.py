@@ -29,6 +29,29 @@ DEMO_DIR = ROOT / "demo" / "articles"
 DEMO_ARTICLE = DEMO_DIR / "istanbul-talks-2022-03.txt"
 
 
+def _shared_data() -> Path:
+    """The project's shared data: `shared/data` beside the checkout (beside the main checkout when this
+    is a git worktree, whose `.git` file names `<main>/.git/worktrees/<name>`); SHARED_DATA_DIR overrides."""
+    if os.environ.get("SHARED_DATA_DIR"):
+        return Path(os.environ["SHARED_DATA_DIR"])
+    checkout, git = ROOT, ROOT / ".git"
+    if git.is_file():
+        checkout = Path(git.read_text(encoding="utf-8").partition("gitdir:")[2].strip()).parents[2]
+    return checkout.parent / "shared" / "data"
+
+
+SHARED_DATA = _shared_data()
+MULTIHOP_CORPUS = SHARED_DATA / "multihop-rag" / "corpus.json"
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """`@pytest.mark.shared_data("multihop-rag/corpus.json")`: skip, saying why, when that file is absent."""
+    for marker in item.iter_markers("shared_data"):
+        for name in marker.args:
+            if not (SHARED_DATA / name).exists():
+                pytest.skip(f"needs the shared data file {SHARED_DATA / name} (set SHARED_DATA_DIR to its folder)")
+
+
 def make_settings(data_dir: Path, **overrides: Any) -> Settings:
     """Settings that ignore the developer's environment and .env (no API key, embedded store)."""
     values: dict[str, Any] = {

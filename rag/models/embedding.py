@@ -3,7 +3,7 @@
 `Embedder` is the one interface the rest of the pipeline sees. Implementations:
 `MiniLMEmbedder` (offline int8 ONNX all-MiniLM-L6-v2, the default), `OpenAIEmbedder`
 (any OpenAI-compatible `/v1/embeddings` endpoint) and `CachedEmbedder` (sqlite cache in
-front of either). `make_embedder` picks one from `Settings`. rag.store.chroma exposes an
+front of either). `make_embedder` picks one from `Settings`. rag.store.embedding_function exposes an
 embedder to Chroma (`ChromaEmbeddingFunction`) and rag.llamaindex to llama-index.
 """
 

@@ -30,8 +30,8 @@ from chromadb.api import ClientAPI
 from chromadb.errors import ChromaError
 
 from rag.errors import StoreError
+from rag.store.connection import WRITER_SUFFIX
 
-WRITER_SUFFIX = "__writer"
 STALE_SECONDS = 60.0  # a server lock not refreshed for this long belongs to a writer that died
 HEARTBEAT_SECONDS = 10.0
 POLL_SECONDS = 0.2

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from rag.config import Settings
 from rag.ingest.files import SUPPORTED_SUFFIXES, Article, CsvColumns, LoadFailure, LoadOptions, discover, load_file
 from rag.ingest.identity import record_id, text_id
+from tests.conftest import MULTIHOP_CORPUS
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "data" / "multihop-rag" / "corpus.json"
 OPTIONS = LoadOptions()
 
 
@@ -446,9 +446,9 @@ def test_load_file_never_raises(tmp_path: Path, content: bytes, suffix: str) -> 
 # --------------------------------------------------------------------------- real data
 
 
-@pytest.mark.skipif(not CORPUS.exists(), reason="MultiHop-RAG corpus not available")
+@pytest.mark.shared_data("multihop-rag/corpus.json")
 def test_real_multihop_corpus() -> None:
-    articles, failures = load_file(CORPUS, LoadOptions(max_bytes=20_000_000))  # the file is ~6.8 MB
+    articles, failures = load_file(MULTIHOP_CORPUS, LoadOptions(max_bytes=20_000_000))  # the file is ~6.8 MB
     assert failures == []
     assert len(articles) == 609
     assert len({a.id for a in articles}) == 609

@@ -8,22 +8,20 @@ article, a chip-export article and an article full of markup) and `other`.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import DEMO_DIR, ROOT, clean_env, free_port, serving
+from tests.conftest import DEMO_DIR, ROOT, clean_env
 from tests.openai_server import FakeOpenAI
+from tests.web.conftest import ask, needs_browser, running_app
 
-CHROMIUM = "/usr/bin/chromium"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 XSS_ARTICLE = """Title: Zeppelin festival <script>window.__xss = 1</script>
@@ -45,15 +43,6 @@ did not expect a near-term effect on its earnings from the new export rules.
 KYIV = "What guarantees does Kyiv want?"
 CHIPS = "Which Nvidia chips are covered by the export curbs?"
 
-_chromium_missing = pytest.mark.skipif(
-    not os.path.exists(CHROMIUM) and not os.environ.get("CI"), reason="Debian's chromium is not installed"
-)
-
-
-def needs_browser(test: Any) -> Any:
-    """Marks a test `browser` (select with -m browser / -m "not browser"); skipped without chromium outside CI."""
-    return pytest.mark.browser(_chromium_missing(test))
-
 
 def ingest(folder: Path, data_dir: Path, collection: str) -> None:
     subprocess.run(
@@ -62,15 +51,6 @@ def ingest(folder: Path, data_dir: Path, collection: str) -> None:
         env=clean_env(RAG_DATA_DIR=str(data_dir), RAG_COLLECTION=collection),
         check=True,
     )
-
-
-@contextmanager
-def running_app(data_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/"
-    env = clean_env(RAG_DATA_DIR=str(data_dir), **(extra_env or {}))
-    with serving([sys.executable, "app.py", "--port", str(port)], url, data_dir.parent / f"app-{port}.log", env):
-        yield url
 
 
 @pytest.fixture(scope="module")
@@ -94,19 +74,6 @@ def news_app(data_dir: Path) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-sync"],
-        )
-        yield browser
-        browser.close()
-
-
 def open_page(browser: Any, url: str, viewport: dict[str, int]) -> Any:
     context = browser.new_context(viewport=viewport)
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=url.rstrip("/"))
@@ -126,15 +93,6 @@ def page(request: pytest.FixtureRequest, browser: Any, news_app: str) -> Iterato
     yield page
     assert page.dialogs == []
     page.context.close()
-
-
-def ask(page: Any, question: str) -> Any:
-    """Ask and wait for the answer; returns the new answer's element."""
-    before = page.locator("#chat .answer").count()
-    page.fill("#question textarea", question)
-    page.click("#ask")
-    page.wait_for_function("n => document.querySelectorAll('#chat .answer').length > n", arg=before, timeout=60_000)
-    return page.locator("#chat .answer").nth(before)
 
 
 def open_settings(page: Any) -> None:

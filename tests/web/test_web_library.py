@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from tests.news_site import NewsSite, generated_story, news_site
-from tests.web.test_web import ask, browser, needs_browser, running_app  # noqa: F401 (browser is a fixture)
+from tests.web.conftest import ask, needs_browser, running_app
 
 
 @pytest.mark.browser
 @pytest.mark.slow
 @needs_browser
-def test_library_lists_searches_and_adds_articles(browser, tmp_path: Path) -> None:  # noqa: F811
+def test_library_lists_searches_and_adds_articles(browser, tmp_path: Path) -> None:
     story = generated_story(7)
     with (
         news_site(NewsSite(stories={story.slug: story})) as site,
