@@ -300,9 +300,9 @@ class _Plan:
         if previous.content_hash == article.content_hash or previous.text_hash == article.text_hash:
             self.seen[previous.id] = article.origin
             self.report.unchanged += 1
-            if previous.origin != article.origin and self._gone(previous, article, local):
+            if previous.origin != article.origin and self._gone(previous, local):
                 self._move(previous, article.origin)
-            elif previous.id != article.id or previous.origin != article.origin:
+            elif previous.id != article.id or (local and previous.origin != article.origin):
                 self.report.duplicates.append((article.origin, previous.id))
             return False
         self.seen[article.id] = article.origin
@@ -310,13 +310,11 @@ class _Plan:
         return True
 
     @staticmethod
-    def _gone(previous: ArticleRecord, article: Article, local: bool) -> bool:
-        """Whether `previous` should follow the article to its new origin: its file is gone (a move or
-        rename), or, for a web article under the same id, the feed or page it is now found in."""
-        if not local:
-            return previous.id == article.id
+    def _gone(previous: ArticleRecord, local: bool) -> bool:
+        """Whether `previous` moved to a file's new path (its file is gone: a move or rename). A web
+        article found through another feed keeps the origin it was stored from."""
         web = previous.origin.lower().startswith(("http://", "https://"))
-        return not web and not Path(previous.origin).exists()
+        return local and not web and not Path(previous.origin).exists()
 
     def keep(self, ids: Sequence[str]) -> None:
         """Stored articles not seen this run that must stay (unchanged or failed web pages)."""

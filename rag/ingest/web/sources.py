@@ -102,6 +102,7 @@ class WebRun:
         self._queue: queue.Queue[object] = queue.Queue(maxsize=QUEUE_ARTICLES)
         self._deferred: list[tuple[str, str, FeedEntry]] = []  # a feed's entries whose pages failed
         self._sources: dict[str, str] = {}  # url -> source name of the article made from it this run
+        self._syncing = False  # --sync: dropped source lines are removed (and forgotten)
 
     # --- rag.ingest.run.WebInput ----------------------------------------------------------------
     def articles(self, committed: Mapping[str, ArticleRecord]) -> Iterator[tuple[Article, str]]:
@@ -126,6 +127,7 @@ class WebRun:
         report.fetch_seconds += self.harvest.seconds
 
     def vanished(self, committed: Mapping[str, ArticleRecord], seen: Container[str]) -> list[str]:
+        self._syncing = True
         gone = set(self.harvest.synced)
         if self.options.sources_file:
             named = set(self._listed())
@@ -142,8 +144,9 @@ class WebRun:
                 self.state.set(url, replace(state, articles={i: manifest[i].content_hash for i in ids}))
             else:
                 self.state.drop(url)
-        if self.options.sources_file:
-            self.state.files[self.options.sources_file] = self._listed()
+        if self.options.sources_file:  # without --sync a dropped line is remembered until a run with it
+            before = [] if self._syncing else self.state.files.get(self.options.sources_file, [])
+            self.state.files[self.options.sources_file] = list(dict.fromkeys([*before, *self._listed()]))
         self.state.save()
 
     def _listed(self) -> list[str]:
