@@ -124,7 +124,14 @@ class _Batcher:
         self.store.commit_articles(
             [
                 ArticleRecord(
-                    a.id, a.content_hash, a.origin, a.title, len(chunks), a.text_hash, self.signatures.get(a.id, "")
+                    a.id,
+                    a.content_hash,
+                    a.origin,
+                    a.title,
+                    len(chunks),
+                    a.text_hash,
+                    self.signatures.get(a.id, ""),
+                    chunk_ids=tuple(chunk_id(a, index) for index in range(len(chunks))),
                 )
                 for a, chunks, _ in self.pending
             ]
