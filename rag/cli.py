@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from rag.answer.model import Answer, answer_json
 from rag.config import Settings, default_text, env_name, retrieval_modes
-from rag.errors import RagError, UsageError
+from rag.errors import FALLBACK_EXIT, RagError, UsageError
 from rag.ingest.run import IngestReport
 from rag.store import library
 from rag.text.dates import QueryFilters
@@ -196,17 +196,21 @@ def format_sources(answer: Answer) -> str:
     lines = [f"note: {notice}" for notice in answer.notices]
     for claim in answer.claims:
         if not claim.supported:
-            where = "not found in " + " ".join(f"[{n}]" for n in claim.markers) if claim.markers else "uncited"
-            lines.append(f"⚠ {where}: {claim.text}")
+            verdict = f" (model: {claim.verdict})" if claim.verdict else ""
+            lines.append(f"⚠ {claim.reason or 'unsupported'}{verdict}: {claim.text}")
     for citation in answer.citations:
         passage = citation.passage
         meta = " · ".join(part for part in (passage.date, passage.source, passage.url) if part)
         lines.append(f"[{citation.number}] {passage.title}" + (f" ({meta})" if meta else ""))
         lines.append(f"    “{citation.quote}”")
+    if answer.usage is not None:
+        lines.append(f"model: {answer.usage.model}, {answer.usage.line()}")
     return "\n".join(lines)
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
+    """Print the answer once (a chat model's as it streams), then its sources; exit 3 when the
+    configured chat model failed and the local extractive answer stood in."""
     from rag.pipeline import Pipeline
 
     filters = QueryFilters.parse(args.date_from, args.date_to, args.source)
@@ -215,20 +219,22 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print(library.empty_notice(pipeline.store.name), file=sys.stderr)
         return 1
     streamed = ""
-    live = pipeline.engine.llm is not None and not args.json  # the extractive answer comes whole, renumbered
+    live = pipeline.engine.llm is not None and not args.json  # the extractive answer comes whole
     for update in pipeline.engine.ask(args.question, filters=filters):
-        if update.answer is None and live:  # a chat model's answer, as it arrives
+        if update.answer is None and live:  # a chat model's answer, markers already renumbered, as it arrives
             print(update.text[len(streamed) :], end="", flush=True)
             streamed = update.text
     assert update.answer is not None
-    if args.json:
-        print(json.dumps(answer_json(update.answer, update.searched), ensure_ascii=False, indent=2))
-        return 0
     answer = update.answer
-    if not streamed or answer.text != streamed.strip():  # extractive, or the model's text was corrected
-        print(("\n\n" if streamed else "") + answer.text, end="")
-    print("\n\n" + format_sources(answer) if answer.citations or answer.notices or answer.claims else "")
-    return 0
+    if args.json:
+        print(json.dumps(answer_json(answer, update.searched), ensure_ascii=False, indent=2))
+    else:
+        if not streamed:
+            print(answer.text, end="")
+        elif answer.fallback:  # the model broke off: what it wrote stays above, the local answer follows
+            print(f"\n\n[the model stopped; the local extractive answer:]\n{answer.text}", end="")
+        print("\n\n" + format_sources(answer) if answer.citations or answer.notices or answer.claims else "")
+    return FALLBACK_EXIT if answer.fallback else 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -295,6 +301,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--retrieval-only", action="store_true", help="score retrieval only (skip answering)")
     evaluate.add_argument(
         "--judge", action="store_true", help="also score answers with the chat model (judged correctness, faithfulness)"
+    )
+    evaluate.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 3 when any answer fell back from the chat model to the local extractive answerer",
     )
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
     _retrieval_options(evaluate)

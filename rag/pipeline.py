@@ -50,9 +50,9 @@ class Pipeline:
         )
         answerer = None
         if settings.uses_llm:
-            from rag.answer.llm import LLMAnswerer, make_llm  # llama-index loads only when a chat model is used
+            from rag.answer.llm import LLMAnswerer  # llama-index loads only when a chat model is used
 
-            answerer = LLMAnswerer(make_llm(settings))
+            answerer = LLMAnswerer.from_settings(settings)
         top_k = settings.llm_top_k if answerer else settings.top_k
         engine = ChatEngine(
             retriever,

@@ -246,11 +246,11 @@ def test_a_store_built_before_canonical_urls_is_migrated(
     pipeline: Pipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "a.jsonl"
-    write_jsonl(path, [news(1) | {"url": "https://Example.com/story-1?utm_source=rss"}, news(2)])
+    write_jsonl(path, [news(1) | {"url": "https://Example.com/story-1?ref=rss&utm_source=rss"}, news(2)])
     with monkeypatch.context() as old_version:
         old_version.setattr("rag.ingest.files.canonical_url", lambda url: url)
         pipeline.ingest([path], progress=False)
-    assert "https://Example.com/story-1?utm_source=rss" in pipeline.store.manifest()
+    assert "https://Example.com/story-1?ref=rss&utm_source=rss" in pipeline.store.manifest()
     report = pipeline.ingest([path], progress=False)
     assert report.updated == ["https://example.com/story-1"] and report.added == [] and report.unchanged == 1
     assert set(pipeline.store.manifest()) == {"https://example.com/story-1", "https://example.com/story-2"}

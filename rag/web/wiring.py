@@ -1,0 +1,70 @@
+"""The seam between Gradio and the controller: components by name, and events that call
+`ChatController` methods.
+
+A controller method returns (or yields) a `Change`, a dict of component names to new
+values; `Ui.updates` turns it into the `{component: value}` dict Gradio applies,
+translating the controller's `Options`, `Examples` and `Shown` into `gr.update`s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import gradio as gr
+
+from rag.web.controller import Change, ChatController, Examples, Options, Shown
+
+Component = gr.components.Component
+Updates = dict[Component, Any]
+
+
+def gradio_value(value: Any) -> Any:
+    """A controller value as Gradio takes it."""
+    if isinstance(value, Options):
+        return gr.update(choices=value.choices, value=value.value)
+    if isinstance(value, Examples):
+        return gr.update(value=[], examples=[{"text": q} for q in value.questions])
+    if isinstance(value, Shown):
+        return gr.update(visible=value.visible)
+    return value
+
+
+class Ui(dict[str, Any]):
+    """The app's components by name, and the controller their events call."""
+
+    def __init__(self, controller: ChatController) -> None:
+        super().__init__()
+        self.controller = controller
+
+    def components(self, names: Sequence[str]) -> list[Any]:
+        return [self[name] for name in names]
+
+    def updates(self, change: Change) -> Updates:
+        return {self[name]: gradio_value(value) for name, value in change.items()}
+
+    def on(
+        self,
+        triggers: Any,
+        method: Callable[..., Any],
+        inputs: Sequence[str],
+        outputs: Sequence[str],
+        stream: bool = False,
+        then: Any = None,
+        **options: Any,
+    ) -> Any:
+        """Call `method` with the named inputs' values when a trigger fires (or, for `then`, after
+        an event); apply its changes."""
+
+        def handler(*values: Any) -> Updates:
+            return self.updates(method(*values))
+
+        def streaming(*values: Any) -> Iterator[Updates]:
+            for change in method(*values):
+                yield self.updates(change)
+
+        fn = streaming if stream else handler
+        settings = {"api_visibility": "private", "show_progress": "hidden", **options}
+        if then is not None:
+            return then.then(fn, self.components(inputs), self.components(outputs), **settings)
+        return gr.on(triggers, fn, self.components(inputs), self.components(outputs), **settings)
