@@ -433,7 +433,16 @@ class _Writer:
         self.store.write_chunks(ids, texts, vectors, metadatas)
         self.store.commit_articles(
             [
-                ArticleRecord(a.id, a.content_hash, a.origin, a.title, len(chunks), a.text_hash, signature)
+                ArticleRecord(
+                    a.id,
+                    a.content_hash,
+                    a.origin,
+                    a.title,
+                    len(chunks),
+                    a.text_hash,
+                    signature,
+                    chunk_ids=tuple(chunk_id(a, index) for index in range(len(chunks))),
+                )
                 for a, chunks, signature in self.pending
             ]
         )
