@@ -8,8 +8,9 @@ per collection (the web app's collection picker), sharing one embedding model.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,13 +69,24 @@ class Pipeline:
         sync: bool = False,
         progress: bool = True,
         web_sources: Sequence[WebSource] = (),
+        on_source: Callable[[WebSource, Harvest], None] | None = None,
     ) -> IngestReport:
-        """Ingest files and folders, and pages and feeds fetched from the web."""
+        """Ingest files and folders, and pages and feeds fetched from the web. With `on_source`, the
+        sources are fetched one after another and each one's harvest is passed to it (the web
+        Library's per-item progress); otherwise all at once."""
         if not web_sources:
             return self._ingest(paths, sync, progress, None)
         validators = self.settings.data_dir / "fetch" / f"{self.settings.collection}.json"
         with Fetcher(fetch_options(self.settings), validators) as fetcher:
-            harvested = harvest(list(web_sources), fetcher, frozenset(self.store.manifest()))
+            stored = frozenset(self.store.manifest())
+            if on_source is None:
+                harvested = harvest(list(web_sources), fetcher, stored)
+            else:
+                harvested = Harvest(stored=stored)
+                for source in web_sources:
+                    part = harvest([source], fetcher, stored)
+                    on_source(source, part)
+                    _extend(harvested, part)
             report = self._ingest(paths, sync, progress, harvested)
             for url, article_id in harvested.processed:  # stored: an unchanged page may now cost one 304
                 fetcher.remember(url, article_id)
@@ -94,6 +106,15 @@ class Pipeline:
     def prepare_lexical(self, generation: int) -> None:
         """Build the BM25 index of the store's next generation (before publishing it to readers)."""
         self.lexical.prepare(self.store, generation)
+
+
+def _extend(harvest: Harvest, part: Harvest) -> None:
+    """Add one source's harvest to the whole."""
+    for item in dataclasses.fields(Harvest):
+        value = getattr(part, item.name)
+        if isinstance(value, list):
+            getattr(harvest, item.name).extend(value)
+    harvest.unchanged += part.unchanged
 
 
 class Pipelines:
