@@ -15,9 +15,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from rag.answer.citations import MarkerStream
 from rag.answer.extractive import ExtractiveAnswerer
 from rag.answer.finish import finish_answer
 from rag.answer.model import Answer, Answerer
+from rag.answer.usage import Budget
 from rag.errors import LLMError, QuestionRejected
 from rag.search.retrieval import Passage, Retriever
 from rag.text.dates import QueryFilters
@@ -144,12 +146,15 @@ class ChatEngine:
     def answerer_name(self) -> str:
         return self.llm.name if self.llm else self.extractive.name
 
-    def standalone(self, question: str, history: Sequence[Exchange]) -> tuple[str, list[str]]:
-        """The query to search, and any notice about how it was made."""
-        if not history or self.llm is None:
+    def standalone(
+        self, question: str, history: Sequence[Exchange], budget: Budget | None = None
+    ) -> tuple[str, list[str]]:
+        """The query to search, and any notice about how it was made. A question that does not lean on
+        the conversation is searched as asked: no model call."""
+        if not history or self.llm is None or not needs_context(question):
             return heuristic_standalone(question, history), []
         try:
-            rewritten = self.llm.condense(question, [(e.question, e.answer) for e in history])
+            rewritten = self.llm.condense(question, [(e.question, e.answer) for e in history], budget)
         except LLMError as error:
             return heuristic_standalone(question, history), [f"{error} The follow-up was rewritten locally."]
         return rewritten, []
@@ -161,32 +166,43 @@ class ChatEngine:
         filters: QueryFilters = QueryFilters(),
         top_k: int | None = None,
     ) -> Iterator[TurnUpdate]:
-        """Stream one turn. Raises QuestionRejected for an unusable question."""
+        """Stream one turn (with a chat model: one deadline for all of it). Raises QuestionRejected."""
         question = check_question(question)
-        searched, notices = self.standalone(question, history)
+        budget = self.llm.budget() if self.llm else None
+        searched, notices = self.standalone(question, history, budget)
         passages = self.retriever.retrieve(searched, top_k or self.top_k, filters)
         yield TurnUpdate(searched, "", passages, notices=notices)
-        yield from self.respond(searched, passages, notices)
+        yield from self.respond(searched, passages, notices, budget)
 
-    def respond(self, question: str, passages: Sequence[Passage], notices: Sequence[str] = ()) -> Iterator[TurnUpdate]:
-        """Stream the answer to `question` from `passages`; the model's failure falls back to extractive."""
+    def respond(
+        self, question: str, passages: Sequence[Passage], notices: Sequence[str] = (), budget: Budget | None = None
+    ) -> Iterator[TurnUpdate]:
+        """Stream the answer to `question` from `passages` (markers renumbered as they come); the
+        model's failure falls back to extractive (`Answer.fallback`)."""
         notices = list(notices)
+        budget = budget or (self.llm.budget() if self.llm else None)
         answerer: Answerer = self.llm or self.extractive
-        text = ""
+        text, shown, fallback = "", MarkerStream(len(passages), forms=self.llm is not None), False
         check = self.extractive.check(question, passages) if self.llm else None
         try:
             if check is not None and not check.matched:  # the articles miss what it asks: no model call
-                text = check.decline()
+                answerer, text = self.extractive, check.decline()
             else:
-                for delta in answerer.stream(question, passages):
+                deltas = (
+                    self.llm.stream(question, passages, budget) if self.llm else answerer.stream(question, passages)
+                )
+                for delta in deltas:
                     text += delta
-                    yield TurnUpdate(question, text, passages, notices=notices)
+                    yield TurnUpdate(question, shown.feed(delta), passages, notices=notices)
         except LLMError as error:
             notices.append(f"{error} Showing the local extractive answer instead.")
-            answerer = self.extractive
+            answerer, fallback = self.extractive, True
             text = self.extractive.compose(question, passages)
-        answer = finish_answer(text, passages, answerer.name, self.extractive.embedder)
-        answer = dataclasses.replace(answer, notices=[*notices, *answer.notices])
+        answer = finish_answer(text, passages, answerer.name, self.extractive.embedder, forms=answerer is self.llm)
+        if self.llm is not None and answerer is self.llm and budget is not None:
+            answer = self.llm.review(answer, budget)  # RAG_VERIFY=model
+        usage = budget.usage() if budget else None
+        answer = dataclasses.replace(answer, notices=[*notices, *answer.notices], fallback=fallback, usage=usage)
         yield TurnUpdate(question, answer.text, passages, answer, answer.notices)
 
     def finish(self, question: str, passages: Sequence[Passage]) -> TurnUpdate:

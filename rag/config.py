@@ -42,7 +42,7 @@ class Settings(BaseSettings):
 
     # --- loading -------------------------------------------------------------------
     max_article_bytes: int = Field(
-        5_000_000, description="Larger articles (file or record text) are reported and skipped."
+        500_000, description="Larger articles (the text of a file, record or web page) are reported and skipped."
     )
     max_file_bytes: int = Field(500_000_000, description="Larger .json/.jsonl/.csv files are reported and skipped.")
     csv_title_column: str = Field("headlines", description="CSV column with the title.")
@@ -77,7 +77,16 @@ class Settings(BaseSettings):
             "a collection keeps the embedder it was built with."
         ),
     )
-    embed_batch_size: int = Field(64, description="Texts per embedding call.")
+    embed_batch_size: int = Field(
+        16, description="Texts per embedding call (larger batches are no faster on CPU and need more memory)."
+    )
+    write_wait: float = Field(
+        600.0,
+        description=(
+            "Seconds an ingest or removal waits for another writer of the same collection before giving up "
+            "(readers never wait)."
+        ),
+    )
 
     # --- retrieval -------------------------------------------------------------------
     top_k: int = Field(5, description="Passages given to the answerer.")
@@ -106,7 +115,26 @@ class Settings(BaseSettings):
         ),
     )
     llm_model: str = Field("gpt-4o-mini", description="Chat model used when OPENAI_API_KEY is set and RAG_LLM is not.")
-    llm_timeout: float = Field(60.0, description="Seconds before an LLM request is abandoned.")
+    llm_timeout: float = Field(
+        60.0,
+        description=(
+            "Seconds for a whole turn with a chat model: the follow-up rewrite, the answer and the claim review "
+            "share them; a stream still running then is cut and the local answer shown."
+        ),
+    )
+    llm_retries: int = Field(
+        1, ge=0, description="Retries of a failed model request (unreachable, HTTP 429 or 5xx), within the turn's time."
+    )
+    llm_max_tokens: int = Field(512, ge=1, description="Most tokens a chat model may write per call (max_tokens).")
+    llm_temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature of the chat model.")
+    llm_prices: dict[str, tuple[float, float]] = Field(
+        {},
+        description=(
+            'Chat-model prices in USD per million tokens [input, output], as JSON, e.g. {"llama3.1": [0, 0]}; '
+            "added to the built-in table (gpt-4o-mini, gpt-4o, gpt-4.1*, gpt-3.5-turbo, claude-3-5*, claude-3-7*) "
+            "for the estimated cost of each answer."
+        ),
+    )
     llm_top_k: int = Field(8, description="Passages given to a chat model (the extractive answerer uses top_k).")
     llm_context_window: int = Field(8192, description="Context window assumed for openai-like models (tokens).")
     anthropic_api_key: SecretStr | None = Field(
@@ -115,6 +143,13 @@ class Settings(BaseSettings):
         description="API key for RAG_LLM=anthropic:MODEL.",
     )
     ollama_base_url: str = Field("http://127.0.0.1:11434", description="Ollama server for RAG_LLM=ollama:MODEL.")
+    verify: Literal["local", "model"] = Field(
+        "local",
+        description=(
+            "Claim checks of a chat model's answer: 'local' (numbers, names, polarity, speaker, similarity) or "
+            "'model' (also one batched call asking the chat model to judge every claim against its cited passages)."
+        ),
+    )
     min_support: float = Field(0.36, description="Extractive answerer: a sentence must score at least this to be used.")
 
     # --- web app -----------------------------------------------------------------------

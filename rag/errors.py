@@ -4,10 +4,13 @@ Every module raises a subclass of `RagError` for a condition the user can fix (a
 setting, an unreachable service, an unusable question or date). The edges (the CLI and
 the web app) catch `RagError` only; anything else is a bug and shows its traceback.
 `exit_code` is what the CLI exits with: 2 for usage and configuration errors, 1 for a
-service that failed.
+service that failed; `FALLBACK_EXIT` (3) when a configured chat model failed and the local
+extractive answer stood in (`rag ask`, `rag eval --strict`).
 """
 
 from __future__ import annotations
+
+FALLBACK_EXIT = 3
 
 
 class RagError(Exception):
@@ -34,6 +37,12 @@ class QuestionRejected(UsageError):
 
 class StoreError(RagError):
     """The vector store cannot be used as configured (unreachable server, wrong embedder, no such collection)."""
+
+
+class MissingCollection(StoreError):
+    """The collection asked for does not exist (a misspelt --collection): a configuration error."""
+
+    exit_code = 2
 
 
 class EmbedderError(RagError):

@@ -8,7 +8,6 @@ per collection (the web app's collection picker), sharing one embedding model.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -21,7 +20,8 @@ from rag.config import Settings
 from rag.ingest.files import LoadOptions
 from rag.ingest.run import IngestOptions, IngestReport, ingest
 from rag.ingest.web.fetch import Fetcher, fetch_options
-from rag.ingest.web.sources import Harvest, WebSource, harvest
+from rag.ingest.web.sources import HarvestOptions, WebRun, WebSource
+from rag.ingest.web.state import FetchState
 from rag.models.embedding import CachedEmbedder, Embedder, make_embedder, make_model
 from rag.search.lexical import Bm25Index
 from rag.search.retrieval import Retriever
@@ -45,15 +45,15 @@ class Pipeline:
         """
         embedder = make_embedder(settings, model)
         store = ChunkStore.open(settings, embedder, create)
-        lexical = Bm25Index(settings.data_dir / "bm25" / settings.collection)
+        lexical = lexical_index(settings)
         retriever = Retriever(
             store, embedder, lexical, settings.retrieval_mode, settings.candidates, hints=settings.query_hints
         )
         answerer = None
         if settings.uses_llm:
-            from rag.answer.llm import LLMAnswerer, make_llm  # llama-index loads only when a chat model is used
+            from rag.answer.llm import LLMAnswerer  # llama-index loads only when a chat model is used
 
-            answerer = LLMAnswerer(make_llm(settings))
+            answerer = LLMAnswerer.from_settings(settings)
         top_k = settings.llm_top_k if answerer else settings.top_k
         engine = ChatEngine(
             retriever,
@@ -69,52 +69,40 @@ class Pipeline:
         sync: bool = False,
         progress: bool = True,
         web_sources: Sequence[WebSource] = (),
-        on_source: Callable[[WebSource, Harvest], None] | None = None,
+        sources_file: str = "",
+        notice: Callable[[str], None] = print,
+        listed: Sequence[WebSource] | None = None,
     ) -> IngestReport:
-        """Ingest files and folders, and pages and feeds fetched from the web. With `on_source`, the
-        sources are fetched one after another and each one's harvest is passed to it (the web
-        Library's per-item progress); otherwise all at once."""
-        if not web_sources:
-            return self._ingest(paths, sync, progress, None)
-        validators = self.settings.data_dir / "fetch" / f"{self.settings.collection}.json"
-        with Fetcher(fetch_options(self.settings), validators) as fetcher:
-            stored = frozenset(self.store.manifest())
-            if on_source is None:
-                harvested = harvest(list(web_sources), fetcher, stored)
-            else:
-                harvested = Harvest(stored=stored)
-                for source in web_sources:
-                    part = harvest([source], fetcher, stored)
-                    on_source(source, part)
-                    _extend(harvested, part)
-            report = self._ingest(paths, sync, progress, harvested)
-            for url, article_id in harvested.processed:  # stored: an unchanged page may now cost one 304
-                fetcher.remember(url, article_id)
-            fetcher.save()
-        return report
+        """Ingest files and folders, and pages, feeds and sitemaps fetched from the web meanwhile.
 
-    def _ingest(self, paths: Sequence[Path], sync: bool, progress: bool, web: Harvest | None) -> IngestReport:
+        `sources_file`: the sources or OPML file `web_sources` came from (with `sync`, the articles of
+        a line dropped from it are removed; `listed`: all the sources it lists, when `web_sources` are only
+        some of them); `notice`: where a wait for another writer is announced."""
         options = IngestOptions(
             load=LoadOptions.from_settings(self.settings),
             chunk_tokens=self.settings.chunk_tokens,
             chunk_overlap=self.settings.chunk_overlap,
             sync=sync,
+            write_wait=self.settings.write_wait,
         )
         prepare = None if self.settings.retrieval_mode == "dense" else self.prepare_lexical
-        return ingest(paths, self.store, self.embedder, options, progress, before_publish=prepare, web=web)
+        if not web_sources and not sources_file:
+            return ingest(paths, self.store, self.embedder, options, progress, prepare, None, notice)
+        state = FetchState(self.settings.data_dir / "fetch" / f"{self.settings.collection}.json")
+        origins = tuple(source.origin for source in listed) if listed is not None else None
+        harvest = HarvestOptions(self.settings.max_article_bytes, sources_file, origins)
+        with Fetcher(fetch_options(self.settings)) as fetcher:
+            web = WebRun(list(web_sources), fetcher, state, harvest)
+            return ingest(paths, self.store, self.embedder, options, progress, prepare, web, notice)
 
     def prepare_lexical(self, generation: int) -> None:
         """Build the BM25 index of the store's next generation (before publishing it to readers)."""
         self.lexical.prepare(self.store, generation)
 
 
-def _extend(harvest: Harvest, part: Harvest) -> None:
-    """Add one source's harvest to the whole."""
-    for item in dataclasses.fields(Harvest):
-        value = getattr(part, item.name)
-        if isinstance(value, list):
-            getattr(harvest, item.name).extend(value)
-    harvest.unchanged += part.unchanged
+def lexical_index(settings: Settings) -> Bm25Index:
+    """The BM25 index of `settings.collection` (persisted under the data dir)."""
+    return Bm25Index(settings.data_dir / "bm25" / settings.collection)
 
 
 class Pipelines:

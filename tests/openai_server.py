@@ -1,8 +1,10 @@
 """A fake OpenAI API for tests: a real HTTP/1.1 server on 127.0.0.1 speaking the OpenAI protocol.
 
-Owns `FakeOpenAI` (chat completions, streamed or not; embeddings; model list) and its
-failure modes ("error", "unauthorized", "hang", "broken_stream"), plus the `fake_openai()` context manager,
-and `judging(reply)`, which plays llama-index's correctness and faithfulness judges.
+Owns `FakeOpenAI` (chat completions, streamed or not, with token usage; embeddings; model list) and its
+failure modes ("error", "unauthorized", "rate_limited", "hang", "stall", "broken_stream"), a script of
+modes for the next requests (`fail_next`: e.g. one HTTP 500, then answers), slow streams (`word_delay`
+seconds before each word), the `fake_openai()` context manager, `scripted(*replies)` (one reply per
+request, in order), and `judging(reply)`, which plays llama-index's correctness and faithfulness judges.
 Nothing here touches the network beyond the loopback interface.
 """
 
@@ -21,7 +23,7 @@ from contextlib import contextmanager, suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
-Mode = Literal["ok", "error", "unauthorized", "hang", "broken_stream"]
+Mode = Literal["ok", "error", "unauthorized", "rate_limited", "hang", "stall", "broken_stream"]
 Reply = Callable[[list[dict]], str]
 
 DEFAULT_REPLY = "This is a canned answer from the fake OpenAI server."
@@ -32,6 +34,16 @@ EMBEDDING_DIM = 8
 def default_reply(messages: list[dict]) -> str:
     """The fixed assistant text used when no `reply` function is given."""
     return DEFAULT_REPLY
+
+
+def scripted(*replies: str) -> Reply:
+    """A reply function answering the requests with `replies` in order (the last one repeats)."""
+    queue = list(replies)
+
+    def reply(messages: list[dict]) -> str:
+        return queue.pop(0) if len(queue) > 1 else queue[0]
+
+    return reply
 
 
 def _content_words(text: str) -> set[str]:
@@ -158,7 +170,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._not_found()
 
     def do_POST(self) -> None:
-        routes = {"/v1/chat/completions": self._chat, "/v1/embeddings": self._embeddings}
+        routes: dict[str, Callable[..., None]] = {
+            "/v1/chat/completions": self._chat,
+            "/v1/embeddings": self._embeddings,
+        }
         route = routes.get(self.path.rstrip("/"))
         if route is None:
             self._not_found()
@@ -168,23 +183,29 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(400, _error_body("Request body must be a JSON object.", "invalid_request_error"))
             return
         fake = self.server.fake
-        fake.record(body)
-        if fake.mode == "unauthorized":
+        mode = fake.record(body)
+        if mode == "unauthorized":
             self._send_json(401, _error_body("Incorrect API key provided.", "invalid_request_error"))
             return
-        if fake.mode == "error":
+        if mode == "rate_limited":
+            self._send_json(429, _error_body("Rate limit reached.", "rate_limit_error"))
+            return
+        if mode == "error":
             self._send_json(500, _error_body("The fake server was told to fail.", "server_error"))
             return
-        if fake.mode == "hang":
+        if mode == "hang":
             fake.wait(fake.hang_seconds)
-        route(body)
+        if route == self._chat:
+            self._chat(body, mode)
+        else:
+            route(body)
 
     def _not_found(self) -> None:
         self._send_json(404, _error_body(f"Unknown path {self.path}", "invalid_request_error"))
 
     # --- endpoints ---------------------------------------------------------------------
 
-    def _chat(self, body: dict) -> None:
+    def _chat(self, body: dict, mode: Mode = "ok") -> None:
         fake = self.server.fake
         messages = body.get("messages", [])
         text = fake.reply(messages)
@@ -201,7 +222,7 @@ class _Handler(BaseHTTPRequestHandler):
         }
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            self._stream_chat(meta, text, usage if include_usage else None)
+            self._stream_chat(meta, text, usage if include_usage else None, mode)
             return
         choice = {
             "index": 0,
@@ -211,7 +232,7 @@ class _Handler(BaseHTTPRequestHandler):
         }
         self._send_json(200, {**meta, "object": "chat.completion", "choices": [choice], "usage": usage})
 
-    def _stream_chat(self, meta: dict, text: str, usage: dict | None) -> None:
+    def _stream_chat(self, meta: dict, text: str, usage: dict | None, mode: Mode) -> None:
         def chunk(delta: dict, finish_reason: str | None = None) -> dict:
             choice = {"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}
             return {**meta, "object": "chat.completion.chunk", "choices": [choice]}
@@ -222,11 +243,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         self._send_event(chunk({"role": "assistant", "content": ""}))
-        if self.server.fake.mode == "broken_stream":
+        fake = self.server.fake
+        if mode == "broken_stream":
             # Close without the terminating zero-length chunk: the client sees a truncated body.
             self.close_connection = True
             return
+        if mode == "stall":  # the stream opens, then nothing more comes
+            fake.wait(fake.hang_seconds)
+            self.close_connection = True
+            return
         for piece in split_deltas(text):
+            if fake.word_delay:
+                fake.wait(fake.word_delay)
             self._send_event(chunk({"content": piece}))
         self._send_event(chunk({}, "stop"))
         if usage is not None:
@@ -257,15 +285,20 @@ class _Handler(BaseHTTPRequestHandler):
 class FakeOpenAI:
     """OpenAI-compatible server on 127.0.0.1:<random port>, served from a daemon thread.
 
-    `mode`, `reply` and `hang_seconds` may be changed while the server runs.
-    "broken_stream" only affects streamed chat completions; other requests are answered normally.
+    `mode`, `reply`, `hang_seconds` and `word_delay` may be changed while the server runs.
+    "broken_stream" and "stall" only affect streamed chat completions; other requests are answered
+    normally. `fail_next(*modes)` sets the modes of the next requests (then `mode` again).
+    `times` holds each request's arrival (time.monotonic()), beside `requests`.
     """
 
     def __init__(self, mode: Mode = "ok", reply: Reply = default_reply, hang_seconds: float = 5.0) -> None:
         self.mode: Mode = mode
         self.reply: Reply = reply
         self.hang_seconds = hang_seconds
+        self.word_delay = 0.0
         self.requests: list[dict] = []
+        self.times: list[float] = []
+        self._script: list[Mode] = []
         self._lock = threading.Lock()
         self._closed = threading.Event()
         self._server = _Server(self)
@@ -274,9 +307,17 @@ class FakeOpenAI:
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
 
-    def record(self, body: dict) -> None:
+    def record(self, body: dict) -> Mode:
+        """Keep the request; the mode it is answered in (the script's next one, else `mode`)."""
         with self._lock:
             self.requests.append(body)
+            self.times.append(time.monotonic())
+            return self._script.pop(0) if self._script else self.mode
+
+    def fail_next(self, *modes: Mode) -> None:
+        """Answer the next requests in these modes, one each, then in `mode` again."""
+        with self._lock:
+            self._script = list(modes)
 
     def request_count(self) -> int:
         with self._lock:

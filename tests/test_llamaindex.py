@@ -78,7 +78,7 @@ def test_streaming_query_engine_and_offline_default(demo_pipeline: Pipeline, fak
     streaming = index.as_query_engine(llm=loopback_llm(fake_openai), top_k=3, streaming=True)
     response = streaming.query("What guarantees does Kyiv want?")
     pieces = list(response.response_gen)
-    assert len(pieces) > 3 and "".join(pieces).count("guarantor countries") == 1 and "[9]" in "".join(pieces)
+    assert len(pieces) > 3 and "".join(pieces).count("guarantor countries") == 1 and "[9]" not in "".join(pieces)
     assert response.metadata is not None and response.metadata["citations"][0]["date"] == "2022-03-30"
     assert "[9]" not in response.metadata["answer"]  # the checked text
     fake_openai.mode = "error"  # the model fails: the extractive answer streams instead, with a notice
@@ -101,7 +101,8 @@ def test_chat_engine_condenses_follow_ups_through_the_model(demo_pipeline: Pipel
     def reply(messages: list[dict]) -> str:
         if "standalone" in messages[0]["content"]:
             return "What does Russia demand in the Istanbul talks with Kyiv?"
-        return cite_guarantor(messages) if "guarantees" in messages[-1]["content"] else "Russia wants neutrality [1]."
+        question = messages[-1]["content"].rpartition("Question:")[2]  # not the passages, which may say anything
+        return cite_guarantor(messages) if "guarantees" in question else "Russia wants neutrality [1]."
 
     fake_openai.reply = reply
     chat = NewsIndex(demo_pipeline).as_chat_engine(llm=loopback_llm(fake_openai), top_k=3)

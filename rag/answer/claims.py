@@ -6,8 +6,9 @@ is embedding similarity (when an embedder is given) plus agreement of content wo
 agreement with the article's title, source and date for a claim about the articles
 themselves ("TechCrunch published on 2023-11-17"). A
 claim is unsupported when a number or a name it states is absent from every passage it
-cites (text, title, source and date), when its score is below `MIN_CLAIM_SCORE`, or when it
-cites nothing.
+cites (text, title, source and date), when its score is below `MIN_CLAIM_SCORE`, when its
+best supporting sentence says the opposite or names another speaker (rag.answer.polarity),
+or when it cites nothing; `Claim.reason` says which.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.answer.citations import claims as split_claims
+from rag.answer.polarity import contradiction, misattribution
 from rag.answer.prose import is_prose
 from rag.answer.questions import names_in
 from rag.models.embedding import Embedder
@@ -53,6 +55,8 @@ class Claim:
     supported: bool
     score: float
     support: tuple[Support, ...] = ()
+    reason: str = ""  # why it is not supported ("" when it is)
+    verdict: str = ""  # the chat model's verdict with RAG_VERIFY=model ("supported", "contradicted: why", …)
 
 
 def _date_words(date: str) -> str:
@@ -127,18 +131,41 @@ def verify(text: str, passages: Sequence[Passage], embedder: Embedder | None = N
     checked = []
     for claim, numbers in split:
         if not numbers:
-            checked.append(Claim(claim, (), False, 0.0))
+            checked.append(Claim(claim, (), False, 0.0, reason="cites no passage"))
             continue
-        support = []
-        best_score = 0.0
+        support, scores = [], []
         for number in numbers:
             passage = sentences.setdefault(number, _Sentences(passages[number - 1].text, embedder))
             start, end, score = passage.best(claim, vectors.get(claim))
             support.append(Support(number, start, end))
-            best_score = max(best_score, score)
+            scores.append(score)
+        best = max(range(len(numbers)), key=scores.__getitem__)
         about = "\n".join(_about(passages[n - 1]) for n in numbers)
-        best_score = max(best_score, term_overlap(claim, about))  # a claim about the articles themselves
+        best_score = max(scores[best], term_overlap(claim, about))  # a claim about the articles themselves
         context = about + "\n" + "\n".join(passages[n - 1].text for n in numbers)
-        supported = not missing_facts(claim, context) and best_score >= MIN_CLAIM_SCORE
-        checked.append(Claim(claim, tuple(numbers), supported, round(best_score, 4), tuple(support)))
+        reason = _reason(claim, numbers, context, best_score, support[best], passages, scores[best])
+        checked.append(Claim(claim, tuple(numbers), not reason, round(best_score, 4), tuple(support), reason))
     return checked
+
+
+def _reason(
+    claim: str,
+    numbers: list[int],
+    context: str,
+    score: float,
+    best: Support,
+    passages: Sequence[Passage],
+    quoted: float,
+) -> str:
+    """Why the claim is not supported by its cited passages ('' when it is)."""
+    cited = " ".join(f"[{n}]" for n in numbers)
+    missing = missing_facts(claim, context)
+    if missing:
+        return f"{', '.join(missing)} not found in {cited}"
+    if score < MIN_CLAIM_SCORE:
+        return f"too little of it is in {cited} (score {score:.2f})"
+    if quoted >= 1.0:  # a verbatim quote is its own support
+        return ""
+    sentence = passages[best.number - 1].text[best.start : best.end]
+    conflict = contradiction(claim, sentence) or misattribution(claim, sentence)
+    return f"[{best.number}] {conflict}: “{sentence.strip()}”" if conflict else ""

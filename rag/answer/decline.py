@@ -24,8 +24,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 from rag.answer.questions import Anchors, question_anchors, stems
 from rag.search.hints import source_aliases
 from rag.search.lexical import Bm25Index
@@ -130,18 +128,7 @@ def _source_parts(source: str) -> set[str]:
 def lexical_mentions(index: Bm25Index) -> Callable[[str], bool]:
     """Whether some chunk of the collection holds every word of a name (by the BM25 index,
     so a name added by a later ingest is found once the index is refreshed)."""
-
-    def mentions(name: str) -> bool:
-        together: np.ndarray | None = None
-        for word in name.split():
-            found = index.scores(word)
-            if found is None:  # a stop word, or no index
-                continue
-            hits = found.scores > 0
-            together = hits if together is None else together & hits
-        return together is None or bool(together.any())
-
-    return mentions
+    return index.mentions
 
 
 def _event_matched(anchors: Anchors, passages: Sequence[Passage], stacks: Sequence[str]) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rag.answer.citations import drop_markers, invalid_markers, merge_spans, parse_markers, renumber
+from rag.answer.citations import drop_markers, merge_spans, normalise_markers, parse_markers
 from rag.answer.claims import Claim, verify
 from rag.answer.model import Answer, Citation
 from rag.answer.refusal import is_refusal
@@ -13,26 +13,27 @@ from rag.models.embedding import Embedder
 from rag.search.retrieval import Passage
 
 
-def finish_answer(text: str, passages: Sequence[Passage], answerer: str, embedder: Embedder | None = None) -> Answer:
-    """Validate markers, renumber them 1..n in order of first use (passages reordered to
-    match: cited first, then the uncited ones), verify every claim against its cited
-    passages (rag.answer.claims; `embedder` adds embedding similarity to the support score), and
-    attach every supporting span to its citation."""
+def finish_answer(
+    text: str, passages: Sequence[Passage], answerer: str, embedder: Embedder | None = None, forms: bool = False
+) -> Answer:
+    """Normalise markers (`forms`: also the other forms a chat model writes, rag.answer.citations) and
+    renumber them 1..n in order of first use (passages reordered to match: cited first, then the
+    uncited ones), drop those naming no passage, verify every claim against its cited passages
+    (rag.answer.claims; `embedder` adds embedding similarity to the support score), and attach
+    every supporting span to its citation. A reply whose lead declines is a decline (markers removed)."""
     notices: list[str] = []
-    invalid = invalid_markers(text, len(passages))
+    markers = normalise_markers(text, len(passages), forms)
+    text, invalid = markers.text, tuple(markers.invalid)
     if invalid:
-        text = drop_markers(text, set(invalid))
         notices.append(f"Removed citation markers that name no retrieved passage: {', '.join(map(str, invalid))}.")
-    declined = is_refusal(text) and not parse_markers(text)
-    cited = parse_markers(text)
-    order = cited + [n for n in range(1, len(passages) + 1) if n not in cited]
-    text = renumber(text, {old: new for new, old in enumerate(cited, 1)})
-    passages = [passages[n - 1] for n in order]
-    if declined:
-        return Answer(text.strip(), [], passages, answerer, declined, notices, tuple(invalid))
+    cited = markers.order
+    passages = [passages[n - 1] for n in cited + [n for n in range(1, len(passages) + 1) if n not in cited]]
+    if is_refusal(text):
+        declined = drop_markers(text, set(parse_markers(text))).strip()
+        return Answer(declined, [], passages, answerer, True, notices, invalid)
     checked = verify(text, passages, embedder)
     citations = _citations(checked, passages, len(cited))
-    return Answer(text.strip(), citations, passages, answerer, declined, notices, tuple(invalid), checked)
+    return Answer(text.strip(), citations, passages, answerer, False, notices, invalid, checked)
 
 
 def _citations(checked: Sequence[Claim], passages: Sequence[Passage], count: int) -> list[Citation]:

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from rag.answer.claims import Claim as Claim  # re-exported: the answer's data model
 from rag.answer.claims import Support as Support
+from rag.answer.usage import Usage
 from rag.search.retrieval import Passage
 
 
@@ -46,6 +47,8 @@ class Answer:
     notices: list[str] = field(default_factory=list)
     dropped_markers: tuple[int, ...] = ()  # markers that named no given passage, removed from text
     claims: list[Claim] = field(default_factory=list)  # filled by claim verification (rag.answer.claims)
+    fallback: bool = False  # a chat model was configured but failed: the local extractive answer stands in
+    usage: Usage | None = None  # the chat model's tokens and estimated cost for this turn (None: not called)
 
 
 def answer_json(answer: Answer, searched: str) -> dict[str, Any]:
@@ -54,7 +57,9 @@ def answer_json(answer: Answer, searched: str) -> dict[str, Any]:
         "searched": searched,
         "declined": answer.declined,
         "answerer": answer.answerer,
+        "fallback": answer.fallback,
         "notices": answer.notices,
+        "usage": answer.usage.as_json() if answer.usage else None,
         "citations": [
             {
                 "number": c.number,
@@ -75,6 +80,8 @@ def answer_json(answer: Answer, searched: str) -> dict[str, Any]:
                 "markers": list(claim.markers),
                 "supported": claim.supported,
                 "score": claim.score,
+                "reason": claim.reason,
+                "verdict": claim.verdict,
                 "support": [{"number": s.number, "start": s.start, "end": s.end} for s in claim.support],
             }
             for claim in answer.claims

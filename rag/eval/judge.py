@@ -12,12 +12,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from llama_index.core.evaluation import CorrectnessEvaluator, EvaluationResult, FaithfulnessEvaluator
+from llama_index.core.evaluation import CorrectnessEvaluator, FaithfulnessEvaluator
 from llama_index.core.llms import LLM
 
 from rag.answer.llm import describe, explain, model_name, provider_errors
 
 CORRECT_SCORE = 4.0  # llama-index's default passing threshold on its 1-5 scale
+_YES_NO = re.compile(r"\b(?:yes|no)\b", re.IGNORECASE)
 _SCORE_LINE = re.compile(r"^\W*(?:score\W*)?([1-5](?:\.\d+)?)\b", re.MULTILINE | re.IGNORECASE)
 
 
@@ -42,21 +43,34 @@ class Judge:
 
     def score(
         self, question: str, answer: str, reference: str, passages: Sequence[str], answerable: bool, declined: bool
-    ) -> dict[str, float]:
-        """Correctness for answerable questions with a reference; faithfulness for answers that were given."""
+    ) -> tuple[dict[str, float], list[str]]:
+        """Correctness for answerable questions with a reference; faithfulness for answers that were given.
+
+        A reply with no readable score or verdict, and a judge call that failed, is not scored:
+        `judge_unreadable` (0/1 per judged question) counts it and a note ("Judge: …") says what came back.
+        """
         scores: dict[str, float] = {}
+        notes: list[str] = []
         try:
             if answerable and reference:
                 judged = self.correctness.evaluate(query=question, response=answer, reference=reference)
-                scores |= {"judge_correctness": _score(judged), "judge_correct": float(bool(judged.passing))}
+                if judged.score is None:
+                    notes.append(f"Judge: no 1-5 score in the correctness reply {_excerpt(judged.feedback)}.")
+                else:
+                    scores |= {"judge_correctness": float(judged.score), "judge_correct": float(bool(judged.passing))}
             if passages and not declined:
                 faithful = self.faithfulness.evaluate(query=question, response=answer, contexts=list(passages))
-                scores["judge_faithful"] = float(bool(faithful.passing))
+                if _YES_NO.search(faithful.feedback or "") is None:
+                    notes.append(f"Judge: no YES/NO in the faithfulness reply {_excerpt(faithful.feedback)}.")
+                else:
+                    scores["judge_faithful"] = float(bool(faithful.passing))
         except provider_errors() as error:
-            raise explain(error, describe(self.llm)) from error
-        return scores
+            notes.append(f"Judge: {explain(error, describe(self.llm))}")
+        if (answerable and reference) or (passages and not declined):
+            scores["judge_unreadable"] = float(bool(notes))
+        return scores, notes
 
 
-def _score(result: EvaluationResult) -> float:
-    """The judge's 1-5 score; a reply without a readable score counts as the worst."""
-    return float(result.score) if result.score is not None else 1.0
+def _excerpt(reply: str | None) -> str:
+    text = " ".join((reply or "").split())
+    return repr(text[:80] + ("…" if len(text) > 80 else ""))

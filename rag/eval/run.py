@@ -15,7 +15,9 @@ import html
 import json
 import random
 import re
+import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -28,7 +30,7 @@ from rag.answer.extractive import VERDICT, ExtractiveAnswerer
 from rag.answer.model import Answer
 from rag.chat import ChatEngine
 from rag.config import Settings
-from rag.errors import ConfigurationError, UsageError
+from rag.errors import FALLBACK_EXIT, ConfigurationError, UsageError
 from rag.eval import metrics
 
 if TYPE_CHECKING:  # llama-index's evaluators load only for rag eval --judge
@@ -57,6 +59,10 @@ class CaseResult:
     answerable: bool
     answer: str = ""
     declined: bool = False
+    answerer: str = ""  # who actually answered (the local extractive answerer when a chat model fell back)
+    fallback: bool = False  # a chat model was configured but failed on this question
+    notices: list[str] = field(default_factory=list)  # the answer's notices, then the judge's
+    usage: dict[str, Any] | None = None  # the chat model's tokens and estimated cost (Usage.as_json)
     scores: dict[str, float] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -184,17 +190,25 @@ def evaluate_case(
         final = engine.finish(case.question, passages[:top_k])
         result.seconds["answer"] = time.perf_counter() - started
         assert final.answer is not None
-        result.answer, result.declined = final.answer.text, final.answer.declined
+        _record_answer(result, final.answer)
         result.scores |= score_answer(case, final.answer)
         if judge is not None:
             started = time.perf_counter()
             texts = [p.text for p in final.answer.passages]
-            result.scores |= judge.score(
+            scores, notes = judge.score(
                 case.question, final.answer.text, case.answer, texts, case.answerable, final.answer.declined
             )
+            result.scores |= scores
+            result.notices += notes
             result.seconds["judge"] = time.perf_counter() - started
     result.seconds["total"] = sum(seconds for stage, seconds in result.seconds.items() if stage != "judge")
     return result
+
+
+def _record_answer(result: CaseResult, answer: Answer) -> None:
+    result.answer, result.declined = answer.text, answer.declined
+    result.answerer, result.fallback, result.notices = answer.answerer, answer.fallback, list(answer.notices)
+    result.usage = answer.usage.as_json() if answer.usage else None
 
 
 def summarize(results: Sequence[CaseResult]) -> dict[str, dict[str, float]]:
@@ -215,6 +229,7 @@ def summarize(results: Sequence[CaseResult]) -> dict[str, dict[str, float]]:
             row["refusal_rate"] = metrics.mean([float(r.declined) for r in unanswerable])
         if answerable:
             row["false_refusal_rate"] = metrics.mean([float(r.declined) for r in answerable])
+        _usage_rows(row, members)
         for stage in ("retrieve", "answer", "total"):
             values = [r.seconds[stage] * 1000 for r in members if stage in r.seconds]
             if values:
@@ -222,6 +237,44 @@ def summarize(results: Sequence[CaseResult]) -> dict[str, dict[str, float]]:
                 row[f"{stage}_ms_p95"] = metrics.percentile(values, 95)
         summary[name] = row
     return summary
+
+
+def _usage_rows(row: dict[str, float], members: Sequence[CaseResult]) -> None:
+    """Fallbacks (count) and the chat model's tokens and estimated cost (sums), when a model was used."""
+    answered = [r for r in members if r.answerer]
+    if any(r.fallback or r.usage for r in answered):
+        row["fallbacks"] = float(sum(r.fallback for r in answered))
+    used = [r.usage for r in answered if r.usage]
+    if used:
+        row["tokens_in"] = float(sum(u["input_tokens"] for u in used))
+        row["tokens_out"] = float(sum(u["output_tokens"] for u in used))
+        costs = [u["cost_usd"] for u in used]
+        if all(cost is not None for cost in costs):
+            row["cost_usd"] = float(sum(costs))
+
+
+def answered_by(results: Sequence[CaseResult]) -> dict[str, Any]:
+    """Who answered how many questions, and how many fell back, per configured answerer."""
+    answered = [r for r in results if r.answerer]
+    return {
+        "answers": dict(Counter(r.answerer for r in answered)),
+        "fallbacks": sum(r.fallback for r in answered),
+        "judge_notices": sum(1 for r in results for n in r.notices if n.startswith("Judge:")),
+    }
+
+
+def honesty_lines(results: Sequence[CaseResult], answerer: str) -> list[str]:
+    """Warnings for a report whose figures are not all the configured answerer's."""
+    counts = answered_by(results)
+    lines = []
+    if counts["fallbacks"]:
+        lines.append(
+            f"⚠ {counts['fallbacks']} of {len(results)} answers fell back from {answerer} to the local extractive "
+            "answerer (the model failed: see each case's notices in results.json); the answer figures mix the two."
+        )
+    if counts["judge_notices"]:
+        lines.append(f"⚠ {counts['judge_notices']} judge replies could not be used (not scored; see results.json).")
+    return lines
 
 
 def format_table(summary: dict[str, dict[str, float]]) -> str:
@@ -234,12 +287,21 @@ def format_table(summary: dict[str, dict[str, float]]) -> str:
         cells = []
         for group, column in zip(groups, columns, strict=False):
             value = summary[group].get(key)
-            text = "" if value is None else f"{value:.0f}" if key == "questions" or "_ms_" in key else f"{value:.3f}"
+            text = (
+                ""
+                if value is None
+                else f"{value:.4f}"
+                if key == "cost_usd"
+                else f"{value:.0f}"
+                if key in _COUNTS or "_ms_" in key
+                else f"{value:.3f}"
+            )
             cells.append(text.rjust(column))
         lines.append(key.ljust(width) + "".join(cells))
     return "\n".join(lines)
 
 
+_COUNTS = ("questions", "fallbacks", "tokens_in", "tokens_out")
 PLOTTED = ("hit@10", "mrr@10", "token_f1", "contains_answer", "citation_precision", "refusal_rate")
 COLOURS = ("#2563eb", "#16a34a", "#d97706", "#9333ea", "#dc2626", "#0891b2")
 
@@ -288,7 +350,14 @@ def write_report(
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(
         json.dumps(
-            {"config": config, "summary": summary, "cases": [asdict(r) for r in results]}, indent=2, ensure_ascii=False
+            {
+                "config": config,
+                "answered_by": answered_by(results),
+                "summary": summary,
+                "cases": [asdict(r) for r in results],
+            },
+            indent=2,
+            ensure_ascii=False,
         ),
         encoding="utf-8",
     )
@@ -299,6 +368,7 @@ def write_report(
         "",
         "Configuration: " + ", ".join(f"{k}={v}" for k, v in config.items()),
         "",
+        *(f"**{line}**\n" for line in honesty_lines(results, str(config.get("answerer", "the chat model")))),
         "```",
         format_table(summary),
         "```",
@@ -350,7 +420,7 @@ def run_cli(args: argparse.Namespace, settings: Settings) -> int:
     judge = _judge(settings) if args.judge else None
     if judge is not None and args.retrieval_only:
         raise UsageError("--judge scores answers; drop --retrieval-only to judge them.")
-    pipeline = Pipeline.open(settings)
+    pipeline = Pipeline.open(settings, create=False)  # a misspelt collection is an error, never created
     if pipeline.store.chunk_count() == 0:
         raise UsageError(f"Collection '{settings.collection}' is empty: ingest the articles first (rag ingest PATH).")
     top_k = pipeline.engine.top_k  # llm_top_k with a chat model
@@ -370,5 +440,10 @@ def run_cli(args: argparse.Namespace, settings: Settings) -> int:
     }
     report = write_report(args.out, summary, results, config)
     print(format_table(summary))
+    for line in honesty_lines(results, pipeline.engine.answerer_name):
+        print(line, file=sys.stderr)
     print(f"report: {report}  (results.json and metrics.svg beside it)")
+    if args.strict and answered_by(results)["fallbacks"]:
+        print("error: --strict: some answers fell back to the local extractive answerer.", file=sys.stderr)
+        return FALLBACK_EXIT
     return 0

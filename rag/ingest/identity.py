@@ -4,22 +4,47 @@ An article is identified by its canonical URL when it has one; otherwise by what
 never by where it sits: a record of a JSON/JSONL/CSV file by its title, date and source,
 a single-article file by its text. So moving or renaming a file, or inserting a record
 before another, leaves every id as it was.
+
+Canonical URLs: courlan (trafilatura's URL library) lower-cases the scheme and host, drops the
+default port, decodes punycode and normalises the path; its tracker list (from AdGuard's and
+ClearURLs' rules) says which query parameters go, matched on whole words, as courlan's own
+prefix match would drop `gameId`, `gallery` or `global` and so give distinct pages one id.
+This project's rules come on top: the fragment goes, an empty path is "/", the parameters kept
+are sorted (as written otherwise), and feed tags (`?src=rss`, `?ref=feed`, `feed_item_type=`)
+go, so a story reached from a feed and from a shared link is one article. A store built with
+older rules is migrated on the next ingest (rag.ingest.run: a stored id that is not its own
+canonical URL is replaced).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
+
+from courlan import normalize_url
+from courlan.clean import TRACKERS_RE
 
 TRACKING_PARAMETERS = frozenset(
     {"fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "mc_cid", "mc_eid", "igshid", "yclid", "_ga"}
 )
-_DEFAULT_PORTS = {"http": 80, "https": 443}
+"""Always removed (courlan's list has them too; named here so that no courlan release brings one back)."""
+FEED_TAG_NAMES = frozenset({"src", "ref", "source", "from", "via", "cmp", "feed"})
+"""Parameters that mark a link taken from a feed when their value names one (rss, atom, feed...)."""
+_FEED_VALUE = re.compile(r"(?:rss|atom|feeds?)(?:[_.-]\w*)?", re.IGNORECASE)
+_COURLAN_TRACKER = re.compile(f"(?:{TRACKERS_RE.pattern})(?:(?<=_)|(?![a-z0-9]))")
+"""courlan's list, each match ending a word (or ending in '_', as `pk_` does)."""
+_WEB_SCHEMES = ("http", "https")
 
 
-def is_tracking(name: str) -> bool:
+def is_tracking(name: str, value: str = "") -> bool:
+    """Whether a query parameter says how a link was reached rather than which page it is."""
     lowered = name.lower()
-    return lowered.startswith("utm_") or lowered in TRACKING_PARAMETERS
+    if lowered.startswith(("utm_", "feed_")) or lowered in TRACKING_PARAMETERS:
+        return True
+    if lowered in FEED_TAG_NAMES and _FEED_VALUE.fullmatch(value):
+        return True
+    return bool(_COURLAN_TRACKER.search(lowered))
 
 
 def canonical_url(url: str) -> str:
@@ -30,21 +55,23 @@ def canonical_url(url: str) -> str:
     url = url.strip()
     try:
         parts = urlsplit(url)
-        port = parts.port
-    except ValueError:  # e.g. a port that is not a number
+        parts.port  # noqa: B018 (raises on a port that is not a number)
+    except ValueError:
         return url
-    scheme = parts.scheme.lower()
-    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+    if parts.scheme.lower() not in _WEB_SCHEMES or not parts.hostname:
         return url
-    host = parts.hostname.lower()
-    if ":" in host:  # IPv6 literal
-        host = f"[{host}]"
-    netloc = host if port is None or port == _DEFAULT_PORTS[scheme] else f"{host}:{port}"
-    if parts.username is not None:
-        credentials = parts.username + (f":{parts.password}" if parts.password is not None else "")
-        netloc = f"{credentials}@{netloc}"
-    kept = [pair for pair in parts.query.split("&") if pair and not is_tracking(unquote_plus(pair.split("=", 1)[0]))]
-    return urlunsplit((scheme, netloc, parts.path or "/", "&".join(kept), ""))
+    pairs = [pair for pair in parts.query.split("&") if pair and not _is_tracking_pair(pair)]
+    kept = "&".join(sorted(pairs, key=lambda pair: unquote_plus(pair.partition("=")[0])))
+    try:
+        normal = urlsplit(normalize_url(parts._replace(query="", fragment="")))
+    except ValueError:
+        return url
+    return urlunsplit(normal._replace(path=normal.path or "/", query=kept))
+
+
+def _is_tracking_pair(pair: str) -> bool:
+    name, _, value = pair.partition("=")
+    return is_tracking(unquote_plus(name), unquote_plus(value))
 
 
 def text_hash(text: str) -> str:

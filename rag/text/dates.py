@@ -1,7 +1,7 @@
 """Dates and query filters: the one parser and normaliser of dates (pure functions).
 
 Articles carry dates as `YYYY-MM-DD`, `YYYY-MM` or `YYYY` (`normalise_date` reads the
-spellings found in files and feeds); the store keeps them as integers (`date_number`,
+spellings found in files and feeds, with python-dateutil); the store keeps them as integers (`date_number`,
 20220330) for range filters. `QueryFilters.parse` is the one place where the CLI, the
 web app and the API turn user-given bounds into filters: a malformed or reversed range
 is a `UsageError` naming the accepted forms.
@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from typing import Any
+
+from dateutil import parser as dateutil_parser
 
 from rag.errors import UsageError
 
@@ -44,33 +45,41 @@ MONTH_WORDS = "|".join(sorted(MONTH_NUMBERS, key=len, reverse=True)).title()
 MONTH_PATTERN = f"(?:{MONTH_WORDS})\\.?"
 """A capitalised month name or abbreviation with an optional period ("May" and "March" are verbs
 more often than months, so lower-case words are not months)."""
-_NUMERIC_DATE = re.compile(r"(\d{4})(?:[-/.](\d{1,2})(?:[-/.](\d{1,2})(?:[T\s].*)?)?)?")
-_WORDY_DATE_FORMATS = ("%B %d, %Y", "%b %d, %Y", "%b. %d, %Y", "%B %d %Y", "%d %B %Y", "%d %b %Y")
+_YEAR_FIRST = re.compile(r"\d{4}(?!\d)")
+_FULL_YEAR = re.compile(r"\d{4}")
+_DEFAULTS = (datetime(2000, 1, 1), datetime(2001, 2, 2))
 _FILTER_DATE = re.compile(r"\d{4}(?:-\d{2}(?:-\d{2})?)?")
 _NAME_DATE = re.compile(r"(?<!\d)\d{4}-\d{2}(?:-\d{2})?(?!\d)")
 
 
 def normalise_date(value: str) -> str:
-    """'YYYY-MM-DD', 'YYYY-MM' or 'YYYY' from common date spellings; '' when unparseable."""
+    """'YYYY-MM-DD', 'YYYY-MM' or 'YYYY' from a date as files, feeds and pages spell it (ISO 8601, RFC 2822,
+    'March 30, 2022', '30.03.2022', ...); '' when unparseable, without a year written out in full, or
+    ambiguous ('03/04/2022': 3 April or March 4). Parsed by python-dateutil: a year-first date is read
+    year-month-day; any other is read day-first and month-first, and must agree."""
     value = " ".join(value.split())
-    match = _NUMERIC_DATE.fullmatch(value)
-    if match:
-        year, month, day = match.groups()
-        try:
-            if day:
-                return date(int(year), int(month), int(day)).isoformat()
-            return date(int(year), int(month), 1).isoformat()[:7] if month else year
-        except ValueError:
-            return ""
-    for fmt in _WORDY_DATE_FORMATS:
-        try:
-            return datetime.strptime(value, fmt).date().isoformat()
-        except ValueError:
-            continue
-    try:  # RFC 2822, as in RSS pubDate
-        return parsedate_to_datetime(value).date().isoformat()
-    except (TypeError, ValueError, IndexError):
+    if not _FULL_YEAR.search(value):  # '12', 'Friday', '30/03/22': a guess, not a date
         return ""
+    orders = (False,) if _YEAR_FIRST.match(value) else (False, True)
+    readings = {_read_date(value, dayfirst) for dayfirst in orders} - {""}
+    return readings.pop() if len(readings) == 1 else ""
+
+
+def _read_date(value: str, dayfirst: bool) -> str:
+    """One reading, as precise as the text: parsed against two different defaults, a field that
+    comes out different was not in the text."""
+    try:
+        readings: list[datetime] = [dateutil_parser.parse(value, default=d, dayfirst=dayfirst) for d in _DEFAULTS]
+    except (ValueError, OverflowError):
+        return ""
+    first, second = readings
+    if first.year != second.year:
+        return ""
+    if first.month != second.month:
+        return f"{first.year:04d}"
+    if first.day != second.day:
+        return f"{first.year:04d}-{first.month:02d}"
+    return first.date().isoformat()
 
 
 def date_from_name(name: str) -> str:

@@ -1,7 +1,7 @@
 """Terms: the content words of a text and how much two texts share.
 
 English stop words (the common function words, plus reporting verbs that every news
-sentence has) and a light plural folding; pure functions.
+sentence has; the keyword index drops the same ones) and a light plural folding; pure functions.
 """
 
 from __future__ import annotations

@@ -11,17 +11,15 @@ library", "re-publication of …", "failed: HTTP 404 …" — with progress per 
 from __future__ import annotations
 
 import html
-import queue
 import shutil
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.errors import RagError, UsageError
+from rag.errors import UsageError
 from rag.ingest.files import SUPPORTED_SUFFIXES, LoadOptions, load_file
 from rag.ingest.run import IngestReport
-from rag.ingest.web.sources import Harvest, WebSource
+from rag.ingest.web.sources import WebSource
 from rag.pipeline import Pipeline
 from rag.store import library
 from rag.store.library import LibraryArticle
@@ -115,9 +113,9 @@ class Item:
     label: str
     source: WebSource | None = None
     path: Path | None = None
-    articles: list[tuple[str, str, str]] = field(default_factory=list)  # (id, title, origin)
-    failures: list[tuple[str, str]] = field(default_factory=list)  # (what, reason)
-    unchanged: int = 0  # pages that answered 304 Not Modified
+    articles: list[tuple[str, str]] = field(default_factory=list)  # (id, title) read from an uploaded file
+    report: IngestReport | None = None
+    notices: list[str] = field(default_factory=list)  # e.g. a wait for another writer
 
 
 def check_uploads(files: Sequence[str], max_files: int, max_bytes: int) -> None:
@@ -134,11 +132,11 @@ def check_uploads(files: Sequence[str], max_files: int, max_bytes: int) -> None:
             raise UsageError(f"{path.name} is {size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.1f} MB per file.")
 
 
-Event = tuple[WebSource, Harvest] | IngestReport | RagError  # what the ingest thread tells the request
-
-
 class Adding:
-    """One "Add articles" request: `run()` yields progress lines (Markdown), then the report."""
+    """One "Add articles" request: `run()` yields progress lines (Markdown), then the report.
+
+    Each item is its own ingest run (the lexical index is updated article by article, so a run
+    costs little beyond its articles), so every item's outcome is its own report's."""
 
     def __init__(self, pipeline: Pipeline, files: Sequence[str], urls: str, uploads: Path) -> None:
         self.pipeline = pipeline
@@ -154,72 +152,57 @@ class Adding:
             raise UsageError("Choose files to upload or paste page or feed URLs first.")
 
     def run(self) -> Iterator[str]:
-        total = len(self.items)
+        total, done = len(self.items), ""
         options = LoadOptions.from_settings(self.pipeline.settings)
-        files = [item for item in self.items if item.path is not None]
-        for number, item in enumerate(files, 1):
-            yield f"Reading {number} of {total}: {html.escape(item.label)}…"
-            assert item.path is not None
-            articles, failures = load_file(item.path, options)
-            item.articles = [(a.id, a.title, a.origin) for a in articles]
-            item.failures = [(f.path, f.reason) for f in failures]
-        storing = "Storing the new articles (embedding their passages)…"
-        if len(files) == total:
-            yield storing
-        events: queue.Queue[Event] = queue.Queue()
-        threading.Thread(target=self._ingest, args=(events,), daemon=True).start()
-        done = len(files)
-        while True:
-            event = events.get()
-            if isinstance(event, RagError):
-                raise event
-            if isinstance(event, IngestReport):
-                yield report_markdown(self.items, event, self.pipeline)
-                return
-            done += 1
-            found = self._take(*event)
-            then = f" {storing}" if done == total else ""
-            yield f"Fetched {done} of {total}: {html.escape(event[0].url)} ({found}).{then}"
+        for number, item in enumerate(self.items, 1):
+            verb = "Reading" if item.path is not None else "Fetching"
+            yield f"{done}{verb} {number} of {total}: {html.escape(item.label)}…"
+            if item.path is not None:
+                articles, _ = load_file(item.path, options)
+                item.articles = [(a.id, a.title) for a in articles]
+            paths = [item.path] if item.path is not None else []
+            sources = [item.source] if item.source is not None else []
+            item.report = self.pipeline.ingest(paths, progress=False, web_sources=sources, notice=item.notices.append)
+            done = f"Done {number} of {total} ({_counted(item.report)}). "
+        yield report_markdown(self.items, self.pipeline)
 
-    def _ingest(self, events: queue.Queue[Event]) -> None:
-        paths = [item.path for item in self.items if item.path is not None]
-        sources = [item.source for item in self.items if item.source is not None]
-        try:
-            events.put(
-                self.pipeline.ingest(paths, progress=False, web_sources=sources, on_source=self._fetched(events))
+
+def _counted(report: IngestReport) -> str:
+    parts = [f"{len(report.added)} added"] + ([f"{len(report.failures)} failed"] if report.failures else [])
+    return ", ".join(parts)
+
+
+def item_entries(item: Item, titles: dict[str, str]) -> list[str]:
+    """What happened to each article of an item, in words (`titles`: the stored articles' titles)."""
+    report = item.report
+    assert report is not None
+
+    def named(article_id: str) -> str:
+        return f"“{html.escape(titles.get(article_id, article_id))}”"
+
+    entries = [f"{named(i)} — added" for i in report.added]
+    entries += [f"{named(i)} — updated (its text had changed)" for i in report.updated]
+    entries += [
+        f"{html.escape(copy)} — re-publication of {named(story)}: stored once, this source recorded with it"
+        for copy, story in report.syndicated
+    ]
+    entries += [f"{named(stored)} — stored in place of its earlier copy" for stored, _ in report.promoted]
+    entries += [f"{_where(where, item)}already in the library as {named(twin)}" for where, twin in report.duplicates]
+    entries += [
+        f"{html.escape(f.path)} — stored from the feed's summary: {html.escape(f.reason)}" for f in report.fallbacks
+    ]
+    entries += [f"{_where(f.path, item)}failed: {html.escape(f.reason)}" for f in report.failures]
+    mentioned = {*report.added, *report.updated, *(twin for _, twin in report.duplicates)}
+    for article_id, title in item.articles:  # an uploaded file's articles that were already stored
+        if article_id not in mentioned and article_id not in dict(report.syndicated):
+            stored = titles.get(article_id, title)
+            entries.append(
+                f"“{html.escape(title)}” — already in the library"
+                + (f" as “{html.escape(stored)}”" if stored != title else "")
             )
-        except RagError as error:
-            events.put(error)
-
-    @staticmethod
-    def _fetched(events: queue.Queue[Event]) -> Callable[[WebSource, Harvest], None]:
-        return lambda source, part: events.put((source, part))
-
-    def _take(self, source: WebSource, part: Harvest) -> str:
-        """Record what one source gave; says it in a few words."""
-        item = next(i for i in self.items if i.source is source)
-        item.articles = [(a.id, a.title, a.origin) for a in part.articles]
-        item.failures = [(f.path, f.reason) for f in part.failures]
-        item.unchanged = part.unchanged
-        if part.failures and not part.articles:
-            return "failed"
-        return f"{len(part.articles)} article{'s' * (len(part.articles) != 1)}" if part.articles else "unchanged"
-
-
-def outcome(article_id: str, title: str, origin: str, report: IngestReport, titles: dict[str, str]) -> str:
-    """What happened to one article of an item, in words (`titles`: the stored articles' titles)."""
-    if article_id in report.added:
-        return "added"
-    if article_id in report.updated:
-        return "updated (its text had changed)"
-    story = dict(report.syndicated).get(article_id)
-    if story is not None:
-        return f"re-publication of “{html.escape(titles.get(story, story))}”: stored once, this source recorded with it"
-    twin = next((stored for where, stored in report.duplicates if where == origin), None)
-    stored = twin if twin is not None else article_id
-    if stored != article_id or titles.get(stored, title) != title:
-        return f"already in the library as “{html.escape(titles.get(stored, stored))}”"
-    return "already in the library"
+    if item.path is None and report.unchanged and not entries:
+        entries.append("already in the library (unchanged since it was last fetched)")
+    return entries + [html.escape(notice) for notice in item.notices]
 
 
 def _where(what: str, item: Item) -> str:
@@ -231,24 +214,20 @@ def _where(what: str, item: Item) -> str:
     return f"{html.escape(what)} — " if what else ""
 
 
-def report_markdown(items: Sequence[Item], report: IngestReport, pipeline: Pipeline) -> str:
+def report_markdown(items: Sequence[Item], pipeline: Pipeline) -> str:
     """The per-item report: each item by title or URL with its outcome in words."""
     titles = {record.id: record.title for record in pipeline.store.manifest().values()}
     lines: list[str] = []
     for item in items:
-        entries = [
-            f"“{html.escape(title or article_id)}” — {outcome(article_id, title, origin, report, titles)}"
-            for article_id, title, origin in item.articles
-        ]
-        entries += [f"{_where(what, item)}failed: {html.escape(reason)}" for what, reason in item.failures]
-        if item.unchanged:
-            entries.append("unchanged since it was last fetched: already in the library")
+        entries = item_entries(item, titles)
         if len(entries) == 1 and (item.source is None or item.source.kind == "page"):
-            joiner = " — " if entries[0].startswith("failed") else ": "
+            joiner = " — " if entries[0].startswith(("failed", "already")) else ": "
             lines.append(f"- {html.escape(item.label)}{joiner}{entries[0]}")
             continue
         lines.append(f"- {html.escape(item.label)}" + (":" if entries else ": nothing found in it"))
         lines += [f"  - {entry}" for entry in entries]
-    added, failed = len(report.added), sum(len(item.failures) for item in items)
+    reports = [item.report for item in items if item.report is not None]
+    added, failed = sum(len(r.added) for r in reports), sum(len(r.failures) for r in reports)
+    written, seconds = sum(r.chunks_written for r in reports), sum(r.seconds for r in reports)
     head = f"**Added {added} article{'s' * (added != 1)}" + (f", {failed} failed" if failed else "") + "**"
-    return "\n".join([f"{head} ({report.chunks_written} passages written in {report.seconds:.1f} s)", *lines])
+    return "\n".join([f"{head} ({written} passages written in {seconds:.1f} s)", *lines])

@@ -64,9 +64,12 @@ class Turn:
         return self.answer.text
 
     def details(self) -> list[str]:
-        """What was searched, the filters and the timings: one plain line each."""
+        """What was searched, the filters and the timings (with a chat model's tokens and estimated cost):
+        one plain line each."""
         stages = " · ".join(f"{stage} {seconds:.2f} s" for stage, seconds in self.seconds.items())
         timings = f"{len(self.ranked)} passages retrieved" + (f" · {stages}" if stages else "")
+        if self.answer.usage is not None:
+            timings += f" · {self.answer.usage.model}: {self.answer.usage.line()}"
         return [f"Searched for: {self.searched}", f"Filters: {self.filters or 'none'}", f"Timings: {timings}"]
 
 

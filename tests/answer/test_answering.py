@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from rag.answer.decline import DECLINE
 from rag.answer.finish import finish_answer
-from rag.answer.llm import LLMAnswerer, make_llm
+from rag.answer.llm import LLMAnswerer
 from rag.chat import ChatEngine
 from rag.pipeline import Pipeline
 from tests.conftest import make_settings
@@ -39,16 +40,20 @@ def test_extractive_declines_when_articles_do_not_say(demo_pipeline: Pipeline, q
     assert answer is not None and answer.declined and answer.text == DECLINE and answer.citations == []
 
 
-def loopback_answerer(base_url: str, timeout: float = 5.0) -> LLMAnswerer:
+def loopback_answerer(base_url: str, timeout: float = 30.0, **settings: Any) -> LLMAnswerer:
     """The chat-model answerer as configured by RAG_LLM=openai-like:fake-model and OPENAI_BASE_URL."""
-    settings = make_settings(
-        Path("unused"), llm="openai-like:fake-model", openai_base_url=base_url, llm_timeout=timeout
+    configured = make_settings(
+        Path("unused"), llm="openai-like:fake-model", openai_base_url=base_url, llm_timeout=timeout, **settings
     )
-    return LLMAnswerer(make_llm(settings))
+    return LLMAnswerer.from_settings(configured)
 
 
-def llm_engine(pipeline: Pipeline, server: FakeOpenAI, timeout: float = 5.0) -> ChatEngine:
-    return ChatEngine(pipeline.retriever, pipeline.engine.extractive, loopback_answerer(server.base_url, timeout), 3)
+def llm_engine(pipeline: Pipeline, server: FakeOpenAI, timeout: float = 30.0, **settings: Any) -> ChatEngine:
+    """A chat engine over `pipeline` answering through the loopback server (`settings`: e.g. retries=0)."""
+    if "retries" in settings:
+        settings["llm_retries"] = settings.pop("retries")
+    answerer = loopback_answerer(server.base_url, timeout, **settings)
+    return ChatEngine(pipeline.retriever, pipeline.engine.extractive, answerer, 3)
 
 
 def passages_in(messages: list[dict]) -> list[tuple[int, str]]:

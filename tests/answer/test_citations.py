@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from rag.answer.citations import (
+    MarkerStream,
     best_supporting_sentence,
     claims,
     drop_markers,
     invalid_markers,
+    normalise_markers,
     parse_markers,
     supporting_span,
 )
@@ -92,3 +95,42 @@ def test_located_claims_point_at_each_claim_with_its_markers() -> None:
         "Russia pays 300 billion [2]. [3]",
         "The talks go on.",
     ]
+
+
+# --- the forms a chat model cites in (issue 17, case 5) ---------------------------------------------
+@pytest.mark.parametrize(
+    ("written", "normalised", "order"),
+    [
+        ("A [1, 2]. B [2].", "A [1, 2]. B [2].", [1, 2]),
+        ("A [1-3]. B [2–3].", "A [1, 2, 3]. B [2, 3].", [1, 2, 3]),
+        ("A [3][1]. B [1].", "A [1][2]. B [2].", [3, 1]),
+        ("A [Passage 2]. B [Passages 1 and 2]. C [passage #3].", "A [1]. B [2, 1]. C [3].", [2, 1, 3]),
+        ("A (2). B (1, 2). C (Passage 3).", "A [1]. B [2, 1]. C [3].", [2, 1, 3]),
+        ("A 【2†source】. B [Source 1; Source 2].", "A [1]. B [2, 1].", [2, 1]),
+        ("A [2][12]. B [12].", "A [1]. B.", [2]),  # 12 names no passage: dropped with its space
+        ("In (2023) sales rose (4). A [9, 1].", "In (2023) sales rose (4). A [1].", [1]),  # (n) out of range is text
+        ("(1) Talks resumed [2].\n(2) Kyiv wants [1].", "(1) Talks resumed [1].\n(2) Kyiv wants [2].", [2, 1]),
+        ("A [the council]. B [1 of 3]. C [a] [].", "A [the council]. B [1 of 3]. C [a] [].", []),
+    ],
+)
+def test_marker_forms_are_normalised_and_renumbered(written: str, normalised: str, order: list[int]) -> None:
+    markers = normalise_markers(written, passage_count=3)
+    assert markers.text == normalised and markers.order == order
+
+
+def test_only_canonical_markers_count_for_the_extractive_answerer() -> None:
+    quoted = "“The plan has two steps: (1) a ceasefire and (2) talks,” he said [2]."
+    assert normalise_markers(quoted, 3, forms=False).text == quoted.replace("[2]", "[1]")
+
+
+@given(st.text(alphabet="ab [](),-12and Passage", max_size=60), st.integers(min_value=1, max_value=20))
+def test_streaming_in_any_pieces_gives_the_final_text(text: str, seed: int) -> None:
+    """However the text is cut into pieces, each shown text is a prefix of the next and of the final one."""
+    final = normalise_markers(text, 2).text
+    stream, shown, cut = MarkerStream(2), "", 0
+    while cut < len(text):
+        step = 1 + (seed * (cut + 7)) % 5
+        now = stream.feed(text[cut : cut + step])
+        assert now.startswith(shown)
+        shown, cut = now, cut + step
+    assert stream.finish() == final and final.startswith(shown)

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from rag import cli
 from rag.errors import UsageError
 from rag.eval.run import CaseResult, evaluate, load_testset, select, summarize, write_report
 from rag.pipeline import Pipeline
 from tests.conftest import ROOT
+from tests.openai_server import FakeOpenAI
 
 DEMO_TESTSET = ROOT / "demo" / "testset.jsonl"
 
@@ -115,3 +117,48 @@ def test_demo_testset_passes_with_the_extractive_answerer(demo_pipeline: Pipelin
     assert "<rect" in (tmp_path / "report" / "metrics.svg").read_text(encoding="utf-8")
     saved = json.loads((tmp_path / "report" / "results.json").read_text(encoding="utf-8"))
     assert len(saved["cases"]) == len(cases)
+
+
+# --- evaluation honesty with a chat model (issue 17, case 1) ----------------------------------------
+def rag_eval(pipeline: Pipeline, base_url: str, monkeypatch: pytest.MonkeyPatch, out: Path, *args: str) -> int:
+    """`rag eval` of the demo test set in this process, the chat model at `base_url`."""
+    for name in ("OPENAI_API_KEY", "RAG_LLM_MODEL", "RAG_VERIFY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("RAG_LLM", "openai-like:fake-model")
+    monkeypatch.setenv("OPENAI_BASE_URL", base_url)
+    monkeypatch.setenv("RAG_LLM_PRICES", '{"fake-model": [1.0, 2.0]}')
+    where = ["--data-dir", str(pipeline.settings.data_dir), "--collection", pipeline.settings.collection]
+    return cli.main(["eval", str(DEMO_TESTSET), "--quiet", "--limit", "6", "--out", str(out), *args, *where])
+
+
+def test_an_unreachable_model_is_counted_and_flagged_not_scored_as_the_model(
+    demo_pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    unreachable = "http://127.0.0.1:9/v1"
+    assert rag_eval(demo_pipeline, unreachable, monkeypatch, tmp_path / "plain") == 0
+    assert "answers fell back from fake-model to the local extractive answerer" in capsys.readouterr().err
+    assert rag_eval(demo_pipeline, unreachable, monkeypatch, tmp_path / "strict", "--strict") == 3
+    saved = json.loads((tmp_path / "strict" / "results.json").read_text(encoding="utf-8"))
+    fell_back = [case for case in saved["cases"] if case["fallback"]]
+    assert fell_back and all(case["answerer"] == "local extractive" for case in saved["cases"])
+    assert all(any("could not be reached" in n for n in case["notices"]) for case in fell_back)
+    assert saved["answered_by"] == {"answers": {"local extractive": 6}, "fallbacks": len(fell_back), "judge_notices": 0}
+    assert saved["config"]["answerer"] == "fake-model" and saved["summary"]["all"]["fallbacks"] == len(fell_back)
+    report = (tmp_path / "strict" / "report.md").read_text(encoding="utf-8")
+    assert f"⚠ {len(fell_back)} of 6 answers fell back from fake-model" in report
+
+
+def test_usage_is_summed_in_the_report(
+    demo_pipeline: Pipeline, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    fake_openai.reply = lambda messages: "Kyiv wants guarantees from guarantor countries [1]."
+    assert rag_eval(demo_pipeline, fake_openai.base_url, monkeypatch, tmp_path, "--strict") == 0
+    saved = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    used = [case["usage"] for case in saved["cases"] if case["usage"]]
+    assert len(used) == fake_openai.request_count() > 0  # one call per question the model answered
+    row = saved["summary"]["all"]
+    assert row["tokens_in"] == sum(u["input_tokens"] for u in used) and row["fallbacks"] == 0
+    assert row["cost_usd"] == pytest.approx(sum(u["cost_usd"] for u in used))
+    assert "tokens_in" in (tmp_path / "report.md").read_text(encoding="utf-8")
+    models = {case["answerer"] for case in saved["cases"]}
+    assert models <= {"fake-model", "local extractive"} and "fake-model" in models

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from llama_index.llms.openai_like import OpenAILike
 
 from rag.eval import metrics
 from rag.eval.judge import Judge, parse_correctness
-from rag.eval.run import RETRIEVAL_DEPTH, evaluate, load_testset, summarize
+from rag.eval.run import RETRIEVAL_DEPTH, evaluate, honesty_lines, load_testset, summarize
 from rag.llamaindex import LlamaIndexRetriever
 from rag.pipeline import Pipeline
 from tests.answer.test_answering import llm_engine, passages_in
@@ -47,9 +48,12 @@ def test_correctness_reply_is_parsed(reply: str, score: float | None) -> None:
 def test_judge_tells_faithful_from_unfaithful_answers(fake_openai: FakeOpenAI) -> None:
     fake_openai.reply = judging()
     judge = judge_for(fake_openai)
-    good = judge.score("What guarantees does Kyiv want?", GUARANTEES + " [1]", REFERENCE, [GUARANTEES], True, False)
-    assert good == {"judge_correctness": 5.0, "judge_correct": 1.0, "judge_faithful": 1.0}
-    bad = judge.score(
+    good, notes = judge.score(
+        "What guarantees does Kyiv want?", GUARANTEES + " [1]", REFERENCE, [GUARANTEES], True, False
+    )
+    assert good == {"judge_correctness": 5.0, "judge_correct": 1.0, "judge_faithful": 1.0, "judge_unreadable": 0.0}
+    assert notes == []
+    bad, _ = judge.score(
         "What guarantees does Kyiv want?",
         "Kyiv demands 300 billion dollars in reparations [1].",
         REFERENCE,
@@ -58,7 +62,7 @@ def test_judge_tells_faithful_from_unfaithful_answers(fake_openai: FakeOpenAI) -
         False,
     )
     assert bad["judge_faithful"] == 0.0 and bad["judge_correct"] == 0.0 and bad["judge_correctness"] < 2
-    assert judge.score("Who won?", "The articles do not say.", "", [GUARANTEES], False, True) == {}
+    assert judge.score("Who won?", "The articles do not say.", "", [GUARANTEES], False, True) == ({}, [])
     prompts = [str(request["messages"]) for request in fake_openai.requests]
     assert any("Reference Answer" in p for p in prompts) and any("supported by the context" in p for p in prompts)
 
@@ -103,6 +107,9 @@ def test_hit_rate_and_mrr_agree_with_llama_index(demo_pipeline: Pipeline, depth:
         ["hit_rate", "mrr"], retriever=LlamaIndexRetriever(demo_pipeline.retriever, top_k=depth)
     )
     cases = [c for c in load_testset(ROOT / "demo" / "testset.jsonl") if c.answerable and c.evidence]
+    # and one whose evidence is, by construction, the passage ranked second (so the lists are not all ones)
+    second = demo_pipeline.retriever.retrieve(cases[0].question, 2)[1]
+    cases.append(replace(cases[0], id="second", evidence=(second.text,)))
     ours: dict[str, list[float]] = {"hit_rate": [], "mrr": []}
     theirs: dict[str, list[float]] = {"hit_rate": [], "mrr": []}
     for case in cases:
@@ -117,3 +124,34 @@ def test_hit_rate_and_mrr_agree_with_llama_index(demo_pipeline: Pipeline, depth:
     assert ours["hit_rate"] == pytest.approx(theirs["hit_rate"]) and ours["mrr"] == pytest.approx(theirs["mrr"])
     if depth < RETRIEVAL_DEPTH:  # a question whose evidence ranks second: the lists are not all ones
         assert 0 in ours["hit_rate"] if depth == 1 else 0.5 in ours["mrr"]
+
+
+@pytest.mark.parametrize("reply", ["great answer", "I cannot judge this."])
+def test_an_unreadable_judge_reply_is_reported_not_scored(fake_openai: FakeOpenAI, reply: str) -> None:
+    fake_openai.reply = lambda messages: reply
+    scores, notes = judge_for(fake_openai).score(
+        "Q?", "Kyiv wants guarantees [1].", REFERENCE, [GUARANTEES], True, False
+    )
+    assert scores == {"judge_unreadable": 1.0}  # neither 1/5 nor "unfaithful"
+    assert notes == [
+        f"Judge: no 1-5 score in the correctness reply {reply!r}.",
+        f"Judge: no YES/NO in the faithfulness reply {reply!r}.",
+    ]
+
+
+def test_a_failing_judge_is_reported_per_question(demo_pipeline: Pipeline, fake_openai: FakeOpenAI) -> None:
+    fake_openai.reply = judging(quote_first_passage)
+    cases = [c for c in load_testset(ROOT / "demo" / "testset.jsonl") if c.answerable][:2]
+    unreachable = "http://127.0.0.1:9/v1"
+    failing = Judge(OpenAILike(model="m", api_base=unreachable, api_key="t", is_chat_model=True, max_retries=0))
+    results = evaluate(llm_engine(demo_pipeline, fake_openai), cases, 3, progress=False, judge=failing)
+    assert all(r.scores["judge_unreadable"] == 1.0 and "judge_correctness" not in r.scores for r in results)
+    assert all(
+        any(
+            n.startswith("Judge: The language model m at http://127.0.0.1:9/v1 could not be reached") for n in r.notices
+        )
+        for r in results
+    )
+    assert honesty_lines(results, "fake-model") == [
+        "⚠ 2 judge replies could not be used (not scored; see results.json)."
+    ]

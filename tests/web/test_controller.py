@@ -345,13 +345,16 @@ def test_adding_reports_progress_and_each_item_in_words(controller: ChatControll
         page, gone = site.url("/news/story-3.html"), site.url("/gone")
         steps = list(controller.add_articles("news", [chips, again], f"{page}\n{gone}"))
     progress = [step["add_result"] for step in steps[:-2]]
-    assert progress[:2] == ["Reading 1 of 4: chips.txt…", "Reading 2 of 4: kyiv.txt…"]
-    assert progress[2].startswith(f"Fetched 3 of 4: {page} (1 article)")
-    assert progress[3].startswith(f"Fetched 4 of 4: {gone} (failed). Storing the new articles")
+    assert progress == [
+        "Reading 1 of 4: chips.txt…",
+        "Done 1 of 4 (1 added). Reading 2 of 4: kyiv.txt…",
+        f"Done 2 of 4 (0 added). Fetching 3 of 4: {page}…",
+        f"Done 3 of 4 (1 added). Fetching 4 of 4: {gone}…",
+    ]
     report = steps[-2]["add_result"]
     assert report.startswith("**Added 2 articles, 1 failed**")
     assert "- chips.txt: “US tightens curbs on chip exports to China” — added" in report
-    assert "- kyiv.txt: “Russia-Ukraine peace talks in Istanbul” — already in the library" in report
+    assert "- kyiv.txt — already in the library as “Russia-Ukraine peace talks in Istanbul”" in report
     assert f"- {page}: “{story.title}” — added" in report
     assert f"- {gone} — failed: HTTP 410" in report
     done = steps[-1]
@@ -365,7 +368,7 @@ def test_a_republication_is_reported_as_such(controller: ChatController, tmp_pat
     list(controller.add_articles("news", [original], ""))
     same = CHIPS.replace("Title: US", "Title: The US")  # the same text under another headline
     report = list(controller.add_articles("news", [upload(tmp_path, "same.txt", same)], ""))[-2]["add_result"]
-    assert "- same.txt: “The US tightens curbs on chip exports to China” — already in the library as “US" in report
+    assert "- same.txt — already in the library as “US tightens curbs on chip exports to China”" in report
     copy = CHIPS.replace("Source: Tech Wire", "Source: Other Wire").replace("on Tuesday", "on Wednesday")
     report = list(controller.add_articles("news", [upload(tmp_path, "copy.txt", copy)], ""))[-2]["add_result"]
     assert "re-publication of “US tightens curbs on chip exports to China”" in report

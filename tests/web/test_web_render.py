@@ -3,10 +3,12 @@ claim flags, plain-text copies, the Markdown export, whole articles, and the fee
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 from rag.answer.model import Answer, Citation, Claim, Support
+from rag.answer.usage import Usage
 from rag.eval.run import load_testset
 from rag.search.retrieval import Passage
 from rag.store.chroma import ChunkRecord
@@ -119,6 +121,13 @@ def test_each_answer_says_what_was_searched_its_filters_and_timings() -> None:
     assert "\n\nSearched for: And Russia? (Kyiv)\nFilters: from 2022\nTimings: 3 passages" in copied
     markdown = conversation_markdown([the_turn], "news")
     assert "*Searched for: And Russia? (Kyiv)*  \n*Filters: from 2022*  \n*Timings: 3 passages" in markdown
+    used = Usage("gpt-4o-mini", 2, 1234, 56, True, 0.000219)
+    with_usage = dataclasses.replace(the_turn, answer=dataclasses.replace(answer(), usage=used))
+    line = (
+        "Timings: 3 passages retrieved · search 0.25 s · answer 1.50 s · "
+        "gpt-4o-mini: 1,234 tokens in · 56 out · ≈ $0.0002"
+    )
+    assert line in answer_html(with_usage) and line in plain_answer(with_usage)
 
 
 def test_copy_and_export_carry_the_text_the_chat_shows() -> None:

@@ -1,24 +1,25 @@
 """Extraction: an HTML page's raw bytes -> the story's text, title, date, site name and canonical URL.
 
 Uses trafilatura (main-content detection that drops navigation, cookie banners, related
-links, comments and teaser tiles; it detects the page's encoding from the bytes). An
-explicit publication date in the page (`article:published_time` and similar meta tags,
-then the first `<time datetime>`) takes precedence over trafilatura's date guess.
+links, comments and teaser tiles; it detects the page's encoding from the bytes). The date
+is trafilatura's, found by htmldate: the original publication date the markup states
+(`article:published_time` and similar meta tags, JSON-LD, `<time datetime>`, a date in the
+URL), else one found in the text; any date from 1900 up to today (htmldate's own floor,
+1995, would lose archive pages).
 Used for fetched pages (rag.ingest.web.fetch) and for local .html files (rag.ingest.files).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
-import lxml.html
 import trafilatura
-from lxml.etree import ParserError
 
 from rag.ingest.identity import canonical_url
 from rag.text.dates import normalise_date
 
-_DATE_META = ("article:published_time", "og:published_time", "datePublished", "date", "dc.date", "pubdate")
+EARLIEST_DATE = "1900-01-01"
 
 
 @dataclass(frozen=True)
@@ -34,12 +35,22 @@ class Page:
 
 def extract(data: bytes, url: str = "") -> Page:
     """The story in an HTML page given as bytes (any declared or detectable encoding)."""
+    dates = {
+        "original_date": True,
+        "extensive_search": True,
+        "min_date": EARLIEST_DATE,
+        "max_date": date.today().isoformat(),
+    }
     document = trafilatura.bare_extraction(
-        data, url=url or None, with_metadata=True, include_comments=False, include_tables=True
+        data,
+        url=url or None,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=True,
+        date_extraction_params=dates,
     )
-    explicit = _explicit_date(data)
     if document is None or isinstance(document, dict):
-        return Page("", "", explicit, "", "")
+        return Page("", "", "", "", "")
     text = document.text or ""
     title = " ".join((document.title or "").split())
     first_line, _, rest = text.partition("\n")
@@ -48,28 +59,7 @@ def extract(data: bytes, url: str = "") -> Page:
     return Page(
         text=text.strip(),
         title=title,
-        date=explicit or normalise_date((document.date or "")[:10]),
+        date=normalise_date(document.date or ""),
         site_name=" ".join((document.sitename or "").split()),
         url=canonical_url(document.url or "") if (document.url or "").startswith(("http://", "https://")) else "",
     )
-
-
-def _explicit_date(data: bytes) -> str:
-    """The publication date a page states outright: a meta tag, else the first <time datetime>."""
-    try:
-        root = lxml.html.fromstring(data)
-    except (ParserError, ValueError):
-        return ""
-    metas = {
-        (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").strip(): meta.get("content") or ""
-        for meta in root.iter("meta")
-    }
-    for key in _DATE_META:
-        found = normalise_date(metas.get(key, "")[:10])
-        if found:
-            return found
-    for tag in root.iter("time"):
-        found = normalise_date((tag.get("datetime") or "")[:10])
-        if found:
-            return found
-    return ""
