@@ -101,8 +101,16 @@ class ChatController:
 
     # --- collections and the first screen --------------------------------------------------------
     def existing(self, collection: str | None) -> Pipeline:
-        """An existing collection's pipeline: asking never creates a collection."""
-        return self.pipelines.get(collection or None, create=False)
+        """An existing collection's pipeline: asking never creates a collection (and the message names
+        no path on the server, unlike the command line's)."""
+        name = collection or self.settings.collection
+        known = self.pipelines.collections()
+        if name not in known:
+            raise UsageError(
+                f"There is no collection named '{name}'; existing: {', '.join(known)}. "
+                "Choose one of them, or ingest articles into a new one."
+            )
+        return self.pipelines.get(name, create=False)
 
     def ensure_demo(self) -> str:
         """Ingest the bundled demo article when the default collection is empty; say what happened."""
