@@ -268,7 +268,8 @@ def _generation(searcher: tantivy.Searcher) -> tuple[int, str]:
     if not hits:
         return -1, ""
     document = searcher.doc(hits[0][1])
-    return int(document.get_first("generation") or -1), str(document.get_first("store") or "")
+    generation = document.get_first("generation")
+    return (-1 if generation is None else int(generation)), str(document.get_first("store") or "")
 
 
 def _writer(index: tantivy.Index, wait: float, path: Path) -> tantivy.IndexWriter | None:
