@@ -154,6 +154,7 @@ class Bm25Index:
             writer.wait_merging_threads()
         except BaseException:
             writer.rollback()
+            writer = None  # let go of the lock now: a traceback keeps this frame's locals alive
             raise
         self.last_delta = delta
         index.reload()
