@@ -411,7 +411,7 @@ def run_cli(args: argparse.Namespace, settings: Settings) -> int:
     judge = _judge(settings) if args.judge else None
     if judge is not None and args.retrieval_only:
         raise UsageError("--judge scores answers; drop --retrieval-only to judge them.")
-    pipeline = Pipeline.open(settings)
+    pipeline = Pipeline.open(settings, create=False)  # a misspelt collection is an error, never created
     if pipeline.store.chunk_count() == 0:
         raise UsageError(f"Collection '{settings.collection}' is empty: ingest the articles first (rag ingest PATH).")
     top_k = pipeline.engine.top_k  # llm_top_k with a chat model

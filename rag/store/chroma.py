@@ -19,14 +19,16 @@ follows the store (the lexical index) can apply just those.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from rag.config import Settings
-from rag.errors import StoreError
+from rag.errors import ConfigurationError
 from rag.models.embedding import Embedder
+from rag.store import writer
 from rag.store.chunks import ChunkRecord, Chunks
 from rag.store.connection import Connection, Handles, collection_names, connect, require_collection
 from rag.store.embedding_function import ChromaEmbeddingFunction
@@ -57,7 +59,7 @@ class ChunkStore:
         handles = Handles(connection, name, embedder)
         built_with = (handles.chunks().metadata or {}).get("embedder")
         if built_with != embedder.model_id:
-            raise StoreError(
+            raise ConfigurationError(
                 f"Collection '{name}' was built with embedder '{built_with}', not '{embedder.model_id}'. "
                 f"Set RAG_EMBEDDER to match it, or choose another RAG_COLLECTION."
             )
@@ -72,10 +74,10 @@ class ChunkStore:
 
     @classmethod
     def open(cls, settings: Settings, embedder: Embedder, create: bool = True) -> ChunkStore:
-        """The store of `settings.collection`; with `create=False` a missing collection is a StoreError."""
+        """The store of `settings.collection`; with `create=False` a missing collection is a `MissingCollection`."""
         connection = connect(settings)
         if not create:
-            require_collection(connection, settings.collection)
+            require_collection(connection, settings)
         return cls(connection, settings.collection, embedder)
 
     def refresh(self) -> int:
@@ -86,6 +88,12 @@ class ChunkStore:
                 self._connection.reopen()
             self._seen_generation = generation
         return generation
+
+    def writing(self, wait: float, notice: Callable[[str], None]) -> AbstractContextManager[None]:
+        """The collection's writer lock (rag.store.writer): one ingest or removal at a time."""
+        if self._connection.folder is not None:
+            return writer.file_lock(self._connection.folder / "locks", self.name, wait, notice)
+        return writer.server_lock(self._connection.client, self.name, wait, notice)
 
     # --- run state ----------------------------------------------------------------------
     def generation(self) -> int:

@@ -27,6 +27,7 @@ class Copy:
     id: str
     source: str
     url: str
+    origin: str = ""  # the file or feed it came from ('' in stores built before it): where to find it again
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ def to_metadata(record: ArticleRecord) -> dict[str, Any]:
         "chunks": record.chunk_count,
         "text": record.text_hash,
         "sig": record.signature,
-        "also": json.dumps([[copy.id, copy.source, copy.url] for copy in record.also]),
+        "also": json.dumps([[copy.id, copy.source, copy.url, copy.origin] for copy in record.also]),
         "ids": json.dumps(list(record.chunk_ids)),
     }
 
