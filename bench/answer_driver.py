@@ -49,12 +49,15 @@ def main() -> int:
             for n in numbers[:1]
             if 1 <= n <= len(answer.passages)
         ]
+        usage = getattr(answer, "usage", None)  # versions before token usage was counted have none
         row = {
             "id": item["id"],
             "searched": searched,
             "answer": answer.text,
             "declined": answer.declined,
             "answerer": answer.answerer,
+            "fallback": bool(getattr(answer, "fallback", False)),
+            "usage": usage.as_json() if usage is not None else None,
             "quotes": quotes,
             "seconds": seconds,
         }

@@ -5,7 +5,10 @@ this checkout and, with --previous, by an earlier checkout of the project, side 
 Each version answers through bench/answer_driver.py in its own process (the checkout on
 PYTHONPATH), so both read the same stores and questions; the scores come from rag.eval.metrics.
 Offline by default (the extractive answerer); with OPENAI_API_KEY / OPENAI_BASE_URL (or RAG_LLM)
-set, the chat model answers, and the table says how many questions its gate kept from it.
+set, the chat model answers, and the table says how many questions its gate kept from it; a second
+table then says who answered (the model, or the local extractive answerer standing in when it
+failed: fallbacks are counted and flagged, so a model figure is never silently an extractive one)
+and the tokens and estimated cost (RAG_LLM_PRICES for a model without a built-in price).
 
     python -m bench.answers --natural-store STORE --multihop-store STORE [--previous OLD_CHECKOUT]
 """
@@ -19,6 +22,7 @@ import random
 import re
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,6 +131,30 @@ def score(qset: QuestionSet, rows: dict[str, dict[str, Any]]) -> dict[str, float
     return out
 
 
+def answered(rows: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """Who answered, the fallbacks, and the model's tokens and estimated cost, as table cells."""
+    counts = Counter(row["answerer"] for row in rows)
+    used = [row["usage"] for row in rows if row.get("usage")]
+    costs = [u["cost_usd"] for u in used]
+    cells = {f"answered by {name}": str(count) for name, count in sorted(counts.items())}
+    cells["fallbacks (the model failed)"] = str(sum(bool(row.get("fallback")) for row in rows))
+    if used:
+        cells["model calls"] = str(sum(u["calls"] for u in used))
+        cells["tokens in / out"] = (
+            f"{sum(u['input_tokens'] for u in used):,} / {sum(u['output_tokens'] for u in used):,}"
+        )
+        cells["estimated cost (USD)"] = "price unknown" if None in costs else f"{sum(costs):.4f}"
+    return cells
+
+
+def answered_table(columns: dict[str, dict[str, str]]) -> str:
+    names = list(columns)
+    rows = list(dict.fromkeys(row for cells in columns.values() for row in cells))
+    lines = ["| who answered | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+    lines += [f"| {row} | " + " | ".join(columns[name].get(row, "0") for name in names) + " |" for row in rows]
+    return "\n".join(lines)
+
+
 def table(columns: dict[str, dict[str, float]]) -> str:
     names = list(columns)
     lines = ["| figure | target | " + " | ".join(names) + " |", "|---|---:|" + "---:|" * len(names)]
@@ -177,13 +205,26 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     versions = {"this": ROOT} | ({"previous": args.previous} if args.previous else {})
     columns: dict[str, dict[str, float]] = {}
+    who: dict[str, dict[str, str]] = {}
+    fallbacks = total = 0
+    model_answered = False
     for qset in question_sets(args):
         for version, code in versions.items():
             rows = answer(qset.cases, qset.store, code, args.collection)
-            answerers = sorted({row["answerer"] for row in rows.values()})
-            print(f"{qset.name}, {version}: answered by {', '.join(answerers)}", flush=True)
-            columns[f"{qset.name}, {version}" if args.previous else qset.name] = score(qset, rows)
+            name = f"{qset.name}, {version}" if args.previous else qset.name
+            columns[name], who[name] = score(qset, rows), answered(list(rows.values()))
+            fallbacks += sum(bool(row.get("fallback")) for row in rows.values())
+            total += len(rows)
+            model_answered |= any(row["answerer"] not in (EXTRACTIVE, GATE) for row in rows.values())
     print(table(columns))
+    if model_answered:
+        print()
+        print(answered_table(who))
+    if fallbacks:
+        print(
+            f"⚠ {fallbacks} of {total} answers fell back from the chat model to the local extractive answerer "
+            "(the model failed); the answer figures mix the two."
+        )
     return 0
 
 

@@ -1,6 +1,7 @@
-"""Ingest throughput and `rag ask` latency on the MultiHop-RAG corpus.
+"""Ingest throughput, memory and `rag ask` latency on the MultiHop-RAG corpus.
 
     python -m bench.ingest [--articles 100] [--questions 30]
+    python -m bench.ingest --memory 60:64 60:16 609:16     # peak RSS of `rag ingest` processes (articles:batch)
 
 1. Ingests the first N articles of the corpus into a fresh store (cold embedding cache) and
    prints chunks/s, next to the embedder's own speed on the same chunk texts.
@@ -44,13 +45,47 @@ def timed(label: str, function, *args, **kwargs):
     return result, seconds
 
 
+def memory(corpus: Path, runs: list[str]) -> None:
+    """Each run is a fresh `rag ingest --quiet` process (cold store and embedding cache) of the first
+    N corpus articles with RAG_EMBED_BATCH_SIZE=B; its wall time, chunks/s and peak RSS (from wait4)."""
+    records = json.loads(corpus.read_text(encoding="utf-8"))
+    print("articles  batch  chunks  seconds  chunks/s  peak RSS")
+    for run in runs:
+        articles, batch = (int(part) for part in run.split(":"))
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "corpus.json"
+            path.write_text(json.dumps(records[:articles]), encoding="utf-8")
+            env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RAG_", "CHROMA_"))}
+            env |= {"RAG_DATA_DIR": str(Path(tmp) / "store"), "RAG_EMBED_BATCH_SIZE": str(batch)}
+            started = time.perf_counter()
+            child = subprocess.Popen(
+                [sys.executable, "-m", "rag", "ingest", "--quiet", str(path)],
+                env=env,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            output = child.stdout.read() if child.stdout else ""
+            _, status, usage = os.wait4(child.pid, 0)
+            seconds = time.perf_counter() - started
+            assert status == 0, output
+            chunks = int(output.split("chunks written ")[1].split()[0])
+            print(
+                f"{articles:8d}  {batch:5d}  {chunks:6d}  {seconds:7.1f}  {chunks / seconds:8.1f}  "
+                f"{usage.ru_maxrss / 1024:5.0f} MiB"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--articles", type=int, default=100, help="corpus articles to ingest (default 100 of 609)")
     parser.add_argument("--questions", type=int, default=30, help="dev questions to time answering on")
     parser.add_argument("--corpus", type=Path, default=DATA / "corpus.json")
     parser.add_argument("--queries", type=Path, default=DATA / "queries-dev.json")
+    parser.add_argument("--memory", nargs="+", metavar="ARTICLES:BATCH", help="only the peak-RSS runs")
     args = parser.parse_args()
+    if args.memory:
+        memory(args.corpus, args.memory)
+        return
 
     print(
         f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, Python "

@@ -46,6 +46,7 @@ from rag.search.hints import parse_query_hints
 from rag.search.lexical import Bm25Index
 from rag.search.retrieval import Candidate, Fusion, Retriever
 from rag.store.chroma import ChunkStore
+from rag.text.terms import STOPWORDS
 
 BENCH = Path(__file__).resolve().parent
 DATA = BENCH.parent.parent / "shared" / "data" / "multihop-rag"
@@ -59,6 +60,10 @@ TUNED = Fusion()  # the defaults of rag.search.retrieval
 CANDIDATES: int = Settings.model_fields["candidates"].default  # the app's default
 OLD_FUSION = Fusion(dense=1.0, lexical=1.0, source_hint=0.0, date_hint=0.0, rrf_k=60)  # the first version
 OLD_CANDIDATES = 30
+LUCENE_STOPWORDS = frozenset([  # the 33 words of bm25s's "en" list (Lucene's classic set) that the index dropped before
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it", "no", "not", "of",
+    "on", "or", "such", "that", "the", "their", "then", "there", "these", "they", "this", "to", "was", "will", "with",
+])  # fmt: skip
 
 
 # --- rerankers tried (kept here so their rows can be reproduced; none is on by default) ------------
@@ -390,6 +395,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="configurations to run (default: all; names listed below)",
     )
     parser.add_argument(
+        "--stopwords",
+        choices=["terms", "lucene"],
+        default="terms",
+        help="English stop words of the BM25 index: rag.text.terms.STOPWORDS (the default, what the app uses) or "
+        "the 33 words bm25s dropped before (Lucene's classic list; for comparison)",
+    )
+    parser.add_argument(
         "--out",
         type=Path,
         default=BENCH / "RESULTS-multihop.md",
@@ -406,11 +418,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     header = run_header("MultiHop-RAG retrieval ablation", "multihop", argv, pipeline, args.data_dir)
     cases, tune = load_cases(args.queries, args.seed, args.limit)
     embedder = TimedEmbedder(pipeline.embedder)
+    stopwords = LUCENE_STOPWORDS if args.stopwords == "lucene" else STOPWORDS  # another list: another index folder
     parts = Parts(
         pipeline.store,
         embedder,
-        Bm25Index(args.data_dir / "bm25" / args.collection),
-        Bm25Index(args.data_dir / "bm25-text" / args.collection, titles=False),
+        Bm25Index(args.data_dir / "bm25" / args.collection, stopwords=stopwords),
+        Bm25Index(args.data_dir / "bm25-text" / args.collection, titles=False, stopwords=stopwords),
     )
     parts.lexical.refresh(parts.store)  # build or load both indexes before anything is timed
     parts.lexical_text.refresh(parts.store)

@@ -1,22 +1,32 @@
-"""Scale benchmark: store write speed, size, memory and query latency at 10k-100k chunks.
+"""Scale benchmark: a store of 10k, 100k or 1M chunks, a running app, and articles added while it runs.
 
-For each size and mode (embedded PersistentClient, or a `chroma run` server on
-loopback) a child process builds a synthetic store of that many chunks from the real
-MultiHop-RAG chunks and their stored vectors (see bench/synthetic.py: nothing is
-embedded, since the model does only ~10-25 chunks/s here), timed the way rag.ingest.run
-writes (write_chunks + commit_articles per flush), builds the BM25 index, then times
-retrieval of real MultiHop dev questions in dense, BM25 and hybrid mode, separating the
-query's embedding from the retrieval after it. Separately it measures the embedder's
-own speed on 300 real chunks, chunking and loading, and so the embedder's share of a
-real ingest at each size; and a no-op re-ingest of the 609-article corpus against the
-MultiHop store (`bench/out/multihop`, only read apart from its run-state record).
+For each size a child process builds a synthetic store (see bench/synthetic.py: copies of
+the real MultiHop-RAG chunks and their stored MiniLM vectors plus seeded noise, so nothing
+is embedded while building), timed the way rag.ingest.run writes (write_chunks +
+commit_articles per flush), and builds the lexical index. Then, first on the embedded store
+and then on a `chroma run` server serving the same folder (the lexical index shared by the
+app and the ingest, as on a shared volume):
 
-    python -m bench.scale                                  # 10k and 100k, embedded and server
-    python -m bench.scale --sizes 10000 --modes embedded --queries 50
-    python -m bench.scale --out bench/RESULTS-scale.md     # also write the report
+* an app process (bench/growth.py) opens the pipeline as `rag serve` does and times real
+  MultiHop dev questions in hybrid, dense and BM25 mode, with and without the question's
+  embedding; its resident memory is read from /proc;
+* the ingest adds 10 new articles, then 1,000 (`Pipeline.ingest` of a JSONL file: loading,
+  chunking with the real tokenizer, the embedding cache, store writes, the lexical update
+  before publishing; the model itself is replaced by a stand-in whose time is subtracted);
+* right after each ingest the running app is told to ask about the last new article until
+  a passage of it comes back: the time until a running app answers from it.
 
-Ingests the MultiHop corpus into bench/out/multihop first if it is not there. Temporary stores
-go under --tmp and are removed at the end (--keep keeps them).
+Separately it measures the embedder's own speed on 300 real chunks, chunking and loading,
+and so the embedder's share of a real ingest; and a no-op re-ingest of the 609-article
+corpus against the MultiHop store (only read apart from its run-state record).
+
+    python -m bench.scale                                          # 10k and 100k
+    python -m bench.scale --sizes 1000000 --no-embedder --no-reingest --out bench/RESULTS-scale-1m.md
+    python -m bench.scale --sizes 10000 --queries 50               # a quick run
+
+--multihop-dir/--multihop-collection name the MultiHop store the chunks come from (ingested
+there first if empty). Temporary stores go under --tmp and are removed at the end (--keep
+keeps them).
 """
 
 from __future__ import annotations
@@ -36,12 +46,13 @@ from typing import Any
 
 import numpy as np
 
+from bench import growth
 from bench import synthetic as syn
 
-TARGET_P95_MS = 100.0
+TARGET_P95_MS = {100_000: 100.0, 1_000_000: 200.0}  # hybrid, embedded, including the query embedding
+TARGET_ADD_S = 2.0  # 10 articles into 100k chunks: ingest minus embedding, and until the app answers from them
 TARGET_NOOP_S = 3.0
 TARGET_INGEST_SHARE = 0.80
-MODES = ("dense", "bm25", "hybrid")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -58,7 +69,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         nargs="+",
         choices=["embedded", "server"],
         default=["embedded", "server"],
-        help="store modes (default both)",
+        help="store modes, in this order on the same store (default both)",
+    )
+    parser.add_argument(
+        "--adds", type=int, nargs="+", default=[10, 1000], help="articles added while the app runs (default 10 1000)"
     )
     parser.add_argument("--queries", type=int, default=200, help="dev questions timed per retrieval mode (default 200)")
     parser.add_argument("--warmup", type=int, default=5, help="untimed queries before each retrieval mode (default 5)")
@@ -76,6 +90,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-reingest", action="store_true", help="skip the no-op re-ingest of the MultiHop corpus")
+    parser.add_argument("--no-embedder", action="store_true", help="skip timing the embedder and a real ingest")
+    parser.add_argument(
+        "--multihop-dir", type=Path, default=syn.MULTIHOP_DIR, help="the MultiHop store (default bench/out/multihop)"
+    )
+    parser.add_argument("--multihop-collection", default=syn.MULTIHOP_COLLECTION, help="its collection (multihop)")
     parser.add_argument("--tmp", type=Path, default=None, help="where temporary stores go (default: system temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary stores")
     parser.add_argument("--out", type=Path, default=None, help="also write the Markdown report to this file")
@@ -83,140 +102,99 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--worker-timeout", type=float, default=3600, help="seconds one size/mode may take (default 3600)"
     )
     # internal: the child processes
-    parser.add_argument("--worker", choices=["store", "embedder", "reingest"], help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=["store", "embedder", "reingest", "app"], help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--source", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--mode", help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 # --- workers (each in its own process, so peak memory is per size and mode) -------------------
-class TimedEmbedder:
-    """Wraps the model and adds up the time spent embedding (the query's embedding)."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner, self.model_id, self.dimension = inner, inner.model_id, inner.dimension
-        self.seconds = 0.0
-
-    def embed(self, texts: Any) -> np.ndarray:
-        started = time.perf_counter()
-        try:
-            return self.inner.embed(texts)
-        finally:
-            self.seconds += time.perf_counter() - started
-
-    def count_tokens(self, text: str) -> int:
-        return self.inner.count_tokens(text)
-
-
-def _ms_stats(values: list[float]) -> dict[str, float]:
-    return {
-        "p50": syn.percentile(values, 50) * 1000,
-        "p95": syn.percentile(values, 95) * 1000,
-        "mean": float(np.mean(values)) * 1000,
-    }
+TimedEmbedder = growth.TimedModel
 
 
 def worker_store(args: argparse.Namespace) -> dict[str, Any]:
-    from rag.models.embedding import MiniLMEmbedder
-    from rag.pipeline import Pipeline
-    from rag.store.chroma import connect
+    """Build a store of `args.size` chunks, then grow it under a running app in each mode (see the module doc)."""
+    from rag.store import connection
 
-    result: dict[str, Any] = {
-        "size": args.size,
-        "mode": args.mode,
-        "rss_start_mb": syn.peak_rss_mb(),
-        "load_before": os.getloadavg()[0],
-    }
     source = syn.SourceChunks.load(args.source)
     local = args.workdir / "local"
-    server = None
-    try:
-        if args.mode == "server":
-            server = syn.ChromaServer(args.workdir / "server-db").start()
-        settings = syn.bench_settings(local, "scale", chroma_port=server.port if server else None)
-        build = syn.build_store(settings, source, args.size, noise=args.noise, seed=args.seed)
-        result["build"] = build.as_dict()
-        result["rss_after_build_mb"] = syn.peak_rss_mb()
-        chroma_dir = server.path if server else local / "chroma"
-        result["disk_chroma_mb"] = syn.dir_size_mb(chroma_dir)
-        result["disk_bm25_mb"] = syn.dir_size_mb(local / "bm25")
-
-        embedder = TimedEmbedder(MiniLMEmbedder(batch_size=settings.embed_batch_size))
-        # the retriever exactly as the app builds it (Pipeline.open), one pipeline per mode; its
-        # embedder is then pointed at the bare (timed) model, so that the embedding cache does
-        # not answer the second and third mode's queries
-        pipelines = {
-            mode: Pipeline.open(settings.model_copy(update={"retrieval_mode": mode}), embedder) for mode in MODES
-        }
-        store = pipelines["hybrid"].store
-        result["chunk_count"] = store.chunk_count()
-        result["article_count"] = store.article_count()
-        t = time.perf_counter()
-        pipelines["hybrid"].lexical.refresh(store)
-        result["bm25_load_s"] = time.perf_counter() - t
-        sample_retriever = pipelines["hybrid"].retriever
-        result["retriever"] = {
-            key: repr(value)
-            for key, value in vars(sample_retriever).items()
-            if key not in ("store", "embedder", "lexical")
-        }
-        questions = syn.load_questions(args.queries + args.warmup, args.seed)
-        warm, timed = questions[: args.warmup], questions[args.warmup :]
-        # what every retrieve() pays before searching: the store's generation check
-        checks = []
-        for _ in range(50):
-            t = time.perf_counter()
-            store.refresh()
-            checks.append(time.perf_counter() - t)
-        result["generation_check_ms"] = _ms_stats(checks)
-        result["queries"] = {}
-        for mode in MODES:
-            retriever = pipelines[mode].retriever
-            retriever.embedder = embedder
-            for question in warm:
-                retriever.retrieve(question, settings.top_k)
-            embeds, totals, found = [], [], 0
-            for question in timed:
-                embedder.seconds = 0.0
-                t = time.perf_counter()
-                passages = retriever.retrieve(question, settings.top_k)
-                totals.append(time.perf_counter() - t)
-                embeds.append(embedder.seconds)
-                found += bool(passages)
-            after = [total - embed for total, embed in zip(totals, embeds, strict=False)]
-            result["queries"][mode] = {
-                "n": len(timed),
-                "with_passages": found,
-                "embed_ms": _ms_stats(embeds),
-                "retrieval_ms": _ms_stats(after),
-                "total_ms": _ms_stats(totals),
-            }
-        if not server:  # what the app pays when another process's ingest makes it reopen the store
-            connection = connect(settings)
-            t = time.perf_counter()
-            connection.reopen()
-            pipelines["dense"].retriever.retrieve(timed[0], settings.top_k)
-            result["reopen_first_query_s"] = time.perf_counter() - t
-        # per-run and per-article costs that grow with the store: reading the manifest (every
-        # ingest run does it) and committing an article (its delete of stale chunks scans by metadata)
-        t = time.perf_counter()
-        manifest = store.manifest()
-        result["manifest_s"] = time.perf_counter() - t
-        sample = list(manifest.values())[-20:]
-        t = time.perf_counter()
-        store.commit_articles(sample)
-        result["commit_ms_per_article"] = (time.perf_counter() - t) / max(len(sample), 1) * 1000
-        result["rss_peak_mb"] = syn.peak_rss_mb()
-        result["load_after"] = os.getloadavg()[0]
-        if server:
-            result["server_memory_mb"] = server.memory_mb()
-    finally:
-        if server:
-            server.stop()
+    settings = syn.bench_settings(local, "scale")
+    result: dict[str, Any] = {"size": args.size, "load_before": os.getloadavg()[0], "phases": {}}
+    build = syn.build_store(settings, source, args.size, noise=args.noise, seed=args.seed)
+    result["build"] = build.as_dict()
+    result["disk_chroma_mb"] = syn.dir_size_mb(local / "chroma")
+    result["disk_lexical_mb"] = syn.dir_size_mb(local / "bm25")
+    result["builder_peak_rss_mb"] = syn.peak_rss_mb()
+    start = 0
+    for mode in args.modes:
+        server = syn.ChromaServer(local / "chroma").start() if mode == "server" else None
+        try:
+            port = server.port if server else None
+            phase = grow(args, source, syn.bench_settings(local, "scale", chroma_port=port), port, start)
+            if server:
+                phase["server_memory_mb"] = server.memory_mb()
+            result["phases"][mode] = phase
+            start += sum(args.adds)
+        finally:
+            if server:
+                server.stop()
+            for open_client in connection._EMBEDDED.values():  # let the server (or nobody) hold the folder
+                open_client.client.clear_system_cache()
+            connection._EMBEDDED.clear()
+    result["disk_chroma_after_mb"] = syn.dir_size_mb(local / "chroma")
+    result["disk_lexical_after_mb"] = syn.dir_size_mb(local / "bm25")
+    result["load_after"] = os.getloadavg()[0]
     return result
+
+
+def grow(args: argparse.Namespace, source: syn.SourceChunks, settings: Any, port: int | None, start: int) -> dict:
+    """A running app; the ingest adds `args.adds` articles in turn; after each, the app's time to answer from them."""
+    from rag.pipeline import Pipeline
+
+    app = growth.App(args.workdir, port, args.queries, args.warmup, args.seed)
+    phase: dict[str, Any] = {"app": app.ready, "adds": []}
+    model = growth.StandInModel()
+    pipeline = Pipeline.open(settings, model)
+    phase["chunks_before"] = pipeline.store.chunk_count()
+    prepare, spent = pipeline.lexical.prepare, [0.0]
+
+    def timed_prepare(store: Any, generation: int) -> None:
+        started = time.perf_counter()
+        prepare(store, generation)
+        spent[0] += time.perf_counter() - started
+
+    pipeline.lexical.prepare = timed_prepare  # type: ignore[method-assign]
+    for count in args.adds:
+        records = growth.new_articles(source, count, start)
+        path = growth.write_jsonl(args.workdir / f"new-{start}.jsonl", records)
+        model.seconds, spent[0] = 0.0, 0.0
+        started = time.perf_counter()
+        report = pipeline.ingest([path], progress=False)
+        wall = time.perf_counter() - started
+        delta = pipeline.lexical.last_delta
+        last = records[-1]
+        probe = app.probe(f"What does the {last['title'].split()[-1]} report say?", last["url"])
+        phase["adds"].append(
+            {
+                "articles": count,
+                "added": len(report.added),
+                "chunks": report.chunks_written,
+                "wall_s": wall,
+                "embed_s": model.seconds,
+                "lexical_s": spent[0],
+                "delta_full": bool(delta and delta.full),
+                "delta_articles": len(delta.add) if delta else 0,
+                "probe": probe,
+            }
+        )
+        start += count
+    phase["chunks_after"] = pipeline.store.chunk_count()
+    phase["app_memory_end_mb"] = app.memory_mb()
+    app.stop()
+    return phase
 
 
 def worker_embedder(args: argparse.Namespace) -> dict[str, Any]:
@@ -327,32 +305,25 @@ def worker_reingest(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run_worker(args: argparse.Namespace) -> None:
+    if args.worker == "app":
+        growth.run_app(args.workdir, args.port, args.queries, args.warmup, args.seed)
+        return
     work = {"store": worker_store, "embedder": worker_embedder, "reingest": worker_reingest}[args.worker]
     result = work(args)
     args.result.write_text(json.dumps(result, indent=1), encoding="utf-8")
 
 
 # --- the parent ---------------------------------------------------------------------------------
-def spawn(worker: str, workdir: Path, source: Path, timeout: float, **extra: Any) -> dict[str, Any]:
+def spawn(worker: str, workdir: Path, source: Path, args: argparse.Namespace, **extra: Any) -> dict[str, Any]:
     workdir.mkdir(parents=True, exist_ok=True)
     result = workdir / "result.json"
-    command = [
-        sys.executable,
-        "-m",
-        "bench.scale",
-        "--worker",
-        worker,
-        "--workdir",
-        str(workdir),
-        "--source",
-        str(source),
-        "--result",
-        str(result),
-    ]
+    command = [sys.executable, "-m", "bench.scale", "--worker", worker, "--workdir", str(workdir)]
+    command += ["--source", str(source), "--result", str(result)]
+    command += ["--multihop-dir", str(args.multihop_dir), "--multihop-collection", args.multihop_collection]
     for key, value in extra.items():
-        command += [f"--{key.replace('_', '-')}", str(value)]
+        command += [f"--{key.replace('_', '-')}", *str(value).split()]
     started = time.perf_counter()
-    completed = subprocess.run(command, cwd=syn.ROOT, env=syn.clean_env(), timeout=timeout, check=False)
+    completed = subprocess.run(command, cwd=syn.ROOT, env=syn.clean_env(), timeout=args.worker_timeout, check=False)
     if completed.returncode != 0 or not result.exists():
         raise RuntimeError(f"worker {worker} {extra} failed with exit code {completed.returncode}")
     data = json.loads(result.read_text(encoding="utf-8"))
@@ -404,12 +375,6 @@ def ingest_shares(store: dict[str, Any], embed: dict[str, Any]) -> dict[str, flo
     }
 
 
-def retriever_settings(stores: list[dict[str, Any]]) -> str:
-    if not stores:
-        return "?"
-    return ", ".join(f"{key}={value}" for key, value in stores[0].get("retriever", {}).items() if key != "mode")
-
-
 def real_line(embed: dict[str, Any]) -> str:
     real = embed.get("real_ingest")
     if not real:
@@ -432,15 +397,9 @@ def yes(ok: bool) -> str:
 
 
 def report(
-    args: argparse.Namespace,
-    info: dict[str, str],
-    embed: dict[str, Any],
-    stores: list[dict[str, Any]],
-    reingest: dict[str, Any] | None,
-    cli: dict[str, Any] | None,
-    notes: list[str],
-    total_s: float,
+    args: argparse.Namespace, info: dict[str, str], runs: dict[str, Any], notes: list[str], total_s: float
 ) -> str:
+    stores, embed = runs["stores"], runs["embed"]
     lines = [
         "# Scale benchmark",
         "",
@@ -453,177 +412,203 @@ def report(
         syn.hardware_markdown(info),
         "",
         (
-            "Method: synthetic stores are copies of the 8,996 real MultiHop-RAG chunks (609 articles) with their "
-            "real MiniLM vectors plus seeded Gaussian noise (norm "
-            f"{args.noise}), written through `ChunkStore` exactly as `rag.ingest.run` does "
-            "(write_chunks + commit_articles "
-            "per flush of 256 chunks, begin_run/end_run), so nothing is embedded while building. Each size and mode "
-            "runs "
-            "in its own process (peak memory is per row). Query latencies are over "
-            f"{args.queries} MultiHop dev questions (after {args.warmup} warm-up), top_k=5, through the retriever that "
-            "`Pipeline.open` builds (as the app does) with `retrieval_mode` set, its embedder pointed at the bare "
-            "model so the "
-            "embedding cache does not answer repeated questions: `Retriever.retrieve` includes its store generation "
-            "checks "
-            "and the final `get_chunks`; 'embed' is the query's MiniLM embedding, 'retrieval' everything after it. "
-            f"Retriever settings: {retriever_settings(stores)}."
+            "Method (bench/scale.py, bench/growth.py): synthetic stores are copies of the 8,996 real MultiHop-RAG "
+            "chunks (609 articles) with their real MiniLM vectors plus seeded Gaussian noise (norm "
+            f"{args.noise}), written through `ChunkStore` exactly as `rag.ingest.run` does (write_chunks + "
+            "commit_articles per flush of 256 chunks), so nothing is embedded while building; the lexical index is "
+            "built after. Then, per mode in turn on the same store, an app process opens the pipeline as `rag serve` "
+            f"does and times {args.queries} MultiHop dev questions per retrieval mode (after {args.warmup} warm-up; "
+            "'total' includes the question's MiniLM embedding); the ingest adds new articles (`Pipeline.ingest` of "
+            "a JSONL file; each interleaves two real articles and names a marker word; the embedding model is "
+            "replaced by a stand-in and its time subtracted); right after each ingest the running app asks about "
+            "the last new article until it answers from it."
         ),
+    ]
+    lines += build_section(stores) + app_section(stores) + growth_section(stores)
+    if embed:
+        lines += embedder_section(embed, stores)
+    lines += reingest_section(runs.get("reingest"), runs.get("cli"))
+    lines += ["", "## Targets", "", *targets(stores, runs)]
+    if notes:
+        lines += ["", "## Notes", ""] + [f"- {note}" for note in notes]
+    return "\n".join(lines) + "\n"
+
+
+def build_section(stores: list[dict[str, Any]]) -> list[str]:
+    lines = [
         "",
         "## Store build (no embedding)",
         "",
-        (
-            "| mode | chunks | articles | store write chunks/s | write_chunks s | commit_articles s | BM25 build s | "
-            "Chroma on disk MiB | BM25 on disk MiB | peak RSS after build MiB | peak RSS incl. queries MiB | server "
-            "peak RSS MiB |"
-        ),
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| chunks | articles | store write chunks/s | write_chunks s | commit_articles s | lexical index build s | "
+        "Chroma on disk MiB | lexical index on disk MiB | builder peak RSS MiB | load avg before / after |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for s in stores:
         b = s["build"]
-        server = s.get("server_memory_mb", {}).get("VmHWM")
         lines.append(
-            f"| {s['mode']} | {b['chunks']:,} | {b['articles']:,} | {b['store_rate']:,.0f} | {b['write_s']:.1f} | "
-            f"{b['commit_s']:.1f} | {b['bm25_s']:.1f} | {s['disk_chroma_mb']:,.0f} | {s['disk_bm25_mb']:,.0f} | "
-            f"{s['rss_after_build_mb']:,.0f} | {s['rss_peak_mb']:,.0f} | {f'{server:,.0f}' if server else '–'} |"
+            f"| {b['chunks']:,} | {b['articles']:,} | {b['store_rate']:,.0f} | {b['write_s']:.1f} | "
+            f"{b['commit_s']:.1f} | {b['bm25_s']:.1f} | {s['disk_chroma_mb']:,.0f} | {s['disk_lexical_mb']:,.0f} | "
+            f"{s['builder_peak_rss_mb']:,.0f} | {s['load_before']:.1f} / {s['load_after']:.1f} |"
         )
-    lines += [
+    return lines
+
+
+def app_section(stores: list[dict[str, Any]]) -> list[str]:
+    lines = [
         "",
-        "## Query latency (ms)",
+        "## The running app: latency (ms) and memory",
         "",
-        "| mode | chunks | retrieval | embed p50 | embed p95 | retrieval p50 | retrieval p95 | total p50 | total p95 |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|",
+        "| mode | chunks | open + first question s | hybrid p50 / p95 total | hybrid p50 / p95 after embedding | "
+        "dense p95 total | BM25 p95 total | app RSS after questions MiB | app peak RSS at the end MiB | "
+        "server peak RSS MiB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for s in stores:
-        for mode in MODES:
-            q = s["queries"][mode]
+        for mode, phase in s["phases"].items():
+            app, q = phase["app"], phase["app"]["queries"]
+            h = q["hybrid"]
+            server = phase.get("server_memory_mb", {}).get("VmHWM")
             lines.append(
-                f"| {s['mode']} | {s['build']['chunks']:,} | {mode} | {q['embed_ms']['p50']:.1f} | "
-                f"{q['embed_ms']['p95']:.1f} | "
-                f"{q['retrieval_ms']['p50']:.1f} | {q['retrieval_ms']['p95']:.1f} | {q['total_ms']['p50']:.1f} | "
-                f"{q['total_ms']['p95']:.1f} |"
+                f"| {mode} | {phase['chunks_before']:,} | {app['open_and_first_query_s']:.1f} | "
+                f"{h['total_ms']['p50']:.1f} / {h['total_ms']['p95']:.1f} | "
+                f"{h['retrieval_ms']['p50']:.1f} / {h['retrieval_ms']['p95']:.1f} | "
+                f"{q['dense']['total_ms']['p95']:.1f} | {q['bm25']['total_ms']['p95']:.1f} | "
+                f"{app['memory_mb'].get('VmRSS', 0):,.0f} | {phase['app_memory_end_mb'].get('VmHWM', 0):,.0f} | "
+                f"{f'{server:,.0f}' if server else '–'} |"
             )
-    lines += ["", "Other per-store figures:", ""]
+    return lines
+
+
+def growth_section(stores: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "",
+        "## Adding articles while the app runs",
+        "",
+        "| mode | store chunks | articles added | chunks | ingest s | ingest minus embedding s | of which lexical "
+        "update s | lexical update: articles (whole comparison?) | app answers from them after s | app rebuilt "
+        "the index? |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---:|---|",
+    ]
     for s in stores:
-        extra = (
-            f"- {s['mode']} {s['build']['chunks']:,}: generation check (2 per hybrid query) "
-            f"p50 {s['generation_check_ms']['p50']:.1f} ms"
-        )
-        extra += f"; BM25 index load {s['bm25_load_s']:.2f} s"
-        extra += f"; reading the manifest (every ingest run) {s['manifest_s']:.2f} s"
-        extra += f"; commit_articles of an already-built store {s['commit_ms_per_article']:.1f} ms per article"
-        if "reopen_first_query_s" in s:
-            extra += (
-                "; reopening the embedded store + first query (what the app pays after another process's ingest) "
-                f"{s['reopen_first_query_s']:.2f} s"
-            )
-        extra += f"; worker wall time {s['worker_wall_s'] / 60:.1f} min"
-        extra += f"; 1-min load average {s['load_before']:.1f} before, {s['load_after']:.1f} after"
-        lines.append(extra)
-    lines += [
+        for mode, phase in s["phases"].items():
+            for add in phase["adds"]:
+                probe = add["probe"]
+                answered = f"{probe['seconds']:.2f}" if probe["answered"] else f"not within {probe['seconds']:.0f}"
+                lines.append(
+                    f"| {mode} | {phase['chunks_before']:,} | {add['added']:,} | {add['chunks']:,} | "
+                    f"{add['wall_s']:.2f} | {add['wall_s'] - add['embed_s']:.2f} | {add['lexical_s']:.2f} | "
+                    f"{add['delta_articles']:,} ({'yes' if add['delta_full'] else 'no'}) | {answered} | "
+                    f"{'yes' if probe['app_wrote_index'] else 'no'} |"
+                )
+    return lines
+
+
+def embedder_section(embed: dict[str, Any], stores: list[dict[str, Any]]) -> list[str]:
+    lines = [
         "",
         "## Embedder and ingest throughput",
         "",
         (
             f"MiniLM int8 ONNX, batch 64, on {embed['sample']} real chunks: **{embed['embed_rate']:.1f} chunks/s** "
             f"({embed['embed_s']:.1f} s). Chunking (`chunk_text`, 200/40 tokens) of the sample's "
-            f"{embed['chunk_articles']} articles: "
-            f"{embed['chunk_s']:.2f} s for {embed['chunks_produced']} chunks = "
-            f"{embed['chunk_s_per_chunk'] * 1000:.2f} ms/chunk. "
-            f"Loading corpus.json ({embed['corpus_articles']} articles): {embed['load_s']:.2f} s = "
-            f"{embed['load_s_per_chunk'] * 1000:.2f} ms/chunk. Embedding cache (sha256 + sqlite lookup/insert): "
-            f"{embed['cache_s_per_chunk'] * 1000:.2f} ms/chunk."
+            f"{embed['chunk_articles']} articles: {embed['chunk_s']:.2f} s for {embed['chunks_produced']} chunks = "
+            f"{embed['chunk_s_per_chunk'] * 1000:.2f} ms/chunk. Loading corpus.json ({embed['corpus_articles']} "
+            f"articles): {embed['load_s']:.2f} s = {embed['load_s_per_chunk'] * 1000:.2f} ms/chunk. Embedding cache "
+            f"(sha256 + sqlite lookup/insert): {embed['cache_s_per_chunk'] * 1000:.2f} ms/chunk."
         ),
         "",
         (
             "A real ingest of N chunks is estimated as N / embedder speed + N × chunking + the store time measured "
-            "at that size. "
-            "Embedder share = embed / (embed + chunking + store); 'all' also counts loading, the cache and the BM25 "
-            "rebuild."
+            "at that size. Embedder share = embed / (embed + chunking + store); 'all' also counts loading, the "
+            "cache and the lexical index build."
         ),
         "",
         real_line(embed),
         "",
-        "| mode | chunks | embed s | chunking s | store s | embedder share | est. ingest chunks/s | share incl. "
-        "load, cache, BM25 | target ≥ 80% |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| chunks | embed s | chunking s | store s | embedder share | est. ingest chunks/s | share incl. load, cache, "
+        "lexical | target ≥ 80% |",
+        "|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
-    shares = []
     for s in stores:
         sh = ingest_shares(s, embed)
-        shares.append(sh)
         lines.append(
-            f"| {s['mode']} | {s['build']['chunks']:,} | {sh['embed_s']:,.0f} | {sh['chunk_s']:,.1f} | "
-            f"{sh['store_s']:,.1f} | "
+            f"| {s['build']['chunks']:,} | {sh['embed_s']:,.0f} | {sh['chunk_s']:,.1f} | {sh['store_s']:,.1f} | "
             f"{sh['share']:.1%} | {sh['ingest_rate']:.1f} | {sh['share_all']:.1%} | "
             f"{yes(sh['share'] >= TARGET_INGEST_SHARE)} |"
         )
-    lines += ["", "## No-op re-ingest of the 609-article MultiHop corpus", ""]
-    if reingest:
-        runs = reingest["runs"]
+    return lines
+
+
+def reingest_section(reingest: dict[str, Any] | None, cli: dict[str, Any] | None) -> list[str]:
+    lines = ["", "## No-op re-ingest of the 609-article MultiHop corpus", ""]
+    if not reingest:
+        return [*lines, "Skipped (--no-reingest)."]
+    lines += [
+        (
+            f"`Pipeline.ingest([corpus.json])` against the MultiHop store ({reingest['chunks']:,} chunks), 3 runs in "
+            f"one process after `Pipeline.open` ({reingest['open_s']:.2f} s, loads the model):"
+        ),
+        "",
+        "| run | seconds | report |",
+        "|---:|---:|---|",
+    ] + [f"| {i + 1} | {r['s']:.2f} | {r['summary']} |" for i, r in enumerate(reingest["runs"])]
+    if cli:
+        last = cli["stdout"].splitlines()[-1] if cli["stdout"] else ""
         lines += [
-            (
-                f"`Pipeline.ingest([corpus.json])` against `bench/out/multihop` ({reingest['chunks']:,} chunks), 3 "
-                "runs in one process "
-                f"after `Pipeline.open` ({reingest['open_s']:.2f} s, loads the model):"
-            ),
             "",
-            "| run | seconds | report |",
-            "|---:|---:|---|",
-        ] + [f"| {i + 1} | {r['s']:.2f} | {r['summary']} |" for i, r in enumerate(runs)]
-        if cli:
-            lines += [
-                "",
-                (
-                    f"As a user runs it (`python {cli['command']}`, a fresh process: imports, model, store, ingest): "
-                    f"**{cli['s']:.2f} s**, exit code {cli['exit']}, output "
-                    f"`{cli['stdout'].splitlines()[-1] if cli['stdout'] else ''}`."
-                ),
-            ]
-    else:
-        lines.append("Skipped (--no-reingest).")
-    lines += ["", "## Targets", ""]
-    big = [s for s in stores if s["mode"] == "embedded"]
-    if big:
-        largest = max(big, key=lambda s: s["build"]["chunks"])
-        worst = max(largest["queries"][m]["total_ms"]["p95"] for m in MODES)
-        after = max(largest["queries"][m]["retrieval_ms"]["p95"] for m in MODES)
-        lines.append(
-            f"- Retrieval p95 < {TARGET_P95_MS:.0f} ms at {largest['build']['chunks']:,} chunks, embedded: worst "
-            "mode p95 "
-            f"{worst:.1f} ms including the query embedding ({after:.1f} ms after it): "
-            f"{yes(worst < TARGET_P95_MS)}"
-            + ("" if largest["build"]["chunks"] >= 100_000 else " (measured below 100k)")
-        )
+            f"As a user runs it (`python {cli['command']}`, a fresh process: imports, model, store, ingest): "
+            f"**{cli['s']:.2f} s**, exit code {cli['exit']}, output `{last}`.",
+        ]
+    return lines
+
+
+def targets(stores: list[dict[str, Any]], runs: dict[str, Any]) -> list[str]:
+    """The issue's measures, each with the figure it is judged on."""
+    found = []
+    for s in stores:
+        for mode, phase in s["phases"].items():
+            size = s["build"]["chunks"]
+            small = next((add for add in phase["adds"] if add["articles"] <= 10), None)
+            if small and size >= 100_000:
+                probe = small["probe"]
+                rest = small["wall_s"] - small["embed_s"]
+                found.append(
+                    f"- {mode}, {size:,} chunks, adding {small['added']} articles ({small['chunks']} chunks): ingest "
+                    f"minus embedding {rest:.2f} s ≤ {TARGET_ADD_S:.0f} s {yes(rest <= TARGET_ADD_S)}; the running app "
+                    f"answered from them {probe['seconds']:.2f} s after the ingest ended "
+                    f"{yes(probe['answered'] and probe['seconds'] <= TARGET_ADD_S)}; no full rebuild: the ingest "
+                    f"updated {small['delta_articles']} articles {'by comparing all' if small['delta_full'] else ''}"
+                    f"{yes(not small['delta_full'])}, the app rebuilt nothing {yes(not probe['app_wrote_index'])}"
+                )
+            if mode == "embedded":
+                p95 = phase["app"]["queries"]["hybrid"]["total_ms"]["p95"]
+                limit = TARGET_P95_MS.get(size)
+                if limit:
+                    found.append(
+                        f"- embedded, {size:,} chunks: hybrid p95 including the query embedding {p95:.1f} ms ≤ "
+                        f"{limit:.0f} ms {yes(p95 <= limit)} (1-min load average {s['load_before']:.1f} at the "
+                        "start of this size)"
+                    )
+            if size >= 1_000_000:
+                rss = max(phase["app"]["memory_mb"].get("VmHWM", 0), phase["app_memory_end_mb"].get("VmHWM", 0))
+                found.append(
+                    f"- {mode}, {size:,} chunks: app peak resident memory {rss:,.0f} MiB ≤ 4 GB {yes(rss <= 4096)}"
+                )
+    reingest, cli = runs.get("reingest"), runs.get("cli")
     if reingest:
         first = reingest["runs"][0]["s"]
         ok = all(r["unchanged"] == 609 and not r["changed"] for r in reingest["runs"])
-        lines.append(
+        found.append(
             f"- No-op re-ingest < {TARGET_NOOP_S:.0f} s: {first:.2f} s in-process (reports unchanged 609: {ok}) "
             f"{yes(first < TARGET_NOOP_S and ok)}"
             + (f"; {cli['s']:.2f} s as a fresh CLI process {yes(cli['s'] < TARGET_NOOP_S)}" if cli else "")
         )
-    real = embed.get("real_ingest")
-    if real:
-        lines.append(
-            f"- Real end-to-end ingest of {real['chunks']} chunks at {real['ratio']:.1%} of the model's speed in the "
-            "same run: "
-            f"{yes(real['ratio'] >= TARGET_INGEST_SHARE)}"
-        )
-    if shares:
-        lines.append(
-            f"- Ingest throughput ≥ {TARGET_INGEST_SHARE:.0%} of the embedder's speed: "
-            + "; ".join(
-                f"{s['mode']} {s['build']['chunks']:,}: {sh['share']:.1%} {yes(sh['share'] >= TARGET_INGEST_SHARE)}"
-                for s, sh in zip(stores, shares, strict=False)
-            )
-        )
-    if notes:
-        lines += ["", "## Notes", ""] + [f"- {note}" for note in notes]
-    return "\n".join(lines) + "\n"
+    return found or ["(no size measured reaches a target's size)"]
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    syn.MULTIHOP_DIR, syn.MULTIHOP_COLLECTION = args.multihop_dir, args.multihop_collection
     if args.worker:
         run_worker(args)
         return 0
@@ -632,55 +617,34 @@ def main(argv: list[str] | None = None) -> int:
     syn.ensure_multihop()
     root = Path(tempfile.mkdtemp(prefix="rag-scale-", dir=args.tmp))
     notes: list[str] = []
+    runs: dict[str, Any] = {"embed": None, "stores": [], "reingest": None, "cli": None}
     try:
         source = root / "source"
         print("exporting the MultiHop chunks ...", file=sys.stderr, flush=True)
-        syn.export_source().save(source)
-        print("timing the embedder ...", file=sys.stderr, flush=True)
-        embed = spawn(
-            "embedder",
-            root / "embedder",
-            source,
-            args.worker_timeout,
-            seed=args.seed,
-            embed_sample=args.embed_sample,
-            real_articles=args.real_articles,
-        )
-        stores = []
-        for mode in args.modes:
-            for size in args.sizes:
-                print(f"{mode} {size:,} chunks ...", file=sys.stderr, flush=True)
-                workdir = root / f"{mode}-{size}"
-                try:
-                    stores.append(
-                        spawn(
-                            "store",
-                            workdir,
-                            source,
-                            args.worker_timeout,
-                            size=size,
-                            mode=mode,
-                            queries=args.queries,
-                            warmup=args.warmup,
-                            noise=args.noise,
-                            seed=args.seed,
-                        )
-                    )
-                except (RuntimeError, subprocess.TimeoutExpired) as error:
-                    notes.append(f"{mode} at {size:,} chunks could not be measured: {error}")
-                    print(notes[-1], file=sys.stderr)
-                finally:
-                    if not args.keep:
-                        shutil.rmtree(workdir, ignore_errors=True)
-        reingest = cli = None
+        syn.export_source(args.multihop_dir, args.multihop_collection).save(source)
+        if not args.no_embedder:
+            print("timing the embedder ...", file=sys.stderr, flush=True)
+            options = {"seed": args.seed, "embed_sample": args.embed_sample, "real_articles": args.real_articles}
+            runs["embed"] = spawn("embedder", root / "embedder", source, args, **options)
+        for size in args.sizes:
+            print(f"{size:,} chunks ...", file=sys.stderr, flush=True)
+            workdir = root / f"store-{size}"
+            options = {"size": size, "queries": args.queries, "warmup": args.warmup, "noise": args.noise}
+            try:
+                modes = {"modes": " ".join(args.modes), "adds": " ".join(map(str, args.adds))}
+                runs["stores"].append(spawn("store", workdir, source, args, seed=args.seed, **options, **modes))
+            except (RuntimeError, subprocess.TimeoutExpired) as error:
+                notes.append(f"{size:,} chunks could not be measured: {error}")
+                print(notes[-1], file=sys.stderr)
+            finally:
+                if not args.keep:
+                    shutil.rmtree(workdir, ignore_errors=True)
         if not args.no_reingest:
             print("no-op re-ingest of the MultiHop corpus ...", file=sys.stderr, flush=True)
-            reingest = spawn("reingest", root / "reingest", source, args.worker_timeout)
-            cli = time_cli_reingest()
-        text = report(args, info, embed, stores, reingest, cli, notes, time.perf_counter() - started)
-        (root / "raw.json").write_text(
-            json.dumps({"embed": embed, "stores": stores, "reingest": reingest, "cli": cli}, indent=1)
-        )
+            runs["reingest"] = spawn("reingest", root / "reingest", source, args)
+            runs["cli"] = time_cli_reingest()
+        text = report(args, info, runs, notes, time.perf_counter() - started)
+        (root / "raw.json").write_text(json.dumps(runs, indent=1))
         syn.emit(text, args.out)
     finally:
         syn.cleanup(root, args.keep)

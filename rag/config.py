@@ -42,7 +42,7 @@ class Settings(BaseSettings):
 
     # --- loading -------------------------------------------------------------------
     max_article_bytes: int = Field(
-        5_000_000, description="Larger articles (file or record text) are reported and skipped."
+        500_000, description="Larger articles (the text of a file, record or web page) are reported and skipped."
     )
     max_file_bytes: int = Field(500_000_000, description="Larger .json/.jsonl/.csv files are reported and skipped.")
     csv_title_column: str = Field("headlines", description="CSV column with the title.")
@@ -77,7 +77,16 @@ class Settings(BaseSettings):
             "a collection keeps the embedder it was built with."
         ),
     )
-    embed_batch_size: int = Field(64, description="Texts per embedding call.")
+    embed_batch_size: int = Field(
+        16, description="Texts per embedding call (larger batches are no faster on CPU and need more memory)."
+    )
+    write_wait: float = Field(
+        600.0,
+        description=(
+            "Seconds an ingest or removal waits for another writer of the same collection before giving up "
+            "(readers never wait)."
+        ),
+    )
 
     # --- retrieval -------------------------------------------------------------------
     top_k: int = Field(5, description="Passages given to the answerer.")

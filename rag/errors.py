@@ -39,6 +39,12 @@ class StoreError(RagError):
     """The vector store cannot be used as configured (unreachable server, wrong embedder, no such collection)."""
 
 
+class MissingCollection(StoreError):
+    """The collection asked for does not exist (a misspelt --collection): a configuration error."""
+
+    exit_code = 2
+
+
 class EmbedderError(RagError):
     """The embedding model is not installed, or its endpoint failed."""
 

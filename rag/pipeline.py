@@ -9,7 +9,7 @@ per collection (the web app's collection picker), sharing one embedding model.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +19,8 @@ from rag.config import Settings
 from rag.ingest.files import LoadOptions
 from rag.ingest.run import IngestOptions, IngestReport, ingest
 from rag.ingest.web.fetch import Fetcher, fetch_options
-from rag.ingest.web.sources import Harvest, WebSource, harvest
+from rag.ingest.web.sources import HarvestOptions, WebRun, WebSource
+from rag.ingest.web.state import FetchState
 from rag.models.embedding import CachedEmbedder, Embedder, make_embedder, make_model
 from rag.search.lexical import Bm25Index
 from rag.search.retrieval import Retriever
@@ -43,7 +44,7 @@ class Pipeline:
         """
         embedder = make_embedder(settings, model)
         store = ChunkStore.open(settings, embedder, create)
-        lexical = Bm25Index(settings.data_dir / "bm25" / settings.collection)
+        lexical = lexical_index(settings)
         retriever = Retriever(
             store, embedder, lexical, settings.retrieval_mode, settings.candidates, hints=settings.query_hints
         )
@@ -70,32 +71,40 @@ class Pipeline:
         sync: bool = False,
         progress: bool = True,
         web_sources: Sequence[WebSource] = (),
+        sources_file: str = "",
+        notice: Callable[[str], None] = print,
+        listed: Sequence[WebSource] | None = None,
     ) -> IngestReport:
-        """Ingest files and folders, and pages and feeds fetched from the web."""
-        if not web_sources:
-            return self._ingest(paths, sync, progress, None)
-        validators = self.settings.data_dir / "fetch" / f"{self.settings.collection}.json"
-        with Fetcher(fetch_options(self.settings), validators) as fetcher:
-            harvested = harvest(list(web_sources), fetcher, frozenset(self.store.manifest()))
-            report = self._ingest(paths, sync, progress, harvested)
-            for url, article_id in harvested.processed:  # stored: an unchanged page may now cost one 304
-                fetcher.remember(url, article_id)
-            fetcher.save()
-        return report
+        """Ingest files and folders, and pages, feeds and sitemaps fetched from the web meanwhile.
 
-    def _ingest(self, paths: Sequence[Path], sync: bool, progress: bool, web: Harvest | None) -> IngestReport:
+        `sources_file`: the sources or OPML file `web_sources` came from (with `sync`, the articles of
+        a line dropped from it are removed; `listed`: all the sources it lists, when `web_sources` are only
+        some of them); `notice`: where a wait for another writer is announced."""
         options = IngestOptions(
             load=LoadOptions.from_settings(self.settings),
             chunk_tokens=self.settings.chunk_tokens,
             chunk_overlap=self.settings.chunk_overlap,
             sync=sync,
+            write_wait=self.settings.write_wait,
         )
         prepare = None if self.settings.retrieval_mode == "dense" else self.prepare_lexical
-        return ingest(paths, self.store, self.embedder, options, progress, before_publish=prepare, web=web)
+        if not web_sources and not sources_file:
+            return ingest(paths, self.store, self.embedder, options, progress, prepare, None, notice)
+        state = FetchState(self.settings.data_dir / "fetch" / f"{self.settings.collection}.json")
+        origins = tuple(source.origin for source in listed) if listed is not None else None
+        harvest = HarvestOptions(self.settings.max_article_bytes, sources_file, origins)
+        with Fetcher(fetch_options(self.settings)) as fetcher:
+            web = WebRun(list(web_sources), fetcher, state, harvest)
+            return ingest(paths, self.store, self.embedder, options, progress, prepare, web, notice)
 
     def prepare_lexical(self, generation: int) -> None:
         """Build the BM25 index of the store's next generation (before publishing it to readers)."""
         self.lexical.prepare(self.store, generation)
+
+
+def lexical_index(settings: Settings) -> Bm25Index:
+    """The BM25 index of `settings.collection` (persisted under the data dir)."""
+    return Bm25Index(settings.data_dir / "bm25" / settings.collection)
 
 
 class Pipelines:

@@ -51,7 +51,7 @@ def generated_story(n: int) -> Story:
     )
 
 
-def page(story: Story, base: str = "", site: str = "The Loopback Gazette") -> str:
+def page(story: Story, base: str = "", site: str = "The Loopback Gazette", canonical: str = "", head: str = "") -> str:
     teasers = "".join(
         f'<article class="teaser"><h3><a href="/news/other-{i}.html">Other story {i}</a></h3>'
         f"<p>A short teaser for another story number {i}.</p></article>"
@@ -63,7 +63,7 @@ def page(story: Story, base: str = "", site: str = "The Loopback Gazette") -> st
 <meta property="og:site_name" content="{site}">
 <meta property="og:title" content="{html.escape(story.title)}">
 <meta property="article:published_time" content="{story.date}T09:30:00+00:00">
-<link rel="canonical" href="{base}/news/{story.slug}.html?utm_source=canonical">
+<link rel="canonical" href="{canonical or f"{base}/news/{story.slug}.html?utm_source=canonical"}">{head}
 <script>window.analytics = "TRACKING-SCRIPT";</script></head>
 <body>
 <div id="cookie-banner"><p>We use cookies to improve your experience. Accept all cookies?</p>
@@ -103,6 +103,11 @@ class NewsSite:
     not_modified: Counter[str] = field(default_factory=Counter)
     failing: set[str] = field(default_factory=set)  # paths that answer 503 for now
     redirects: dict[str, str] = field(default_factory=dict)  # path -> Location of a 302
+    documents: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # path -> (content type, body) tests add
+    entry_links: dict[str, str] = field(default_factory=dict)  # slug -> the link its feed entries give instead
+    relative_links: bool = False  # feeds give entry links as paths (/news/x.html), not absolute URLs
+    gates: dict[str, threading.Event] = field(default_factory=dict)  # path -> answered only once the event is set
+    gate_timeouts: set[str] = field(default_factory=set)  # gated paths answered without their event (a test fails)
     hosts: set[str] = field(default_factory=set)  # Host headers seen
     port: int = 0
 
@@ -113,9 +118,15 @@ class NewsSite:
     def url(self, path: str) -> str:
         return self.base + path
 
+    def link(self, slug: str, query: str = "") -> str:
+        """An entry's link to a story: its page (absolute or, with `relative_links`, a path), or `entry_links`."""
+        path = self.entry_links.get(slug, f"/news/{slug}.html{query}")
+        return path if self.relative_links or path.startswith("http") else self.base + path
+
     def rss(self) -> str:
         items = "".join(
-            f"<item><title>{html.escape(self.stories[s].title)}</title><link>{self.base}/news/{s}.html?utm_medium=rss</link>"
+            f"<item><title>{html.escape(self.stories[s].title)}</title>"
+            f"<link>{html.escape(self.link(s, '?utm_medium=rss'))}</link>"
             f"<pubDate>Tue, {self.stories[s].date[8:]} Oct 2023 09:30:00 +0000</pubDate>"
             f"<description>{html.escape(self.stories[s].paragraphs[0])}</description></item>"
             for s in self.feed_slugs
@@ -132,7 +143,7 @@ class NewsSite:
 
     def atom(self) -> str:
         entries = "".join(
-            f'<entry><title>{html.escape(self.stories[s].title)}</title><link href="{self.base}/news/{s}.html"/>'
+            f'<entry><title>{html.escape(self.stories[s].title)}</title><link href="{html.escape(self.link(s))}"/>'
             f"<id>{self.base}/news/{s}.html</id><updated>{self.stories[s].date}T09:30:00Z</updated>"
             f"<summary>{html.escape(self.stories[s].paragraphs[0])}</summary></entry>"
             for s in self.feed_slugs
@@ -159,7 +170,7 @@ class NewsSite:
         path = handler.path.split("?", 1)[0]
         self.hits[path] += 1
         self.hosts.add(handler.headers.get("Host", ""))
-        documents = {
+        documents: dict[str, tuple[str, str | bytes]] = {
             "/robots.txt": ("text/plain", "User-agent: *\nDisallow: /private/\n"),
             "/feed.rss": ("application/rss+xml", self.rss()),
             "/feed.atom": ("application/atom+xml", self.atom()),
@@ -172,8 +183,12 @@ class NewsSite:
             ),
             "/private/secret.html": ("text/html", page(generated_story(99))),
             "/report.pdf": ("application/pdf", "%PDF-1.4 not html"),
+            "/favicon.ico": ("image/x-icon", "\x00\x00\x01\x00"),
             "/huge.html": ("text/html", page(generated_story(98)) + "<!--" + "x" * BIG_BYTES + "-->"),
         }
+        documents.update(self.documents)
+        if path in self.gates and not self.gates[path].wait(timeout=60):  # a safety net: the test sets the event
+            self.gate_timeouts.add(path)
         if path.startswith("/news/") and path[6:-5] in self.stories:
             documents[path] = ("text/html", page(self.stories[path[6:-5]], self.base))
         if path in self.failing:
@@ -186,7 +201,7 @@ class NewsSite:
             )
         elif path in documents:
             kind, text = documents[path]
-            body = text.encode("utf-8")
+            body = text.encode("utf-8") if isinstance(text, str) else text
             etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
             if handler.headers.get("If-None-Match") == etag:
                 self.not_modified[path] += 1

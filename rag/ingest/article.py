@@ -36,6 +36,11 @@ class Article:
         return text_hash(self.text)
 
 
+def is_url(text: str) -> bool:
+    """A web address in any letter case (`HTTP://…` too), not a file path."""
+    return text.lower().startswith(("http://", "https://"))
+
+
 @dataclass(frozen=True)
 class LoadFailure:
     path: str  # the file, plus '#line N' / '#row N' / '#record N' for a bad record; or a URL

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from rag.ingest.article import Article, LoadFailure
 from rag.ingest.formats import (
+    BINARY_SUFFIXES,
     RECORD_SUFFIXES,
     SUPPORTED_SUFFIXES,
     CsvColumns,
@@ -111,7 +112,7 @@ def load_file(path: Path, options: LoadOptions) -> tuple[list[Article], list[Loa
         suffix = path.suffix.lower()
         if suffix not in SUPPORTED_SUFFIXES:
             raise FormatError(_unsupported(path))
-        many = path.suffix.lower() in RECORD_SUFFIXES
+        many = suffix in RECORD_SUFFIXES or suffix in BINARY_SUFFIXES
         limit, setting = (
             (options.max_file_bytes, "RAG_MAX_FILE_BYTES") if many else (options.max_bytes, "RAG_MAX_ARTICLE_BYTES")
         )

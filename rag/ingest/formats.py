@@ -19,13 +19,19 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from pypdf import PdfReader
+from pypdf.errors import PdfReadError
+
 from rag.ingest.article import LoadFailure
 from rag.ingest.web.extract import extract
+from rag.ingest.web.paywall import paywall_reason
+from rag.text.boilerplate import drop_promotions
 from rag.text.dates import date_from_name, normalise_date
 
 RECORD_SUFFIXES = (".json", ".jsonl", ".csv")
 HTML_SUFFIXES = (".html", ".htm")
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl", ".csv")
+BINARY_SUFFIXES = (".pdf",)  # read with their file-size limit, like record files
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl", ".csv", ".pdf")
 
 
 class FormatError(Exception):
@@ -65,6 +71,8 @@ def parse(data: bytes, path: Path, csv_columns: CsvColumns) -> Parsed:
     suffix = path.suffix.lower()
     if suffix in HTML_SUFFIXES:
         return _parse_html(data, path)
+    if suffix == ".pdf":
+        return [pdf_draft(data, path.stem)]
     return _PARSERS[suffix](_decode_text(data), path, csv_columns)
 
 
@@ -141,12 +149,30 @@ def _title_from_stem(stem: str) -> str:
     return words[:1].upper() + words[1:]
 
 
+def pdf_draft(data: bytes, stem: str = "") -> Draft:
+    """The text layer of a PDF (pypdf), its title from the document's metadata, else its first line."""
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        pages = [page.extract_text() or "" for page in reader.pages]
+        title = str((reader.metadata.title if reader.metadata else "") or "").strip()
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as error:
+        raise FormatError(f"not a readable PDF ({error}); re-export it or convert it to text") from None
+    text = "\n\n".join(page.strip() for page in pages if page.strip())
+    first = text.strip().split("\n", 1)[0].strip()
+    title = title or (first if 0 < len(first.split()) <= 20 else "") or _title_from_stem(stem)
+    needs = "the PDF has no text layer (a scanned document?); run OCR on it or give the text"
+    return Draft(text, needs, title, date_from_name(stem))
+
+
 def _parse_html(data: bytes, path: Path) -> Parsed:
     page = extract(data)
+    paywalled = paywall_reason(data, page.text)
+    if paywalled:
+        raise FormatError(f"{paywalled}; save the full article instead")
     title = page.title or _title_from_stem(path.stem)
     when = page.date or date_from_name(path.stem)
     needs = "the page has no readable story text (a script-only or paywalled page?)"
-    return [Draft(page.text, needs, title, when, page.site_name, page.url)]
+    return [Draft(drop_promotions(page.text), needs, title, when, page.site_name, page.url)]
 
 
 _JSON_FIELDS = {

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Container
 
 import numpy as np
 from datasketch import MinHash, MinHashLSH
@@ -56,11 +57,12 @@ class SyndicationIndex:
             self._lsh.insert(article_id, signature)
             self._signatures[article_id] = signature
 
-    def match(self, signature: MinHash, exclude: str = "") -> str | None:
-        """The stored article most similar to `signature` at or above the threshold, if any."""
+    def match(self, signature: MinHash, exclude: str = "", skip: Container[str] = ()) -> str | None:
+        """The stored article most similar to `signature` at or above the threshold, if any
+        (neither `exclude` nor any of `skip`)."""
         best, best_score = None, self.threshold
         for candidate in self._lsh.query(signature):
-            if candidate == exclude:
+            if candidate == exclude or candidate in skip:
                 continue
             score = float(self._signatures[candidate].jaccard(signature))
             if score >= best_score:

@@ -245,6 +245,17 @@ class CachedEmbedder:
             self._db.close()
 
 
+def configured_model_id(settings: Settings) -> str:
+    """The `model_id` of the configured embedder, without loading it (to open a store for reading)."""
+    name = settings.embedder
+    model = name.removeprefix("openai:")
+    if name == "minilm":
+        return MINILM_MODEL_ID
+    if name.startswith("openai:") and model:
+        return f"openai:{model}"
+    raise ConfigurationError(f"unknown embedder {name!r}: use 'minilm' or 'openai:<model>'")
+
+
 def make_model(settings: Settings) -> Embedder:
     """The configured embedding model, uncached."""
     name = settings.embedder

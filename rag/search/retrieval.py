@@ -27,7 +27,7 @@ import numpy as np
 from rag.config import RetrievalMode
 from rag.models.embedding import Embedder
 from rag.search.hints import QueryHints, parse_query_hints
-from rag.search.lexical import Bm25Index, LexicalScores
+from rag.search.lexical import Bm25Index, LexicalScores, Mask
 from rag.store.chroma import ChunkRecord, ChunkStore
 from rag.text.dates import QueryFilters
 
@@ -205,9 +205,9 @@ class Retriever:
             ([chunk_id for chunk_id, _ in lexical_top], weights.lexical),
         ]
 
-        def boost(factor: float, admits: Callable[[dict[str, Any]], bool], mask: np.ndarray | None) -> None:
+        def boost(factor: float, admits: Callable[[dict[str, Any]], bool], mask: Mask | None) -> None:
             rankings.append(([chunk_id for chunk_id, r in dense.items() if admits(r.metadata)], factor * weights.dense))
-            if lexical is not None and mask is not None and mask.any():
+            if lexical is not None and mask is not None:  # no chunk within the mask: an empty ranking, left out
                 rankings.append(([chunk_id for chunk_id, _ in lexical.top(depth, mask)], factor * weights.lexical))
 
         for source in hints.sources:
@@ -232,10 +232,8 @@ class Retriever:
     ) -> Candidate:
         if chunk_id in dense:
             meta = dense[chunk_id].metadata
-        elif lexical is not None and chunk_id in lexical.rows:
-            meta = lexical.meta[lexical.rows[chunk_id]]
         else:
-            meta = {}
+            meta = (lexical.meta_of(chunk_id) if lexical is not None else None) or {}
         return Candidate(
             chunk_id,
             score,

@@ -10,20 +10,25 @@ collections:
 An article is committed only after all its chunks are written, and its old chunks are
 deleted only after that, so a crash at any point leaves either the old or the new
 version answerable. Chunks not covered by the manifest (left by a crash) are swept at
-the start of the next run.
+the start of the next run. The manifest holds each article's chunk ids, so replacing or
+removing an article deletes its chunks by id (records written before it fall back on a
+metadata scan once). A run remembers which articles it changed (`run_changes`), so what
+follows the store (the lexical index) can apply just those.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from rag.config import Settings
-from rag.errors import StoreError
+from rag.errors import ConfigurationError
 from rag.models.embedding import Embedder
+from rag.store import writer
 from rag.store.chunks import ChunkRecord, Chunks
 from rag.store.connection import Connection, Handles, collection_names, connect, require_collection
 from rag.store.embedding_function import ChromaEmbeddingFunction
@@ -54,22 +59,25 @@ class ChunkStore:
         handles = Handles(connection, name, embedder)
         built_with = (handles.chunks().metadata or {}).get("embedder")
         if built_with != embedder.model_id:
-            raise StoreError(
+            raise ConfigurationError(
                 f"Collection '{name}' was built with embedder '{built_with}', not '{embedder.model_id}'. "
                 f"Set RAG_EMBEDDER to match it, or choose another RAG_COLLECTION."
             )
+        self.identity = str(handles.chunks().id)  # the chunk collection's id: the same for every client of it
         batch = connection.client.get_max_batch_size()
         self.chunks = Chunks(handles.chunks, connection, batch)
         self.articles = Manifest(handles.manifest, batch)
         self.state = RunState(handles.manifest)
         self._seen_generation = self.generation()
+        self._changes: set[str] | None = None  # articles changed by this process's run; None: not known
+        self._unpublished = False  # the previous run crashed after changing the store, maybe
 
     @classmethod
     def open(cls, settings: Settings, embedder: Embedder, create: bool = True) -> ChunkStore:
-        """The store of `settings.collection`; with `create=False` a missing collection is a StoreError."""
+        """The store of `settings.collection`; with `create=False` a missing collection is a `MissingCollection`."""
         connection = connect(settings)
         if not create:
-            require_collection(connection, settings.collection)
+            require_collection(connection, settings)
         return cls(connection, settings.collection, embedder)
 
     def refresh(self) -> int:
@@ -81,6 +89,12 @@ class ChunkStore:
             self._seen_generation = generation
         return generation
 
+    def writing(self, wait: float, notice: Callable[[str], None]) -> AbstractContextManager[None]:
+        """The collection's writer lock (rag.store.writer): one ingest or removal at a time."""
+        if self._connection.folder is not None:
+            return writer.file_lock(self._connection.folder / "locks", self.name, wait, notice)
+        return writer.server_lock(self._connection.client, self.name, wait, notice)
+
     # --- run state ----------------------------------------------------------------------
     def generation(self) -> int:
         """Changes whenever an ingest run changed the store: readers use it to refresh caches."""
@@ -88,15 +102,25 @@ class ChunkStore:
 
     def begin_run(self) -> int:
         """Mark a run as started; if the previous one never finished, sweep what it left. Returns chunks swept."""
-        return self.state.start(self.sweep_orphans)
+        crashed, swept = self.state.start(self.sweep_orphans)
+        self._changes = None if crashed else set()  # a crashed run's changes are not known
+        self._unpublished = crashed  # and what it committed was never published: this run publishes it
+        return swept
+
+    def run_changes(self) -> frozenset[str] | None:
+        """Ids of the articles committed or removed since `begin_run` in this process; None when that is not
+        the whole change since the last published generation (the previous run crashed, or no run began)."""
+        return None if self._changes is None else frozenset(self._changes)
 
     def end_run(self, changed: bool, before_publish: Callable[[int], None] | None = None) -> int:
-        """Mark the run finished; if it changed the store, publish the next generation. Returns the generation.
+        """Mark the run finished; if it (or a crashed run before it) changed the store, publish the next
+        generation. Returns the generation.
 
         `before_publish(generation)` runs first when there is a new generation, so what readers of it
         need (e.g. the BM25 index) is ready when they see it.
         """
-        self._seen_generation = self.state.finish(changed, before_publish)
+        self._seen_generation = self.state.finish(changed or self._unpublished, before_publish)
+        self._changes, self._unpublished = None, False
         return self._seen_generation
 
     def sweep_orphans(self) -> int:
@@ -112,10 +136,25 @@ class ChunkStore:
         self.chunks.write(ids, texts, embeddings, metadatas)
 
     def commit_articles(self, records: Sequence[ArticleRecord]) -> None:
-        """Record articles as committed, then delete their chunks of any other version."""
+        """Record articles as committed, then delete their chunks of any other version (by the chunk ids
+        the manifest held for them: no scan)."""
+        previous = self.articles.get_many([record.id for record in records])
         self.articles.write(records)
-        if records:
-            self.chunks.delete(self.chunks.other_versions({record.id: record.content_hash for record in records}))
+        stale: list[str] = []
+        unknown: dict[str, str] = {}  # records written before the manifest held chunk ids
+        for record in records:
+            old = previous.get(record.id)
+            if old is None or old.content_hash == record.content_hash:
+                continue  # new (a crashed run's leftovers are swept), or the same version: the same chunks
+            if old.chunk_ids:
+                kept = set(record.chunk_ids)
+                stale += [chunk_id for chunk_id in old.chunk_ids if chunk_id not in kept]
+            else:
+                unknown[record.id] = record.content_hash
+        if unknown:
+            stale += self.chunks.other_versions(unknown)
+        self.chunks.delete(stale)
+        self._changed(record.id for record in records)
 
     def relocate(self, records: Sequence[ArticleRecord]) -> None:
         """Record where committed articles are now found (a moved or renamed file); chunks stay as they are."""
@@ -131,12 +170,25 @@ class ChunkStore:
         self.articles.write([replace(record, also=merged)])
         sources = [source for source in dict.fromkeys(copy.source for copy in merged) if source]
         urls = [url for url in dict.fromkeys(copy.url for copy in merged) if url]
-        self.chunks.set_copies(article_id, sources, urls)
+        self.chunks.set_copies(self._chunks_of(record), sources, urls)
 
     def remove_article(self, article_id: str) -> None:
         """Forget an article: manifest first (so a crash leaves only sweepable orphans), then chunks."""
+        record = self.articles.get(article_id)
         self.articles.delete(article_id)
-        self.chunks.delete_article(article_id)
+        if record is not None and record.chunk_ids:
+            self.chunks.delete(record.chunk_ids)
+        else:
+            self.chunks.delete_article(article_id)
+        self._changed([article_id])
+
+    def _changed(self, article_ids: Iterable[str]) -> None:
+        if self._changes is not None:
+            self._changes.update(article_ids)
+
+    def _chunks_of(self, record: ArticleRecord) -> list[ChunkRecord]:
+        """A committed article's chunks, by the ids its record holds (a scan for older records)."""
+        return self.chunks.read(record.chunk_ids) if record.chunk_ids else self.chunks.of_article(record.id)
 
     # --- reading -------------------------------------------------------------------------
     def manifest(self) -> dict[str, ArticleRecord]:
@@ -144,6 +196,10 @@ class ChunkStore:
 
     def manifest_record(self, article_id: str) -> ArticleRecord | None:
         return self.articles.get(article_id)
+
+    def manifest_records(self, article_ids: Sequence[str]) -> dict[str, ArticleRecord]:
+        """The records of those of `article_ids` that are committed."""
+        return self.articles.get_many(article_ids)
 
     def query(
         self, embedding: np.ndarray, k: int, where: dict[str, Any] | None = None
@@ -165,7 +221,13 @@ class ChunkStore:
 
     def article_chunks(self, article_id: str) -> list[ChunkRecord]:
         """Every chunk of one article, in text order (to show the whole article)."""
-        return self.chunks.of_article(article_id)
+        record = self.articles.get(article_id)
+        chunks = self._chunks_of(record) if record is not None else self.chunks.of_article(article_id)
+        return sorted(chunks, key=lambda chunk: int(chunk.metadata["start"]))
+
+    def read_chunks(self, ids: Sequence[str]) -> list[ChunkRecord]:
+        """The chunks with these ids that exist, without embeddings (e.g. to index their text)."""
+        return self.chunks.read(ids)
 
     def collection_names(self) -> list[str]:
         """Chunk collections of this client (manifest collections left out)."""

@@ -51,10 +51,12 @@ class Chunks:
             self._collection().delete(ids=list(chunk_ids[start : start + self._batch]))
 
     def delete_article(self, article_id: str) -> None:
+        """Every chunk of an article, found by a metadata scan (for manifest records without chunk ids)."""
         self._collection().delete(where={"article_id": article_id})
 
     def other_versions(self, current: Mapping[str, str]) -> list[str]:
-        """Ids of the chunks of these articles (id -> content hash) that belong to another version."""
+        """Ids of the chunks of these articles (id -> content hash) that belong to another version,
+        found by a metadata scan (for manifest records without chunk ids)."""
         in_articles: dict[InclusionExclusionOperator, list[LiteralValue]] = {"$in": list(current)}
         found = self._collection().get(where={"article_id": in_articles}, include=["metadatas"])
         return [
@@ -71,15 +73,16 @@ class Chunks:
             if committed.get(str(meta["article_id"])) != meta["article_hash"]
         ]
 
-    def set_copies(self, article_id: str, sources: Sequence[str], urls: Sequence[str]) -> None:
+    def set_copies(self, chunks: Sequence[ChunkRecord], sources: Sequence[str], urls: Sequence[str]) -> None:
         """Record an article's re-publications on its chunks (`also_sources`, `also_urls`: newline-separated)."""
-        found = self._collection().get(where={"article_id": article_id}, include=["metadatas"])
-        metadatas: list[Mapping[str, Any]] = [
-            {**dict(meta), "also_sources": "\n".join(sources), "also_urls": "\n".join(urls)}
-            for meta in found["metadatas"] or []
-        ]
-        if metadatas:
-            self._collection().update(ids=found["ids"], metadatas=metadatas)
+        if chunks:
+            self._collection().update(
+                ids=[chunk.id for chunk in chunks],
+                metadatas=[
+                    {**chunk.metadata, "also_sources": "\n".join(sources), "also_urls": "\n".join(urls)}
+                    for chunk in chunks
+                ],
+            )
 
     # --- reading -------------------------------------------------------------------------
     def query(
@@ -142,16 +145,30 @@ class Chunks:
                 found[str(meta["article_id"])] = dict(meta)
             offset += len(page["ids"])
 
+    def read(self, ids: Sequence[str]) -> list[ChunkRecord]:
+        """The chunks with these ids that exist, text and metadata (no embeddings), in batches."""
+        records: list[ChunkRecord] = []
+        for start in range(0, len(ids), self._batch):
+            found = self._collection().get(
+                ids=list(ids[start : start + self._batch]), include=["documents", "metadatas"]
+            )
+            records += [
+                ChunkRecord(chunk_id, text, dict(meta))
+                for chunk_id, text, meta in zip(
+                    found["ids"], found["documents"] or [], found["metadatas"] or [], strict=False
+                )
+            ]
+        return records
+
     def of_article(self, article_id: str) -> list[ChunkRecord]:
-        """Every chunk of one article, in text order."""
+        """Every chunk of one article, found by a metadata scan (for manifest records without chunk ids)."""
         found = self._collection().get(where={"article_id": article_id}, include=["documents", "metadatas"])
-        records = [
+        return [
             ChunkRecord(chunk_id, text, dict(meta))
             for chunk_id, text, meta in zip(
                 found["ids"], found["documents"] or [], found["metadatas"] or [], strict=False
             )
         ]
-        return sorted(records, key=lambda record: int(record.metadata["start"]))
 
     def count(self) -> int:
         return self._collection().count()

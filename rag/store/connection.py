@@ -19,11 +19,12 @@ from chromadb.api.models.Collection import Collection
 from chromadb.api.types import Embeddable, EmbeddingFunction
 
 from rag.config import Settings
-from rag.errors import StoreError
+from rag.errors import MissingCollection, StoreError
 from rag.models.embedding import Embedder
 from rag.store.embedding_function import FUNCTION_NAME, ChromaEmbeddingFunction
 
 MANIFEST_SUFFIX = "__articles"
+WRITER_SUFFIX = "__writer"  # the writer lock of a collection on a server (rag.store.writer)
 
 
 class Connection:
@@ -34,8 +35,9 @@ class Connection:
     stores know to fetch fresh collection handles; `lock` keeps queries off a closing client.
     """
 
-    def __init__(self, factory: Callable[[], ClientAPI], embedded: bool) -> None:
+    def __init__(self, factory: Callable[[], ClientAPI], embedded: bool, folder: Path | None = None) -> None:
         self._factory, self.embedded = factory, embedded
+        self.folder = folder  # an embedded store's data dir (its writer locks live there)
         self.client = factory()
         self.epoch = 0
         self.lock = threading.RLock()
@@ -87,23 +89,32 @@ def connect(settings: Settings) -> Connection:
     if path not in _EMBEDDED:
         path.mkdir(parents=True, exist_ok=True)
         _EMBEDDED[path] = Connection(
-            lambda: chromadb.PersistentClient(path=str(path), settings=chroma_settings), embedded=True
+            lambda: chromadb.PersistentClient(path=str(path), settings=chroma_settings),
+            embedded=True,
+            folder=path.parent,
         )
     return _EMBEDDED[path]
 
 
 def collection_names(client: ClientAPI) -> list[str]:
-    """The chunk collections of a client, sorted (manifest collections left out)."""
-    return sorted(c.name for c in client.list_collections() if not c.name.endswith(MANIFEST_SUFFIX))
+    """The chunk collections of a client, sorted (manifest collections and writer locks left out)."""
+    return sorted(c.name for c in client.list_collections() if not c.name.endswith((MANIFEST_SUFFIX, WRITER_SUFFIX)))
 
 
-def require_collection(connection: Connection, name: str) -> None:
-    """StoreError naming the existing collections when `name` is not one of them."""
+def require_collection(connection: Connection, settings: Settings) -> None:
+    """The one check that a collection exists (read commands, `rag remove` and the web app's picker never
+    create one): a `MissingCollection` (a configuration error, exit 2) naming the existing ones."""
     existing = collection_names(connection.client)
-    if name not in existing:
-        raise StoreError(
-            f"There is no collection named '{name}'; existing: "
-            f"{', '.join(existing) or 'none'}. Choose one of them, or ingest articles into a new one."
+    if settings.collection not in existing:
+        where = (
+            f"the Chroma server at {settings.chroma_host}:{settings.chroma_port}"
+            if settings.uses_server
+            else str(settings.data_dir)
+        )
+        raise MissingCollection(
+            f"There is no collection named '{settings.collection}' in {where}; existing: "
+            f"{', '.join(existing) or 'none'}. Choose one of them with --collection or RAG_COLLECTION, "
+            "or create it with `rag ingest`."
         )
 
 

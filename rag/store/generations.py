@@ -33,12 +33,15 @@ class RunState:
     def generation(self) -> int:
         return int(self.read()["generation"])
 
-    def start(self, sweep: Callable[[], int]) -> int:
-        """Mark a run as started, first calling `sweep` if the previous run never finished; returns what it swept."""
+    def start(self, sweep: Callable[[], int]) -> tuple[bool, int]:
+        """Mark a run as started, first calling `sweep` if the previous run never finished.
+
+        Returns whether the previous run had crashed, and what `sweep` returned."""
         state = self.read()
-        swept = sweep() if state.get("running") else 0
+        crashed = bool(state.get("running"))
+        swept = sweep() if crashed else 0
         self.write({**state, "running": True})
-        return swept
+        return crashed, swept
 
     def finish(self, changed: bool, before_publish: Callable[[int], None] | None) -> int:
         """Mark the run finished, publishing the next generation if it changed the store."""

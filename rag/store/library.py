@@ -8,13 +8,17 @@ crash-safe `remove_article`, and says, when a collection is empty, how to fill i
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from rag.errors import UsageError
-from rag.store.chroma import ChunkStore
+import numpy as np
+
+from rag.config import Settings
+from rag.errors import EmbedderError, UsageError
+from rag.models.embedding import configured_model_id
+from rag.store.chroma import ChunkStore, Copy
 from rag.text.dates import QueryFilters, date_number, parse_filter_date
 
 
@@ -50,6 +54,29 @@ class LibraryStats:
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+class _ModelName:
+    """The configured embedder's name only: reading a store needs no model (`rag list` loads none)."""
+
+    def __init__(self, model_id: str) -> None:
+        self.model_id = model_id
+
+    @property
+    def dimension(self) -> int:
+        raise EmbedderError("no embedding model is loaded to read the store")
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        raise EmbedderError("no embedding model is loaded to read the store")
+
+    def count_tokens(self, text: str) -> int:
+        raise EmbedderError("no embedding model is loaded to read the store")
+
+
+def open_collection(settings: Settings) -> ChunkStore:
+    """The configured collection for reading or removing, without loading the embedding model;
+    a missing collection is a `MissingCollection` (exit 2), never created."""
+    return ChunkStore.open(settings, _ModelName(configured_model_id(settings)), create=False)
 
 
 def empty_notice(collection: str) -> str:
@@ -139,16 +166,28 @@ def select_for_removal(
     return [a.id for a in articles(store) if a.date and date_number(a.date) < cutoff]
 
 
-def remove(store: ChunkStore, ids: list[str], before_publish: Callable[[int], None] | None = None) -> None:
-    """Remove articles (manifest first, then chunks: a crash leaves only sweepable orphans)."""
+def remove(
+    store: ChunkStore,
+    ids: list[str],
+    before_publish: Callable[[int], object] | None = None,
+    wait: float = 600.0,
+    notice: Callable[[str], None] = print,
+) -> list[Copy]:
+    """Remove articles (manifest first, then chunks: a crash leaves only sweepable orphans), holding the
+    collection's writer lock; returns the re-publications recorded with them (stored again by the next
+    ingest of their sources, rag.ingest.run)."""
     if not ids:
-        return
-    store.begin_run()
-    for article_id in ids:
-        store.remove_article(article_id)
-    if before_publish is not None:
-        before_publish(store.generation() + 1)  # e.g. the BM25 index without them
-    store.end_run(changed=True)
+        return []
+    with store.writing(wait, notice):
+        manifest = store.manifest()
+        copies = [copy for article_id in ids if article_id in manifest for copy in manifest[article_id].also]
+        store.begin_run()
+        for article_id in ids:
+            store.remove_article(article_id)
+        if before_publish is not None:
+            before_publish(store.generation() + 1)  # e.g. the BM25 index without them
+        store.end_run(changed=True)
+    return copies
 
 
 def stats(store: ChunkStore, data_dir: Path | None) -> LibraryStats:

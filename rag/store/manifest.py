@@ -1,7 +1,8 @@
 """The article manifest: one record per committed article in the `<name>__articles` collection.
 
 A record holds the article's content hash, origin, title, chunk count, text hash, MinHash
-signature and its re-publications (`Copy`). The same collection also holds one state record
+signature, its re-publications (`Copy`) and its chunk ids (so that replacing or removing an
+article costs O(its chunks), not a metadata scan of the collection). The same collection also holds one state record
 (rag.store.generations), which `Manifest` leaves out of everything it returns.
 """
 
@@ -26,6 +27,7 @@ class Copy:
     id: str
     source: str
     url: str
+    origin: str = ""  # the file or feed it came from ('' in stores built before it): where to find it again
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class ArticleRecord:
     text_hash: str = ""  # hash of the text alone (rag.ingest.identity.text_hash); '' in stores built before it
     signature: str = ""  # MinHash of its shingles (rag.ingest.syndication.encode); '' in stores built before it
     also: tuple[Copy, ...] = ()  # other publications of the same story, stored once as this article
+    chunk_ids: tuple[str, ...] = ()  # its chunks, so replacing or removing it needs no scan; () in older stores
 
 
 class Manifest:
@@ -60,6 +63,15 @@ class Manifest:
         if not found["ids"]:
             return None
         return to_record(article_id, dict((found["metadatas"] or [{}])[0]))
+
+    def get_many(self, article_ids: Sequence[str]) -> dict[str, ArticleRecord]:
+        """The records of those of `article_ids` that are committed."""
+        found: dict[str, ArticleRecord] = {}
+        for start in range(0, len(article_ids), self._batch):
+            page = self._collection().get(ids=list(article_ids[start : start + self._batch]), include=["metadatas"])
+            for record_id, meta in zip(page["ids"], page["metadatas"] or [], strict=False):
+                found[record_id] = to_record(record_id, dict(meta))
+        return found
 
     def write(self, records: Sequence[ArticleRecord]) -> None:
         """Upsert the records, in batches."""
@@ -89,6 +101,7 @@ def to_record(record_id: str, meta: dict[str, Any]) -> ArticleRecord:
         text_hash=str(meta.get("text", "")),
         signature=str(meta.get("sig", "")),
         also=tuple(Copy(*copy) for copy in json.loads(str(meta.get("also", "[]")))),
+        chunk_ids=tuple(json.loads(str(meta.get("ids", "[]")))),
     )
 
 
@@ -100,7 +113,8 @@ def to_metadata(record: ArticleRecord) -> dict[str, Any]:
         "chunks": record.chunk_count,
         "text": record.text_hash,
         "sig": record.signature,
-        "also": json.dumps([[copy.id, copy.source, copy.url] for copy in record.also]),
+        "also": json.dumps([[copy.id, copy.source, copy.url, copy.origin] for copy in record.also]),
+        "ids": json.dumps(list(record.chunk_ids)),
     }
 
 

@@ -1,8 +1,8 @@
 """Terms: the content words of a text and how much two texts share.
 
 The one home of English word rules: the stop words (the common function words, plus the
-reporting verbs every news sentence has), possessives, and stemming with the Snowball English
-stemmer (PyStemmer, the stemmer the BM25 index uses too). Pure functions.
+reporting verbs every news sentence has; the keyword index drops the same ones), possessives,
+and stemming with the Snowball English stemmer (PyStemmer). Pure functions.
 """
 
 from __future__ import annotations

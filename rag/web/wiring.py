@@ -24,7 +24,8 @@ def gradio_value(value: Any) -> Any:
     if isinstance(value, Options):
         return gr.update(choices=value.choices, value=value.value)
     if isinstance(value, Examples):
-        return gr.update(value=[], examples=[{"text": q} for q in value.questions])
+        examples = [{"text": q} for q in value.questions]
+        return gr.update(value=[], examples=examples) if value.clear else gr.update(examples=examples)
     if isinstance(value, Shown):
         return gr.update(visible=value.visible)
     return value

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -106,6 +107,9 @@ def test_hit_rate_and_mrr_agree_with_llama_index(demo_pipeline: Pipeline, depth:
         ["hit_rate", "mrr"], retriever=LlamaIndexRetriever(demo_pipeline.retriever, top_k=depth)
     )
     cases = [c for c in load_testset(ROOT / "demo" / "testset.jsonl") if c.answerable and c.evidence]
+    # and one whose evidence is, by construction, the passage ranked second (so the lists are not all ones)
+    second = demo_pipeline.retriever.retrieve(cases[0].question, 2)[1]
+    cases.append(replace(cases[0], id="second", evidence=(second.text,)))
     ours: dict[str, list[float]] = {"hit_rate": [], "mrr": []}
     theirs: dict[str, list[float]] = {"hit_rate": [], "mrr": []}
     for case in cases:

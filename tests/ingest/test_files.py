@@ -343,7 +343,7 @@ def test_discover_recurses_sorts_and_skips_hidden(tmp_path: Path) -> None:
     b = write(root / "b.txt", "B")
     a = write(root / "sub" / "deeper" / "a.MD", "A")
     c = write(root / "c.csv", "articles\nC")
-    write(root / "notes.pdf", "ignored under folders")
+    write(root / "notes.docx", "ignored under folders")
     write(root / ".hidden.txt", "hidden")
     write(root / ".git" / "x.txt", "hidden dir")
     files, failures = discover([root, b, root / "sub"])
@@ -352,13 +352,13 @@ def test_discover_recurses_sorts_and_skips_hidden(tmp_path: Path) -> None:
 
 
 def test_discover_reports_missing_and_unsupported(tmp_path: Path) -> None:
-    pdf = write(tmp_path / "report.pdf", "x")
+    pdf = write(tmp_path / "report.docx", "x")
     hidden = write(tmp_path / ".given.txt", "explicitly given")
     files, failures = discover([tmp_path / "missing.txt", pdf, hidden])
     assert files == [hidden.resolve()]
     assert [f.path for f in failures] == [str(tmp_path / "missing.txt"), str(pdf)]
     assert "does not exist" in failures[0].reason
-    assert "unsupported file type '.pdf'" in failures[1].reason
+    assert "unsupported file type '.docx'" in failures[1].reason
 
 
 def test_discover_symlinks(tmp_path: Path) -> None:
@@ -413,7 +413,8 @@ def test_hostile_files_fail_cleanly_and_valid_files_still_load(tmp_path: Path) -
 
 
 def test_unreadable_and_unsupported_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert "unsupported file type '.pdf'" in only_failure(write(tmp_path / "x.pdf", "x")).reason
+    assert "unsupported file type '.docx'" in only_failure(write(tmp_path / "x.docx", "x")).reason
+    assert "not a readable PDF" in only_failure(write(tmp_path / "x.pdf", "x")).reason
     assert "cannot read the file (No such file or directory)" in only_failure(tmp_path / "gone.txt").reason
     folder = tmp_path / "folder.txt"
     folder.mkdir()

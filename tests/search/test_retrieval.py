@@ -10,7 +10,6 @@ import pytest
 
 from rag.pipeline import Pipeline
 from rag.search.hints import DateRange, QueryHints, parse_dates, parse_query_hints, source_aliases
-from rag.search.lexical import LexicalScores
 from rag.search.retrieval import Candidate, Fusion, Retriever, weighted_rrf
 from rag.text.dates import QueryFilters
 from tests.conftest import make_settings
@@ -232,32 +231,6 @@ def test_weighted_rrf_weights_and_k() -> None:
     # a light list cannot outvote a heavy one on its own; zero weight ignores a list
     assert weighted_rrf([(["x"], 0.3), (["y"], 1.0)], k=20)[0][0] == "y"
     assert dict(weighted_rrf([(["x"], 0.0), (["y"], 1.0)]))["x"] == 0.0
-
-
-def test_lexical_scores_top_and_masks() -> None:
-    ids = ["a", "b", "c", "d", "e"]
-    meta = [
-        {"source": s, "date_num": d}
-        for s, d in (("X", 20231005), ("Y", 20231006), ("X", 0), ("Y", 20231101), ("X", 20231102))
-    ]
-    names = ["X", "Y"]
-    scored = LexicalScores(
-        ids=ids,
-        scores=np.array([1.0, 3.0, 2.0, 0.0, 0.5], dtype=np.float32),
-        meta=meta,
-        rows={chunk: row for row, chunk in enumerate(ids)},
-        source_codes=np.array([names.index(m["source"]) for m in meta]),
-        source_names=names,
-        dates=np.array([m["date_num"] for m in meta]),
-    )
-    assert scored.top(3) == [("b", 3.0), ("c", 2.0), ("a", 1.0)]
-    assert scored.top(10) == [("b", 3.0), ("c", 2.0), ("a", 1.0), ("e", 0.5)]  # zero scores dropped
-    assert scored.top(10, scored.source_mask("X")) == [("c", 2.0), ("a", 1.0), ("e", 0.5)]
-    assert scored.source_mask("Z") is None
-    november = scored.date_mask(QueryHints(dates=(DateRange(20231101, 20231131),)))
-    assert november is not None and scored.top(10, november) == [("e", 0.5)]
-    assert scored.date_mask(QueryHints()) is None
-    assert scored.score_of("b") == 3.0 and scored.score_of("zz") == 0.0
 
 
 # --- hints and rerankers against a real store ----------------------------------------------

@@ -102,8 +102,10 @@ def test_an_empty_collection_says_how_to_add_articles(
     assert "rag ingest" in capsys.readouterr().err
     assert "rag ingest --feed" in library.empty_notice("news")
     where = ["--data-dir", str(pipeline.settings.data_dir), "--collection", "nothing-here"]
-    assert cli.main(["list", *where]) == 1  # read commands create nothing
-    assert "There is no collection named 'nothing-here'" in capsys.readouterr().err
+    for command in (["list"], ["stats"], ["show", "x"], ["remove", "x"], ["ask", "Who won?"]):
+        assert cli.main([*command, *where]) == 2, command  # a configuration error; nothing created
+        assert "There is no collection named 'nothing-here'" in capsys.readouterr().err
+    assert pipeline.store.collection_names() == ["test"]
 
 
 @pytest.mark.slow

@@ -158,3 +158,28 @@ def test_token_reaches_an_authenticating_proxy(
             make_settings(tmp_path / "other", chroma_host="127.0.0.1", chroma_port=auth_proxy, collection="guarded"),
             embedder,
         )
+
+
+def test_one_writer_at_a_time_on_a_server(chroma_server: int, tmp_path: Path, embedder: MiniLMEmbedder) -> None:
+    """The server's lock collection: a second writer is refused after RAG_WRITE_WAIT; a dead writer's
+    lock is taken over."""
+    import time
+
+    from rag.store import writer
+
+    first = server_pipeline(tmp_path / "a", chroma_server, embedder, "locked")
+    hurried = make_settings(tmp_path / "b", chroma_host="127.0.0.1", chroma_port=chroma_server, collection="locked")
+    second = Pipeline.open(hurried.model_copy(update={"write_wait": 0.0}), embedder)
+    notices: list[str] = []
+    with first.store.writing(0, print):
+        with pytest.raises(StoreError, match=r"another ingest into 'locked' \(pid \d+\) is still writing after 0 s"):
+            second.ingest([DEMO_DIR], progress=False, notice=notices.append)
+        assert first.store.collection_names() == sorted({"locked", *first.store.collection_names()})
+        assert "locked__writer" not in first.store.collection_names()  # the lock is no collection to users
+    report = second.ingest([DEMO_DIR], progress=False)  # released: it goes ahead
+    assert len(report.added) == 1 and second.store.generation() == 1
+    client = second.store._connection.client  # a lock left by a writer that died long ago
+    client.create_collection("locked__writer", metadata={"pid": 1, "host": "gone", "beat": time.time() - 3600})
+    with second.store.writing(0, notices.append):
+        pass  # taken over at once: its heartbeat is older than writer.STALE_SECONDS
+    assert writer.STALE_SECONDS < 3600 and notices == []

@@ -4,20 +4,17 @@
 (a server that drips bytes is cut off), a maximum size read as a stream, a redirect limit,
 a User-Agent naming the project, robots.txt honoured, no internal address
 (rag.ingest.web.guard), a delay between two requests to the
-same host, bounded concurrency, and conditional GET: the ETag and Last-Modified of every
-URL are remembered under the data dir (with the id of the article made from it), so an
-unchanged page or feed costs one 304. Every failure is a `FetchError` saying why.
+same host, bounded concurrency, and conditional GET (the caller gives the validators it
+remembered, rag.ingest.web.state). Every failure is a `FetchError` saying why.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
@@ -40,7 +37,6 @@ FEED_TYPES = (
     "text/xml",
     "application/feed+json",
 )
-VALIDATORS_FILE = "fetch-validators.json"
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -68,21 +64,23 @@ class Fetched:
     content: bytes
     content_type: str
     not_modified: bool = False
-    article_id: str = ""  # for a 304: the article made from this URL last time, if any
+    etag: str = ""  # validators of a 200, for a conditional GET next time (rag.ingest.web.state)
+    last_modified: str = ""
+
+
+@dataclass(frozen=True)
+class Validators:
+    """What a conditional GET sends: the ETag and Last-Modified of the version stored."""
+
+    etag: str = ""
+    last_modified: str = ""
 
 
 class Fetcher:
-    """Fetches URLs; thread-safe. Use as a context manager; `save()` persists the validators."""
+    """Fetches URLs; thread-safe. Use as a context manager."""
 
-    def __init__(self, options: FetchOptions, validators_path: Path | None = None) -> None:
+    def __init__(self, options: FetchOptions) -> None:
         self.options = options
-        self._path = validators_path
-        self._validators: dict[str, dict[str, str]] = {}
-        if validators_path is not None and validators_path.exists():
-            try:
-                self._validators = json.loads(validators_path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                self._validators = {}  # a damaged cache only costs full downloads
         self._lock = threading.Lock()
         self._next_slot: dict[str, float] = {}
         self._robots: dict[str, RobotFileParser | None] = {}
@@ -101,8 +99,9 @@ class Fetcher:
     def __exit__(self, *_: object) -> None:
         self._client.close()
 
-    def fetch(self, url: str, accept: tuple[str, ...] = HTML_TYPES) -> Fetched:
-        """The page at `url`, or a `FetchError` with the reason (never another exception for network trouble)."""
+    def fetch(self, url: str, accept: tuple[str, ...] = HTML_TYPES, validators: Validators | None = None) -> Fetched:
+        """The page at `url` (a 304 when `validators` still match), or a `FetchError` with the reason
+        (never another exception for network trouble)."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise FetchError("not an http(s) URL; give a full address like https://example.com/story")
@@ -110,17 +109,13 @@ class Fetcher:
         if not self._allowed(url):
             raise FetchError("robots.txt of the site disallows fetching this page")
         headers = {}
-        with self._lock:
-            known = dict(self._validators.get(url, {}))
-        if "pending" in known:  # fetched earlier in this run but not yet processed
-            known = {}
-        if known.get("etag"):
-            headers["If-None-Match"] = known["etag"]
-        if known.get("last_modified"):
-            headers["If-Modified-Since"] = known["last_modified"]
+        if validators is not None and validators.etag:
+            headers["If-None-Match"] = validators.etag
+        if validators is not None and validators.last_modified:
+            headers["If-Modified-Since"] = validators.last_modified
         self._wait_turn(parts.hostname)
         try:
-            return self._get(url, headers, accept, known)
+            return self._get(url, headers, accept)
         except httpx.TooManyRedirects:
             raise FetchError(f"more than {self.options.max_redirects} redirects (a redirect loop?)") from None
         except httpx.ConnectTimeout:
@@ -135,12 +130,12 @@ class Fetcher:
         except httpx.HTTPError as error:
             raise FetchError(f"transfer failed ({type(error).__name__}: {error})") from None
 
-    def _get(self, url: str, headers: dict[str, str], accept: tuple[str, ...], known: dict[str, str]) -> Fetched:
+    def _get(self, url: str, headers: dict[str, str], accept: tuple[str, ...]) -> Fetched:
         deadline = time.monotonic() + self.options.total_timeout
         with self._client.stream("GET", url, headers=headers) as response:
             final = str(response.url)
             if response.status_code == 304:
-                return Fetched(url, final, b"", "", not_modified=True, article_id=known.get("article_id", ""))
+                return Fetched(url, final, b"", "", not_modified=True)
             if response.status_code in (404, 410):
                 raise FetchError(f"HTTP {response.status_code} {response.reason_phrase}: the page is gone")
             if response.status_code >= 400:
@@ -158,13 +153,8 @@ class Fetcher:
                     raise FetchError(self._too_big(len(body), at_least=True))
                 if time.monotonic() > deadline:
                     raise FetchError(f"the page took over {self.options.total_timeout:g} s to arrive (too slow)")
-            with self._lock:
-                self._validators[url] = {
-                    "etag": response.headers.get("etag", ""),
-                    "last_modified": response.headers.get("last-modified", ""),
-                    "pending": "1",  # not to be used until the article made from it is stored (`remember`)
-                }
-            return Fetched(url, final, bytes(body), content_type)
+            etag, modified = response.headers.get("etag", ""), response.headers.get("last-modified", "")
+            return Fetched(url, final, bytes(body), content_type, etag=etag, last_modified=modified)
 
     def _too_big(self, size: int, at_least: bool = False) -> str:
         return (
@@ -172,34 +162,11 @@ class Fetcher:
             f"{self.options.max_bytes:,}; raise RAG_FETCH_MAX_BYTES to accept it"
         )
 
-    def remember(self, url: str, article_id: str = "") -> None:
-        """`url` was fully processed: its validators may be used next time (saved by `save`)."""
-        with self._lock:
-            entry = self._validators.get(url)
-            if entry is not None:
-                entry.pop("pending", None)
-                if article_id:
-                    entry["article_id"] = article_id
-
-    def forget(self, url: str) -> None:
-        with self._lock:
-            self._validators.pop(url, None)
-
-    def save(self) -> None:
-        """Persist validators of processed URLs (a crash before this only costs full downloads)."""
-        if self._path is None:
-            return
-        with self._lock:
-            done = {url: entry for url, entry in self._validators.items() if "pending" not in entry}
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        staging = self._path.with_suffix(".tmp")
-        staging.write_text(json.dumps(done, indent=0, sort_keys=True), encoding="utf-8")
-        staging.replace(self._path)
-
-    def map(self, work: Callable[[T], R], items: Iterable[T]) -> list[R]:
-        """`work` over items with at most `concurrency` at once, results in order."""
+    def map(self, work: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        """`work` over items with at most `concurrency` at once; results in order, each as soon as it
+        and those before it are done."""
         with ThreadPoolExecutor(max_workers=max(1, self.options.concurrency)) as pool:
-            return list(pool.map(work, items))
+            yield from pool.map(work, items)
 
     # --- politeness -----------------------------------------------------------------------
     def _wait_turn(self, host: str) -> None:

@@ -13,7 +13,8 @@ import pytest
 from rag import cli
 from rag.ingest.web.extract import extract
 from rag.ingest.web.fetch import Fetcher, FetchOptions
-from rag.ingest.web.sources import WebSource, harvest, read_sources_file
+from rag.ingest.web.lists import read_sources_file
+from rag.ingest.web.sources import WebSource, harvest
 from rag.pipeline import Pipeline
 from tests.conftest import make_settings
 from tests.news_site import LATIN_STORY, NewsSite, demo_story, generated_story, news_site, page
@@ -85,8 +86,14 @@ def test_a_feed_twice_adds_its_articles_then_nothing(site: NewsSite, web_pipelin
     hits = dict(site.hits)
     second = web_pipeline.ingest([], progress=False, web_sources=sources)
     assert (second.added, second.updated, second.removed, second.chunks_written) == ([], [], [], 0)
-    assert site.not_modified[feed] == 1 and site.hits[feed] == hits[feed] + 1
-    assert site.hits["/news/story-1.html"] == hits["/news/story-1.html"]  # an unchanged feed: its pages not asked
+    assert site.hits[feed] == hits[feed] + 1
+    if feed == "/feed.rss":  # its /missing entry was stored from the feed summary: the feed is read again
+        assert second.unchanged == 3 and site.not_modified["/news/story-1.html"] == 1  # its pages cost 304s
+        assert site.hits["/missing"] == hits["/missing"] + 1  # the failed page is tried again
+        assert [f.path for f in second.failures] == [site.url("/missing")]  # still failing: its summary is kept
+    else:
+        assert site.not_modified[feed] == 1 and second.unchanged == 3
+        assert site.hits["/news/story-1.html"] == hits["/news/story-1.html"]  # an unchanged feed: pages not asked
 
 
 def test_rss_entry_falls_back_to_its_own_content(site: NewsSite, web_pipeline: Pipeline) -> None:
@@ -127,7 +134,8 @@ def test_every_failure_is_reported_with_its_url_and_the_rest_is_stored(
         site.url("/slow"): "timeout",
         site.url("/drip"): "too slow",
         site.url("/loop"): "redirect loop",
-        site.url("/report.pdf"): "content type is application/pdf",
+        site.url("/report.pdf"): "not a readable PDF",
+        site.url("/favicon.ico"): "content type is image/x-icon",
         site.url("/huge.html"): "over the limit",
         site.url("/paywall.html"): "no readable story text",
         site.url("/private/secret.html"): "robots.txt",
@@ -145,8 +153,8 @@ def test_every_failure_is_reported_with_its_url_and_the_rest_is_stored(
     for url, reason in bad.items():
         line = next((line for line in err.splitlines() if f" {url}:" in line), "")
         assert reason in line, (url, line)
-    assert f"skipped {site.url('/broken.rss')}: not a readable RSS or Atom feed" in err
-    assert f"skipped {site.url('/not-a-feed.rss')}: feed: content type is text/html" in err
+    assert f"skipped {site.url('/broken.rss')}: not a readable RSS, Atom or JSON feed" in err
+    assert f"skipped {site.url('/not-a-feed.rss')}: feed: no feed found: the page announces none" in err
     assert set(web_pipeline.store.manifest()) == {site.url("/news/story-1.html")}
     assert "Traceback" not in err
 
@@ -190,7 +198,8 @@ def test_cli_takes_page_urls_and_feeds(
     assert cli.main(["ingest", page_url, "--feed", feed_url, *where]) == 0
     assert "added 4," in capsys.readouterr().out
     assert cli.main(["ingest", page_url, "--feed", feed_url, *where]) == 0
-    assert "added 0, updated 0, unchanged 1, removed 0, failed 0" in capsys.readouterr().out  # page 304, feed 304
+    # the page and the feed answer 304: the page's article and the feed's three count as unchanged
+    assert "added 0, updated 0, unchanged 4, removed 0, failed 0" in capsys.readouterr().out
     assert cli.main(["ingest", *where]) == 2
     assert "Nothing to ingest" in capsys.readouterr().err
 
