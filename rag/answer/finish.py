@@ -11,6 +11,7 @@ from rag.answer.model import Answer, Citation
 from rag.answer.refusal import is_refusal
 from rag.models.embedding import Embedder
 from rag.search.retrieval import Passage
+from rag.text.sentences import word_span
 
 
 def finish_answer(
@@ -41,7 +42,8 @@ def _citations(checked: Sequence[Claim], passages: Sequence[Passage], count: int
     spans: dict[int, list[tuple[int, int]]] = {}
     for claim in checked:
         for support in claim.support:
-            spans.setdefault(support.number, []).append((support.start, support.end))
+            whole = word_span(passages[support.number - 1].text, support.start, support.end)
+            spans.setdefault(support.number, []).append(whole)
     citations = []
     for number in range(1, count + 1):
         found = spans.get(number) or [(0, len(passages[number - 1].text))]

@@ -67,3 +67,23 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     cuts = [0, *_boundaries(text), len(text)]
     spans = (_stripped(text, a, b) for a, b in itertools.pairwise(cuts))
     return [span for span in spans if span is not None]
+
+
+def word_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """`(start, end)` widened to whole words: a highlight never starts or ends inside a word
+    ("co-CEO" is highlighted whole, never from "CEO")."""
+    start, end = max(0, min(start, len(text))), max(0, min(end, len(text)))
+    while 0 < start < len(text) and _in_word(text, start - 1) and _in_word(text, start):
+        start -= 1
+    while 0 < end < len(text) and _in_word(text, end - 1) and _in_word(text, end):
+        end += 1
+    return start, max(start, end)
+
+
+def _in_word(text: str, index: int) -> bool:
+    """A letter, digit, or a hyphen or apostrophe inside a word."""
+    char = text[index]
+    if char.isalnum():
+        return True
+    inner = 0 < index < len(text) - 1 and text[index - 1].isalnum() and text[index + 1].isalnum()
+    return char in "-'’" and inner
