@@ -77,7 +77,7 @@ def contains_answer(prediction: str, reference: str) -> float:
 def first_sentence(answer: str) -> str:
     """The answer's first sentence (its first line, up to the first sentence end), markers dropped."""
     line = next((line for line in answer.splitlines() if line.strip()), "")
-    line = re.sub(r"\[\d+(?:\s*[,;]\s*\d+)*\]", "", line).strip()
+    line = re.sub(r"\s*\[\d+(?:\s*[,;]\s*\d+)*\]", "", line).strip()
     cut = re.search(r"(?<=[.!?])[”\"’')\]]*\s+(?=[A-Z“\"‘(])", line)
     return line[: cut.start()] if cut else line
 

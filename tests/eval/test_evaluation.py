@@ -162,3 +162,28 @@ def test_usage_is_summed_in_the_report(
     assert "tokens_in" in (tmp_path / "report.md").read_text(encoding="utf-8")
     models = {case["answerer"] for case in saved["cases"]}
     assert models <= {"fake-model", "local extractive"} and "fake-model" in models
+
+
+def test_a_natural_set_is_scored_with_keys_and_its_follow_ups_asked_as_a_conversation(
+    demo_pipeline: Pipeline, tmp_path: Path
+) -> None:
+    records = [
+        {"id": "a", "question": "Which Ukrainian adviser spoke about security guarantees?", "type": "who",
+         "answerable": True, "answers": ["Podolyak"], "evidence": [], "follows": None, "split": "test"},
+        {"id": "b", "question": "What did he say Kyiv wanted?", "type": "what", "answerable": True,
+         "answers": ["guarantor countries", "strong armies"], "evidence": [], "follows": "a",
+         "context_needed": True, "search_terms": ["adviser", "Ukrainian"], "split": "test"},
+        {"id": "c", "question": "Who won the 2018 World Cup?", "type": "who", "answerable": False,
+         "answers": [], "evidence": [], "follows": None, "split": "dev"},
+    ]  # fmt: skip
+    path = tmp_path / "natural.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    cases = select(load_testset(path), None, None, split="test")
+    assert [case.id for case in cases] == ["a", "b"]
+    results = evaluate(demo_pipeline.engine, cases, 5, progress=False)
+    follow_up = results[1]
+    assert follow_up.searched.startswith("What did he say Kyiv wanted? (") and "adviser" in follow_up.searched
+    assert follow_up.scores["follow_up_searched"] == 1.0
+    assert {"lead_answers", "declined"} <= set(results[0].scores)
+    summary = summarize(results)["all"]
+    assert 0.0 <= summary["lead_answers"] <= 1.0 and summary["false_declines"] <= 0.5

@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rag.answer.refusal import is_refusal
+from rag.eval import metrics
 from rag.eval.metrics import (
     citation_precision,
     contains_answer,
@@ -250,3 +251,30 @@ def test_demo_testset_evidence_is_verbatim() -> None:
         for evidence in row.get("evidence", []):
             article = (DEMO / "articles" / evidence["article"]).read_text(encoding="utf-8")
             assert evidence["text"] in article, row["id"]
+
+
+def test_the_first_sentence_is_the_lead_line_without_markers() -> None:
+    answer = "Kyiv wants guarantees [1]. Russia does not [2].\n\n- “A quote.” [3]"
+    assert metrics.first_sentence(answer) == "Kyiv wants guarantees."
+    assert metrics.first_sentence("\nOnly a line [2]") == "Only a line"
+
+
+@pytest.mark.parametrize(
+    ("answer", "keys", "expected"),
+    [
+        ("Mira Murati will lead the company [1]. Later, Sam Altman returned [2].", ["Mira Murati", "Murati"], True),
+        ("The board met on Friday [1]. Mira Murati will lead it [2].", ["Mira Murati"], False),  # not the lead
+        ("No, the council rejected the bridge [1].", ["no", "rejected"], True),
+        ("Yes: the council approved it [1].", ["no"], False),
+        ("The council rejected the bridge [1].", ["no", "rejected"], True),  # the decisive phrase
+    ],
+)
+def test_lead_answers(answer: str, keys: list[str], expected: bool) -> None:
+    assert metrics.lead_answers(answer, keys) is expected
+
+
+def test_a_follow_up_is_searched_right_with_or_without_the_old_topic() -> None:
+    assert metrics.searched_right("Who replaced him? (OpenAI's board fire Sam Altman)", ["Altman"], True) == 1.0
+    assert metrics.searched_right("Who replaced him?", ["Altman"], True) == 0.0
+    assert metrics.searched_right("What did the film gross? (CEO, Nvidia)", ["Nvidia"], False) == 0.0
+    assert metrics.searched_right("What did the film gross?", ["Nvidia"], False) == 1.0
