@@ -78,7 +78,7 @@ class Settings(BaseSettings):
         ),
     )
     embed_batch_size: int = Field(
-        16, description="Texts per embedding call (larger batches are no faster on CPU and need more memory)."
+        8, description="Texts per embedding call (larger batches are no faster on CPU and need more memory)."
     )
     write_wait: float = Field(
         600.0,
