@@ -139,5 +139,5 @@ def misattribution(claim: str, support: str) -> str:
     for name in mine:
         parts = {part for part in re.findall(r"[\w’'-]+", name.lower()) if len(part) > 2}
         if parts and not parts & words:
-            return f"the passage attributes this to {' / '.join(theirs)}, not {name}"
+            return f"attributes this to {' / '.join(theirs)}, not {name}"
     return ""
