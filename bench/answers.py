@@ -4,7 +4,10 @@ through the configured pipeline, scored against the targets of issue 8.
 The questions are split into two seeded halves, "tune" (the answerer's rules and weights
 were tuned on it) and "held-out"; both are reported. Offline by default (the extractive
 answerer); with OPENAI_API_KEY / OPENAI_BASE_URL set, the same run scores the chat model,
-so the figures for any OpenAI-compatible endpoint are one command away.
+so the figures for any OpenAI-compatible endpoint are one command away; a second table then
+says who answered (the model, or the local extractive answerer standing in when it failed:
+fallbacks are counted and flagged, so a model figure is never silently an extractive one)
+and the tokens and estimated cost (RAG_LLM_PRICES for a model without a built-in price).
 
     RAG_DATA_DIR=bench/out/multihop RAG_COLLECTION=multihop python -m bench.answers
     python -m bench.answers --per-type 100 --testset demo/multihop-questions.jsonl
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import random
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -25,7 +29,7 @@ if str(ROOT) not in sys.path:
 
 from rag.config import Settings  # noqa: E402
 from rag.eval import metrics  # noqa: E402
-from rag.eval.run import CaseResult, TestCase, evaluate, load_testset, summarize  # noqa: E402
+from rag.eval.run import CaseResult, TestCase, evaluate, honesty_lines, load_testset, summarize  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
 
 QUERIES = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "multihop-rag" / "queries-dev.json"
@@ -70,6 +74,30 @@ def figures(results: Sequence[CaseResult]) -> dict[str, float]:
     return out
 
 
+def answered(results: Sequence[CaseResult]) -> dict[str, str]:
+    """Who answered, the fallbacks, and the model's tokens and estimated cost, as table cells."""
+    counts = Counter(r.answerer for r in results)
+    used = [r.usage for r in results if r.usage]
+    costs = [u["cost_usd"] for u in used]
+    cells = {f"answered by {name}": str(count) for name, count in sorted(counts.items())}
+    cells["fallbacks (the model failed)"] = str(sum(r.fallback for r in results))
+    if used:
+        cells["model calls"] = str(sum(u["calls"] for u in used))
+        cells["tokens in / out"] = (
+            f"{sum(u['input_tokens'] for u in used):,} / {sum(u['output_tokens'] for u in used):,}"
+        )
+        cells["estimated cost (USD)"] = "price unknown" if None in costs else f"{sum(costs):.4f}"
+    return cells
+
+
+def answered_table(columns: dict[str, dict[str, str]]) -> str:
+    names = list(columns)
+    rows = list(dict.fromkeys(row for cells in columns.values() for row in cells))
+    lines = ["| who answered | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+    lines += [f"| {row} | " + " | ".join(columns[name].get(row, "0") for name in names) + " |" for row in rows]
+    return "\n".join(lines)
+
+
 def table(columns: dict[str, dict[str, float]]) -> str:
     names = list(columns)
     lines = ["| figure | target | " + " | ".join(names) + " |", "|---|---:|" + "---:|" * len(names)]
@@ -97,21 +125,32 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     settings = Settings()
     pipeline = Pipeline.open(settings)
-    print(f"answerer: {pipeline.engine.answerer_name}; collection {settings.collection} in {settings.data_dir}")
+    engine = pipeline.engine
+    print(f"answerer: {engine.answerer_name}; collection {settings.collection} in {settings.data_dir}")
     columns: dict[str, dict[str, float]] = {}
+    who: dict[str, dict[str, str]] = {}
+    runs: list[CaseResult] = []
     count = args.per_type or None
     for name, cases in halves(load_testset(args.queries), args.seed).items():
         picked = per_type(cases, count, args.types)
-        results = evaluate(pipeline.engine, picked, settings.top_k, progress=False)
-        columns[f"{name} ({len(picked)})"] = figures(results)
+        results = evaluate(engine, picked, engine.top_k, progress=False)
+        columns[f"{name} ({len(picked)})"], who[f"{name} ({len(picked)})"] = figures(results), answered(results)
+        runs += results
     if args.testset is not None:
         cases = load_testset(args.testset)
-        results = evaluate(pipeline.engine, cases, settings.top_k, progress=False)
-        columns[f"{args.testset.name} ({len(cases)})"] = figures(results)
+        results = evaluate(engine, cases, engine.top_k, progress=False)
+        label = f"{args.testset.name} ({len(cases)})"
+        columns[label], who[label] = figures(results), answered(results)
+        runs += results
         misses = [r for r in results if r.declined == r.answerable or not r.scores.get("contains_answer", 1.0)]
         for result in misses:
             print(f"miss {result.id}: {result.question} -> {result.answer[:150]!r}")
     print(table(columns))
+    if engine.llm is not None:
+        print()
+        print(answered_table(who))
+    for line in honesty_lines(runs, engine.answerer_name):
+        print(line)
     return 0
 
 

@@ -3,9 +3,11 @@
 
 Starts the app (`app.py`) on a free port over the given store (default: a temporary store
 that the app fills with the bundled demo article), asks QUESTION in Debian's chromium
-(Playwright), opens the answer's sources, and writes `docs/chat.png` (1280×900) and
-`docs/chat-phone.png` (390×844), each showing the answer with its sources open. The store
-is only read; the test suite never writes here.
+(Playwright), follows the answer's first citation to its card, and writes `docs/chat.png` (1280×900: the answer,
+its sources, and the article open in the reader at the first highlight) and
+`docs/chat-phone.png` (390×844: the cited card with its quote highlighted). Every step waits for
+what it needs to see, never for a fixed time. The store is only read; the test suite never
+writes here.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from playwright.sync_api import Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTION = "What guarantees does Kyiv want?"
-SHOTS = {"chat.png": {"width": 1280, "height": 900}, "chat-phone.png": {"width": 390, "height": 844}}
+SHOTS = {"chat.png": ({"width": 1280, "height": 900}, True), "chat-phone.png": ({"width": 390, "height": 844}, False)}
 
 
 def free_port() -> int:
@@ -45,15 +47,20 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 1
             time.sleep(0.5)
 
 
-def shoot(page: Page, url: str, question: str, target: Path) -> None:
+def shoot(page: Page, url: str, question: str, target: Path, reader: bool) -> None:
     page.goto(url)
     page.wait_for_selector("#question textarea")
-    page.wait_for_timeout(1000)  # the sidebar closes itself on a phone
+    if page.viewport_size and page.viewport_size["width"] < 768:  # the sidebar closes itself on a phone
+        page.wait_for_function("() => !document.querySelector('#settings.open')")
     page.fill("#question textarea", question)
     page.click("#ask")
     page.wait_for_selector("#chat .answer", timeout=120_000)
-    page.locator("#chat .answer summary", has_text="Sources").first.click()
-    page.wait_for_timeout(600)
+    page.locator("#chat .answer a.marker").first.click()  # opens the cited card, its quote highlighted
+    page.wait_for_selector("#chat .answer .source-card mark", state="visible")
+    if reader:
+        page.locator("#chat .answer a.open-article").first.click()
+        page.wait_for_selector("#article mark.current")
+    page.evaluate("document.fonts.ready")
     page.screenshot(path=str(target))
     print(f"wrote {target.relative_to(ROOT)}")
 
@@ -81,8 +88,9 @@ def main() -> None:
                     browser = playwright.chromium.launch(
                         executable_path=args.chromium, headless=True, args=["--no-sandbox"]
                     )
-                    for name, viewport in SHOTS.items():
-                        shoot(browser.new_page(viewport=viewport), url, args.question, ROOT / "docs" / name)
+                    for name, (viewport, reader) in SHOTS.items():
+                        page = browser.new_page(viewport=viewport)
+                        shoot(page, url, args.question, ROOT / "docs" / name, reader)
                     browser.close()
             finally:
                 app.terminate()

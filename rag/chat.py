@@ -13,12 +13,12 @@ import dataclasses
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rag.answer.citations import MarkerStream
 from rag.answer.extractive import ExtractiveAnswerer
 from rag.answer.finish import finish_answer
-from rag.answer.model import Answer, Answerer
+from rag.answer.model import Answer, Answerer, answer_json
 from rag.answer.usage import Budget
 from rag.errors import LLMError, QuestionRejected
 from rag.search.retrieval import Passage, Retriever
@@ -218,6 +218,22 @@ class ChatEngine:
     ) -> TurnUpdate:
         """Run a turn to the end and return its final update."""
         return _last(self.ask(question, history, filters, top_k))
+
+
+def turn_events(updates: Iterator[TurnUpdate]) -> Iterator[dict[str, Any]]:
+    """A turn (`ChatEngine.ask`) as JSON events for a streaming API: `{"event": "searched", "searched",
+    "passages"}` once retrieval is done, `{"event": "delta", "text"}` for each new piece of the answer
+    (markers already final), and `{"event": "answer", **answer_json}` last. When a chat model failed,
+    the final answer (`fallback: true`) replaces what was streamed."""
+    shown = ""
+    for number, update in enumerate(updates):
+        if update.answer is not None:
+            yield {"event": "answer", **answer_json(update.answer, update.searched)}
+        elif number == 0:
+            yield {"event": "searched", "searched": update.searched, "passages": len(update.passages)}
+        elif update.text.startswith(shown) and len(update.text) > len(shown):
+            yield {"event": "delta", "text": update.text[len(shown) :]}
+            shown = update.text
 
 
 def _last(updates: Iterator[TurnUpdate]) -> TurnUpdate:

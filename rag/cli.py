@@ -324,6 +324,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     _ingest_commands(commands)
 
+    _ask_and_eval_commands(commands)
+    _library_commands(commands)
+
+    serve = commands.add_parser("serve", help="start the web chat (same as python app.py)")
+    serve.add_argument("--host", help=_setting_help("host"))
+    serve.add_argument("--port", type=int, help=_setting_help("port"))
+    serve.add_argument("--share", action="store_true", help=_setting_help("share"))
+    _common(serve)
+    serve.set_defaults(run=cmd_serve)
+    return parser
+
+
+def _ask_and_eval_commands(commands: Any) -> None:
     ask = commands.add_parser("ask", help="answer one question with cited passages")
     ask.add_argument("question")
     ask.add_argument("--from", dest="date_from", help="only articles on or after this date (YYYY[-MM[-DD]])")
@@ -353,16 +366,6 @@ def build_parser() -> argparse.ArgumentParser:
     _retrieval_options(evaluate)
     _common(evaluate)
     evaluate.set_defaults(run=cmd_eval)
-
-    _library_commands(commands)
-
-    serve = commands.add_parser("serve", help="start the web chat (same as python app.py)")
-    serve.add_argument("--host", help=_setting_help("host"))
-    serve.add_argument("--port", type=int, help=_setting_help("port"))
-    serve.add_argument("--share", action="store_true", help=_setting_help("share"))
-    _common(serve)
-    serve.set_defaults(run=cmd_serve)
-    return parser
 
 
 def _ingest_commands(commands: Any) -> None:

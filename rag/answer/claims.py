@@ -30,6 +30,7 @@ from rag.text.sentences import split_sentences
 from rag.text.terms import term_overlap
 
 MIN_CLAIM_SCORE = 0.4
+QUOTED_CHARS = 100  # a contradicting sentence is quoted in the reason up to this length
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
 
 
@@ -166,6 +167,10 @@ def _reason(
         return f"too little of it is in {cited} (score {score:.2f})"
     if quoted >= 1.0:  # a verbatim quote is its own support
         return ""
-    sentence = passages[best.number - 1].text[best.start : best.end]
-    conflict = contradiction(claim, sentence) or misattribution(claim, sentence)
-    return f"[{best.number}] {conflict}: “{sentence.strip()}”" if conflict else ""
+    sentence = " ".join(passages[best.number - 1].text[best.start : best.end].split())
+    if conflict := misattribution(claim, sentence):
+        return f"[{best.number}] {conflict}"
+    if conflict := contradiction(claim, sentence):
+        shown = sentence if len(sentence) <= QUOTED_CHARS else sentence[: QUOTED_CHARS - 1].rsplit(" ", 1)[0] + " …"
+        return f"[{best.number}] {conflict}: “{shown}”"
+    return ""

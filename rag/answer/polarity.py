@@ -51,6 +51,7 @@ _COMPILED = {
     for family, (plus, minus) in FAMILIES.items()
 }
 _NEGATORS = {"not", "never", "no", "nor", "without", "cannot"}
+_REVERSER_WORD = re.compile(r"refus|declin|fail|reject")
 _REVERSERS = re.compile(r"\b(?:refus\w*|declin\w*|fail\w*|reject\w*)\s+to\s+$")  # "refused to approve"
 _AUXILIARY = r"(?:do|does|did|will|would|is|was|are|were|has|have|had|can|could|should|may|might|must|shall)"
 _NEGATED_VERB = re.compile(
@@ -62,7 +63,7 @@ _SPEECH = (
     r"(?:said|says|told|tells|stated|states|claimed|claims|announced|announces|added|adds|wrote|writes|argued|"
     r"argues|warned|warns|insisted|insists|noted|notes|explained|explains|tweeted|posted|declared|declares)"
 )
-_NAME = r"[A-Z][\w’'.-]*[\w’'](?:\s+[A-Z][\w’'.-]*[\w’'])*"
+_NAME = r"(?<![\w’'])[A-Z][\w’'.-]*[\w’'](?:\s+[A-Z][\w’'.-]*[\w’'])*"
 _NOT_NAMES = {
     "He", "She", "They", "It", "We", "I", "You", "The", "This", "That", "These", "Those", "A", "An", "But",
     "And", "In", "On", "Officials", "Police", "Experts", "Analysts", "Sources", "Reports", "Critics",
@@ -93,7 +94,7 @@ def _sign(text: str, family: str) -> int | None:
     signs = set()
     for pattern, sign in ((plus, 1), (minus, -1)):
         for match in pattern.finditer(text):
-            if sign < 0 and text.startswith(" to ", match.end()):
+            if _REVERSER_WORD.match(match.group()) and text.startswith(" to ", match.end()):
                 continue  # "refused to …" negates the next verb instead
             signs.add(-sign if _negated_before(text, match.start()) else sign)
     return signs.pop() if len(signs) == 1 else None
@@ -135,9 +136,9 @@ def misattribution(claim: str, support: str) -> str:
     mine = speakers(claim)
     if not mine or not theirs:
         return ""
-    words = set(re.findall(r"[\w’'-]+", support.lower()))
+    lowered = support.lower()
     for name in mine:
         parts = {part for part in re.findall(r"[\w’'-]+", name.lower()) if len(part) > 2}
-        if parts and not parts & words:
-            return f"the passage attributes this to {' / '.join(theirs)}, not {name}"
+        if parts and not any(part in lowered for part in parts):
+            return f"attributes this to {' / '.join(theirs)}, not {name}"
     return ""

@@ -63,6 +63,8 @@ class Usage:
 
     def line(self) -> str:
         """'1,234 tokens in · 56 out · ≈ $0.0002' (what the CLI and the web show)."""
+        if not self.reported and not self.input_tokens and not self.output_tokens:
+            return f"{self.calls} call{'s' if self.calls > 1 else ''}, no token usage reported"
         cost = "price unknown" if self.cost is None else f"≈ ${self.cost:.4f}"
         unreported = "" if self.reported else " (some calls reported no usage)"
         return f"{self.input_tokens:,} tokens in · {self.output_tokens:,} out · {cost}{unreported}"

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
-from rag.answer.citations import claims
+from rag.answer.citations import claims, drop_markers, parse_markers
 from rag.answer.extractive import VERDICT, ExtractiveAnswerer
 from rag.answer.model import Answer
 from rag.chat import ChatEngine
@@ -132,16 +132,25 @@ def answer_quotes(answer: Answer) -> list[tuple[str, str]]:
     return pairs
 
 
+def spoken_text(text: str) -> str:
+    """An answer's words without its [n] markers (a marker's number is no part of what it says: "[1]"
+    would otherwise match a reference "1", and split a reference quoted across two claims); the spaces a
+    marker leaves between two sentences are closed up."""
+    dropped = drop_markers(text, set(parse_markers(text)))
+    return "\n".join(re.sub(r"[ \t]{2,}", " ", line).strip() for line in dropped.split("\n"))
+
+
 def score_answer(case: TestCase, answer: Answer) -> dict[str, float]:
     scores: dict[str, float] = {"declined": float(answer.declined)}
     if case.answerable:
+        said = spoken_text(answer.text)
         scores |= {
-            "exact_match": metrics.exact_match(answer.text, case.answer),
-            "token_f1": metrics.token_f1(answer.text, case.answer),
-            "contains_answer": metrics.contains_answer(answer.text, case.answer),
+            "exact_match": metrics.exact_match(said, case.answer),
+            "token_f1": metrics.token_f1(said, case.answer),
+            "contains_answer": metrics.contains_answer(said, case.answer),
         }
         if metrics.is_yes_no_reference(case.answer):
-            scores["yes_no_accuracy"] = float(metrics.yes_no(answer.text) == metrics.normalize_answer(case.answer))
+            scores["yes_no_accuracy"] = float(metrics.yes_no(said) == metrics.normalize_answer(case.answer))
     cited_texts = [c.passage.text for c in answer.citations]
     precision = metrics.citation_precision(cited_texts, case.evidence) if case.evidence else None
     if precision is not None:

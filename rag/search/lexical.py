@@ -154,6 +154,7 @@ class Bm25Index:
             writer.wait_merging_threads()
         except BaseException:
             writer.rollback()
+            writer = None  # let go of the lock now: a traceback keeps this frame's locals alive
             raise
         self.last_delta = delta
         index.reload()
@@ -268,7 +269,8 @@ def _generation(searcher: tantivy.Searcher) -> tuple[int, str]:
     if not hits:
         return -1, ""
     document = searcher.doc(hits[0][1])
-    return int(document.get_first("generation") or -1), str(document.get_first("store") or "")
+    generation = document.get_first("generation")
+    return (-1 if generation is None else int(generation)), str(document.get_first("store") or "")
 
 
 def _writer(index: tantivy.Index, wait: float, path: Path) -> tantivy.IndexWriter | None:

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from rag.answer.citations import drop_markers, parse_markers
 from rag.answer.model import Answer
+from rag.eval.run import spoken_text
 
 Rating = Literal["up", "down"]
 
@@ -125,7 +125,7 @@ def testset_record(feedback: Feedback) -> dict[str, Any]:
     record: dict[str, Any] = {
         "id": f"feedback-{feedback.answer_id}",
         "question": feedback.searched or feedback.question,
-        "answer": "" if feedback.declined else drop_markers(feedback.answer, set(parse_markers(feedback.answer))),
+        "answer": "" if feedback.declined else spoken_text(feedback.answer),
         "evidence": [{"article": article, "text": text} for article, text in feedback.evidence],
         "answerable": not feedback.declined,
         "type": "feedback",

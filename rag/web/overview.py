@@ -1,7 +1,9 @@
 """What a collection holds, for the web chat's first screen: counts, sources, date span, example questions.
 
 Read from the chunks' metadata (title, date, source per article) once per store
-generation, so it follows ingests made while the app runs.
+generation, so it follows ingests and removals made while the app runs, in the Library
+or by `rag ingest` / `rag remove` in another process (the app asks on each page load and
+after each answer).
 """
 
 from __future__ import annotations
@@ -54,7 +56,8 @@ class Overview:
         return "".join(parts)
 
     def examples(self, count: int = EXAMPLES) -> list[str]:
-        """Questions about the newest articles (one per source where possible), from their headlines."""
+        """Questions about the newest articles (one per source where possible), from their headlines,
+        in forms that vary (see `example_question`)."""
         chosen: list[ArticleInfo] = []
         sources: set[str] = set()
         for article in self.articles:
@@ -68,15 +71,31 @@ class Overview:
                 break
             if article.title and article not in chosen:
                 chosen.append(article)
-        return [headline_question(article.title) for article in chosen]
+        return [example_question(article, form) for form, article in enumerate(chosen)]
+
+
+def _headline(title: str) -> str:
+    title = " ".join(title.split()).rstrip(" .!?:;")
+    if len(title) > 90:
+        title = title[:90].rsplit(" ", 1)[0] + "…"
+    return title
 
 
 def headline_question(title: str) -> str:
     """A question asking what the articles report on a headline."""
-    title = " ".join(title.split()).rstrip(" .!?:;")
-    if len(title) > 90:
-        title = title[:90].rsplit(" ", 1)[0] + "…"
-    return f"What do the articles say about “{title}”?"
+    return f"What do the articles say about “{_headline(title)}”?"
+
+
+def example_question(article: ArticleInfo, form: int) -> str:
+    """An example question about an article, in one of three forms that the answerers answer from the
+    article itself (`python -m bench.examples` measures how often each form is declined or answered
+    from another article)."""
+    headline = _headline(article.title)
+    if form % 3 == 1 and article.source:
+        return f"What did {article.source} report about “{headline}”?"
+    if form % 3 == 2:
+        return f"What happened in “{headline}”?"
+    return headline_question(article.title)
 
 
 def _count(n: int, noun: str) -> str:
@@ -90,7 +109,7 @@ class Overviews:
         self._cache: dict[str, tuple[int, Overview]] = {}
 
     def of(self, store: ChunkStore) -> Overview:
-        generation = store.generation()
+        generation = store.refresh()  # another process's ingest or removal: a new generation
         cached = self._cache.get(store.name)
         if cached is None or cached[0] != generation:
             cached = (generation, read_overview(store))

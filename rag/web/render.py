@@ -5,6 +5,11 @@ model output is HTML-escaped here, and the HTML has no newlines (the chat render
 Markdown around it, and a blank line would end an HTML block). Ids are unique per turn:
 the answer of turn t is `answer-t`, its cited cards `cite-t-n`, so markers in an old
 answer open that answer's own cards.
+
+An answer's first paragraph is its lead (emphasised when more follows); following lines
+that start with "- " (the extractive answerer's supporting quotes) are a list. Under the
+text: what was searched, the filters and the timings; the chat shows exactly the text that
+"Copy answer" and the Markdown export carry.
 """
 
 from __future__ import annotations
@@ -19,6 +24,19 @@ from rag.answer.model import Answer, Citation, Claim
 from rag.search.retrieval import Passage
 from rag.store.chroma import ChunkRecord
 
+SCORE_HELP = {
+    "hybrid": "Ranking score: the BM25 (word) and embedding rankings fused, each adding weight/(k + rank), "
+    "plus boosts for sources and dates the question names. Only the order it gives matters.",
+    "dense": "Ranking score: the embedding ranking, each ranking adding weight/(k + rank), plus boosts "
+    "for sources and dates the question names. Only the order it gives matters.",
+    "bm25": "Ranking score: the BM25 (word) ranking, each ranking adding weight/(k + rank), plus boosts "
+    "for sources and dates the question names. Only the order it gives matters.",
+}
+RELEVANCE_HELP = (
+    "Relevance: cosine similarity of the question's and the passage's embeddings (0 = unrelated, 1 = same)."
+)
+RANK_HELP = "Rank: the order the retriever returned the passages in."
+
 
 @dataclass(frozen=True)
 class Turn:
@@ -31,6 +49,28 @@ class Turn:
     answer: Answer
     filters: str = ""  # QueryFilters.describe() of the filters in force
     seconds: dict[str, float] = field(default_factory=dict)  # per stage: search, answer
+    retrieved: tuple[Passage, ...] = ()  # every retrieved passage, in retrieval order (default: answer.passages)
+    retrieval: str = "hybrid"  # the retrieval mode that ranked them
+
+    @property
+    def ranked(self) -> Sequence[Passage]:
+        return self.retrieved or self.answer.passages
+
+    @property
+    def shown_text(self) -> str:
+        """The answer's text as the chat shows it (and copies and exports carry)."""
+        if not self.answer.passages and self.filters:
+            return f"No articles {self.filters} in this collection: widen the dates or choose other sources."
+        return self.answer.text
+
+    def details(self) -> list[str]:
+        """What was searched, the filters and the timings (with a chat model's tokens and estimated cost):
+        one plain line each."""
+        stages = " · ".join(f"{stage} {seconds:.2f} s" for stage, seconds in self.seconds.items())
+        timings = f"{len(self.ranked)} passages retrieved" + (f" · {stages}" if stages else "")
+        if self.answer.usage is not None:
+            timings += f" · {self.answer.usage.model}: {self.answer.usage.line()}"
+        return [f"Searched for: {self.searched}", f"Filters: {self.filters or 'none'}", f"Timings: {timings}"]
 
 
 def _escape(text: str) -> str:
@@ -57,27 +97,71 @@ def _claim_note(claim: Claim) -> str:
     return f' <span class="unsupported" title="The cited passage does not state this">⚠ not found in {where}</span>'
 
 
+class _Body:
+    """Renders ranges of an answer's text: markers linked, unsupported claims flagged, uncited sentences marked."""
+
+    def __init__(self, answer: Answer, turn: int) -> None:
+        self.answer, self.turn = answer, turn
+        located = located_claims(answer.text) if answer.claims else []
+        self.claims = [(claim, span) for claim, (_, _, span) in zip(answer.claims, located, strict=False)]
+
+    def range(self, start: int, end: int) -> str:
+        text, parts, position = self.answer.text, [], start
+        for claim, (claim_start, claim_end) in self.claims:
+            claim_start, claim_end = max(claim_start, start), min(claim_end, end)
+            if claim_start < position or claim_start >= claim_end:
+                continue
+            parts.append(linked_markers(text[position:claim_start], self.turn))
+            sentence = text[claim_start:claim_end].rstrip()
+            body = linked_markers(sentence, self.turn)
+            if not claim.markers and not self.answer.declined and self.answer.citations:
+                body = f'<span class="uncited" title="No source cited for this sentence">{body}</span>'
+            elif not claim.supported:
+                body += _claim_note(claim)
+            parts.append(body)
+            position = claim_start + len(sentence)
+        parts.append(linked_markers(text[position:end], self.turn))
+        return "".join(parts)
+
+
+def _paragraphs(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each paragraph (blocks separated by blank lines), stripped."""
+    spans = []
+    for match in re.finditer(r"\S(?:.|\n(?!\s*\n))*", text):
+        spans.append((match.start(), match.start() + len(match.group().rstrip())))
+    return spans
+
+
+def _lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    spans, position = [], start
+    for line in text[start:end].split("\n"):
+        if line.strip():
+            offset = position + len(line) - len(line.lstrip())
+            spans.append((offset, position + len(line.rstrip())))
+        position += len(line) + 1
+    return spans
+
+
 def answer_body(answer: Answer, turn: int) -> str:
-    """The answer text with links; unsupported claims flagged, uncited sentences marked (chat model only)."""
-    if not answer.claims:
-        return linked_markers(answer.text, turn)
-    parts: list[str] = []
-    position = 0
-    for claim, (_, _, (start, end)) in zip(answer.claims, located_claims(answer.text), strict=False):
-        parts.append(linked_markers(answer.text[position:start], turn))
-        body = linked_markers(answer.text[start:end].rstrip(), turn)
-        if not claim.markers and not answer.declined and answer.citations:
-            body = f'<span class="uncited" title="No source cited for this sentence">{body}</span>'
-        elif not claim.supported:
-            body += _claim_note(claim)
-        parts.append(body)
-        position = start + len(answer.text[start:end].rstrip())
-    parts.append(linked_markers(answer.text[position:], turn))
+    """The answer text as HTML: the lead paragraph, then paragraphs or a list of "- " quote lines."""
+    body, text = _Body(answer, turn), answer.text
+    paragraphs = _paragraphs(text)
+    if len(paragraphs) <= 1:
+        return body.range(0, len(text))
+    parts = [f'<p class="lead">{body.range(*paragraphs[0])}</p>']
+    for start, end in paragraphs[1:]:
+        lines = _lines(text, start, end)
+        if all(text.startswith("- ", line_start) for line_start, _ in lines):
+            items = "".join(f"<li>{body.range(line_start + 2, line_end)}</li>" for line_start, line_end in lines)
+            parts.append(f'<ul class="quotes">{items}</ul>')
+        else:
+            parts.append(f"<p>{body.range(start, end)}</p>")
     return "".join(parts)
 
 
-def highlighted(text: str, spans: Sequence[tuple[int, int]]) -> str:
-    """Escape `text`, wrapping every (start, end) span in <mark>; overlapping spans are merged."""
+def highlighted(text: str, spans: Sequence[tuple[int, int]], ids: str = "") -> str:
+    """Escape `text`, wrapping every (start, end) span in <mark>; overlapping spans are merged.
+    With `ids`, the marks are numbered `ids-0`, `ids-1`, … (the reader steps through them)."""
     merged: list[list[int]] = []
     for start, end in sorted(spans):
         start, end = max(0, start), min(len(text), end)
@@ -88,8 +172,9 @@ def highlighted(text: str, spans: Sequence[tuple[int, int]]) -> str:
         else:
             merged.append([start, end])
     out, position = [], 0
-    for start, end in merged:
-        out.append(_escape(text[position:start]) + f"<mark>{_escape(text[start:end])}</mark>")
+    for number, (start, end) in enumerate(merged):
+        mark = f'<mark id="{ids}-{number}">' if ids else "<mark>"
+        out.append(_escape(text[position:start]) + f"{mark}{_escape(text[start:end])}</mark>")
         position = end
     return "".join(out) + _escape(text[position:])
 
@@ -112,41 +197,66 @@ def source_card(citation: Citation, turn: int) -> str:
     return (
         f'<div class="source-card" id="cite-{turn}-{citation.number}">'
         f'<div class="card-title">[{citation.number}] {_title(p)}</div>'
-        f'<div class="meta">{_meta(p)} · relevance {p.similarity:.2f}</div>'
+        f'<div class="meta">{_meta(p)} · <span title="{RELEVANCE_HELP}">relevance {p.similarity:.2f}</span></div>'
         f"<blockquote>{highlighted(p.text, citation.highlights)}</blockquote>"
         f'<div class="card-links"><a href="#read-{turn}-{citation.number}" class="open-article">'
-        f'Read the whole article</a> · <a href="#answer-{turn}">↑ Back to the answer</a></div></div>'
+        f'Read the whole article</a> · <a href="#answer-{turn}" class="back-to-answer">↑ Back to the answer</a>'
+        "</div></div>"
     )
 
 
-def retrieved_list(passages: Sequence[Passage], cited: dict[str, int], turn: int) -> str:
-    """Every retrieved passage, in rank order, with its ranking score and similarity."""
+def retrieved_list(turn: Turn) -> str:
+    """Every retrieved passage in retrieval order: rank, ranking score and relevance (each explained), and
+    which were cited."""
+    cited = {c.passage.chunk_id: c.number for c in turn.answer.citations}
+    score_help = SCORE_HELP.get(turn.retrieval, SCORE_HELP["hybrid"])
+    legend = f'<p class="legend">{RANK_HELP} {score_help} {RELEVANCE_HELP}</p>'
     rows = []
-    for rank, p in enumerate(passages, 1):
+    for rank, p in enumerate(turn.ranked, 1):
         number = cited.get(p.chunk_id)
-        tag = f" · cited as [{number}]" if number else ""
+        tag = f" · <strong>cited as [{number}]</strong>" if number else ""
         rows.append(
             f'<li class="retrieved-passage"><div class="card-title">{_title(p)}</div>'
-            f'<div class="meta">#{rank} · score {p.score:.3f} · relevance {p.similarity:.2f}{tag}'
+            f'<div class="meta"><span class="rank" title="{RANK_HELP}">#{rank}</span> · '
+            f'<span class="score" title="{score_help}">score {p.score:.3f}</span> · '
+            f'<span class="relevance" title="{RELEVANCE_HELP}">relevance {p.similarity:.2f}</span>{tag}'
             f"{' · ' + _meta(p) if _meta(p) else ''}</div>"
             f'<div class="passage-text">{_escape(p.text)}</div></li>'
         )
-    return f'<ol class="retrieved" id="retrieved-{turn}">{"".join(rows)}</ol>'
+    return f'{legend}<ol class="retrieved" id="retrieved-{turn.number}">{"".join(rows)}</ol>'
 
 
 def _retrieved_label(count: int) -> str:
-    return f"All {count} retrieved passages" if count > 1 else "The retrieved passage"
+    return f"All {count} retrieved passages, in retrieval order" if count > 1 else "The retrieved passage"
+
+
+def details_html(turn: Turn) -> str:
+    searched, filters, timings = turn.details()
+    return (
+        f'<div class="answer-details" id="details-{turn.number}">'
+        f"<div>{html.escape(searched.split(': ', 1)[0])}: <em>{html.escape(turn.searched)}</em></div>"
+        f"<div>{html.escape(filters)}</div><div>{html.escape(timings)}</div></div>"
+    )
+
+
+def comment_box(turn: Turn) -> str:
+    """Opened by the page script beside the answer when it is rated (👍/👎)."""
+    return (
+        f'<div class="comment-box" id="comment-box-{turn.number}" hidden>'
+        f"<div>Thanks for rating answer {turn.number}. Add a comment (optional):</div>"
+        '<div class="comment-text" contenteditable="true" role="textbox" aria-multiline="true" '
+        'aria-label="Your comment" title="What was good or wrong?"></div>'
+        '<button type="button" class="comment-save">Save comment</button> '
+        '<span class="comment-status"></span></div>'
+    )
 
 
 def answer_html(turn: Turn) -> str:
-    """The chat message of a turn: the answer, notices, its sources and every retrieved passage."""
+    """The chat message of a turn: the answer, notices, what was searched, its sources and every
+    retrieved passage, the copy button and the comment box."""
     answer, t = turn.answer, turn.number
-    if not answer.passages and turn.filters:
-        body = html.escape(f"No articles {turn.filters} in this collection: widen the dates or choose other sources.")
-    else:
-        body = answer_body(answer, t)
+    body = html.escape(turn.shown_text) if turn.shown_text != answer.text else answer_body(answer, t)
     notices = "".join(f'<div class="notice">⚠️ {_escape(notice)}</div>' for notice in answer.notices)
-    cited = {c.passage.chunk_id: c.number for c in answer.citations}
     sources = ""
     if answer.citations:
         cards = "".join(source_card(citation, t) for citation in answer.citations)
@@ -155,15 +265,17 @@ def answer_html(turn: Turn) -> str:
             f"{cards}</details>"
         )
     retrieved = ""
-    if answer.passages:
+    if turn.ranked:
         retrieved = (
-            f'<details class="retrieved-block"><summary>{_retrieved_label(len(answer.passages))}</summary>'
-            f"{retrieved_list(answer.passages, cited, t)}</details>"
+            f'<details class="retrieved-block"><summary>{_retrieved_label(len(turn.ranked))}</summary>'
+            f"{retrieved_list(turn)}</details>"
         )
     return (
-        f'<div class="answer" id="answer-{t}"><div class="answer-text">{body}</div>{notices}{sources}{retrieved}'
+        f'<div class="answer" id="answer-{t}"><div class="answer-text">{body}</div>{notices}{details_html(turn)}'
+        f"{sources}{retrieved}"
         f'<div class="answer-tools"><button type="button" class="copy-answer">Copy answer</button></div>'
-        f'<div class="copy-text" hidden>{html.escape(plain_answer(answer)).replace(chr(10), "&#10;")}</div></div>'
+        f"{comment_box(turn)}"
+        f'<div class="copy-text" hidden>{html.escape(plain_answer(turn)).replace(chr(10), "&#10;")}</div></div>'
     )
 
 
@@ -185,14 +297,16 @@ def references(citations: Sequence[Citation]) -> list[str]:
     return lines
 
 
-def plain_answer(answer: Answer) -> str:
-    """The answer as plain text with its [n] markers and a reference list (what "Copy" gives)."""
-    refs = references(answer.citations)
-    return answer.text + ("\n\nReferences:\n" + "\n".join(refs) if refs else "")
+def plain_answer(turn: Turn) -> str:
+    """The answer as plain text, as the chat shows it: its [n] markers, what was searched, the filters,
+    the timings and a reference list (what "Copy answer" gives)."""
+    refs = references(turn.answer.citations)
+    text = turn.shown_text + "\n\n" + "\n".join(turn.details())
+    return text + ("\n\nReferences:\n" + "\n".join(refs) if refs else "")
 
 
 def plain_conversation(turns: Sequence[Turn]) -> str:
-    return "\n\n".join(f"Q: {turn.question}\n\nA: {plain_answer(turn.answer)}" for turn in turns)
+    return "\n\n".join(f"Q: {turn.question}\n\nA: {plain_answer(turn)}" for turn in turns)
 
 
 def _md_escape(text: str) -> str:
@@ -200,13 +314,13 @@ def _md_escape(text: str) -> str:
 
 
 def conversation_markdown(turns: Sequence[Turn], collection: str) -> str:
-    """The conversation as a Markdown document: each question, its answer and its references with quotes."""
+    """The conversation as a Markdown document: each question, its answer (as the chat shows it), what was
+    searched, the filters and timings, and its references with quotes."""
     parts = [f"# Conversation with the news articles ({collection})\n"]
     for turn in turns:
         parts.append(f"## {turn.number}. {_md_escape(turn.question)}\n")
-        if turn.searched != turn.question:
-            parts.append(f"*Searched for: {_md_escape(turn.searched)}*\n")
-        parts.append(_md_escape_keep_markers(turn.answer.text) + "\n")
+        parts.append(_md_escape_keep_markers(turn.shown_text) + "\n")
+        parts.append("  \n".join(f"*{_md_escape(line)}*" for line in turn.details()) + "\n")
         if turn.answer.citations:
             parts.append("**References**\n")
             for citation in turn.answer.citations:
@@ -220,7 +334,7 @@ def conversation_markdown(turns: Sequence[Turn], collection: str) -> str:
 
 
 def _md_escape_keep_markers(text: str) -> str:
-    """Escape Markdown in answer text but keep its [n] markers readable."""
+    """Escape Markdown in answer text but keep its [n] markers readable (and "- " list items as a list)."""
     pieces, position = [], 0
     for marker in MARKER.finditer(text):
         pieces.append(_md_escape(text[position : marker.start()]) + marker.group(0))
@@ -239,8 +353,9 @@ def article_text(chunks: Sequence[ChunkRecord]) -> str:
     return text
 
 
-def article_html(turn: Turn, number: int, chunks: Sequence[ChunkRecord]) -> str:
-    """The whole article of turn's citation `number`, every span the answer cited from it highlighted."""
+def article_html(turn: Turn, number: int, chunks: Sequence[ChunkRecord], nonce: str = "") -> str:
+    """The whole article of turn's citation `number`, every span the answer cited from it highlighted and
+    numbered (the page script opens the reader at the first and steps with the previous/next buttons)."""
     citation = next((c for c in turn.answer.citations if c.number == number), None)
     if citation is None or not chunks:
         return '<p class="meta">That article is no longer in the collection.</p>'
@@ -251,11 +366,21 @@ def article_html(turn: Turn, number: int, chunks: Sequence[ChunkRecord]) -> str:
         if c.passage.article_id == article_id
         for start, end in c.highlights
     ]
+    body = highlighted(article_text(chunks), spans, ids=f"hl-{turn.number}-{number}")
+    count = body.count("<mark ")
     p = citation.passage
     numbers = ", ".join(f"[{c.number}]" for c in turn.answer.citations if c.passage.article_id == article_id)
+    steps = (
+        '<button type="button" class="hl-prev" title="Previous highlight">↑ Previous</button>'
+        f'<span class="hl-position">highlight 1 of {count}</span>'
+        '<button type="button" class="hl-next" title="Next highlight">↓ Next</button>'
+        if count
+        else ""
+    )
     return (
-        f'<div class="article-view" id="article-view"><div class="article-nav"><a href="#answer-{turn.number}">'
-        f"← Back to answer {turn.number}</a></div><h3>{_title(p)}</h3>"
+        f'<div class="article-view" id="article-view-{turn.number}-{number}{"-" + nonce if nonce else ""}">'
+        f'<div class="article-nav"><a href="#answer-{turn.number}" class="back-to-answer">← Back to answer '
+        f"{turn.number}</a>{steps}</div><h3>{_title(p)}</h3>"
         f'<div class="meta">{_meta(p)} · cited as {numbers} in answer {turn.number}</div>'
-        f'<div class="article-body">{highlighted(article_text(chunks), spans)}</div></div>'
+        f'<div class="article-body">{body}</div></div>'
     )

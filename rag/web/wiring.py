@@ -24,10 +24,17 @@ def gradio_value(value: Any) -> Any:
     if isinstance(value, Options):
         return gr.update(choices=value.choices, value=value.value)
     if isinstance(value, Examples):
-        return gr.update(value=[], examples=[{"text": q} for q in value.questions])
+        examples = [{"text": q} for q in value.questions]
+        return gr.update(value=[], examples=examples) if value.clear else gr.update(examples=examples)
     if isinstance(value, Shown):
         return gr.update(visible=value.visible)
     return value
+
+
+def client_of(request: gr.Request | None) -> str:
+    """Who asks: the client's IP address (behind a proxy on loopback, the one it forwards)."""
+    client = getattr(request, "client", None)
+    return str(getattr(client, "host", "") or "unknown")
 
 
 class Ui(dict[str, Any]):
@@ -51,10 +58,11 @@ class Ui(dict[str, Any]):
         outputs: Sequence[str],
         stream: bool = False,
         then: Any = None,
+        client: bool = False,
         **options: Any,
     ) -> Any:
         """Call `method` with the named inputs' values when a trigger fires (or, for `then`, after
-        an event); apply its changes."""
+        an event); apply its changes. With `client`, a streaming `method` also gets the client's address."""
 
         def handler(*values: Any) -> Updates:
             return self.updates(method(*values))
@@ -63,7 +71,11 @@ class Ui(dict[str, Any]):
             for change in method(*values):
                 yield self.updates(change)
 
-        fn = streaming if stream else handler
+        def streaming_for(*values: Any, request: gr.Request) -> Iterator[Updates]:
+            for change in method(*values, client=client_of(request)):
+                yield self.updates(change)
+
+        fn = (streaming_for if client else streaming) if stream else handler
         settings = {"api_visibility": "private", "show_progress": "hidden", **options}
         if then is not None:
             return then.then(fn, self.components(inputs), self.components(outputs), **settings)

@@ -150,6 +150,11 @@ COUNCIL = (
         ("The council refused to approve the bridge", "The council rejected the bridge plan.", ""),
         ("Profits fell while costs rose", "Profits fell as costs rose.", ""),
         ("Kyiv wants guarantees, not neutrality", "Kyiv wants guarantees and neutrality is off the table.", ""),
+        (
+            "Judges are banned to use it",
+            "Judges are allowed to use it",
+            "opposite (permission)",
+        ),  # only refuse-like verbs + "to" reverse
     ],
 )
 def test_polarity_contradictions(claim: str, support: str, flagged: str) -> None:
@@ -165,6 +170,9 @@ def test_polarity_contradictions(claim: str, support: str, flagged: str) -> None
         ("Kirby said Russia was moving troops", "“Russia is moving,” said Pentagon spokesman John Kirby.", ""),
         ("Mykhailo Podolyak said Kyiv wants guarantees", GUARANTEES, ""),
         ("Kirby said Kyiv was under threat", "“Kyiv is under threat,” he said.", ""),  # no speaker named: cannot tell
+        # a sentence never misattributes itself (a name inside a word, a name cut at the window's end)
+        ("According to ad firm iSpot, TV ads ran.", "According to ad firm iSpot, TV ads ran.", ""),
+        (f"“{'Words ' * 9},” said the Los Angeles-based entrepreneur to TechCrunch.",) * 2 + ("",),
     ],
 )
 def test_speaker_misattribution(claim: str, support: str, flagged: str) -> None:

@@ -18,7 +18,7 @@ from rag import cli
 from rag.answer.llm import LLMAnswerer, make_llm, system_prompt
 from rag.answer.model import answer_json
 from rag.answer.usage import add_usage, price_of
-from rag.chat import Exchange
+from rag.chat import Exchange, turn_events
 from rag.errors import ConfigurationError, LLMError
 from rag.pipeline import Pipeline
 from tests.answer.test_answering import KYIV, cite_guarantor, llm_engine, loopback_answerer, passages_in
@@ -461,3 +461,14 @@ def test_an_unknown_openai_model_lists_a_few_close_names() -> None:
         make_llm(make_settings(UNUSED, llm="openai:gpt-4o-mnii", openai_api_key="k"))
     message = str(raised.value)
     assert len(message) < 400 and "close names: gpt-4o-mini" in message and "openai-like:gpt-4o-mnii" in message
+
+
+def test_turn_events_for_a_streaming_api(demo_pipeline: Pipeline, fake_openai: FakeOpenAI) -> None:
+    fake_openai.reply = cite_in_every_form
+    events = list(turn_events(llm_engine(demo_pipeline, fake_openai).ask(KYIV)))
+    assert events[0] == {"event": "searched", "searched": KYIV, "passages": 3}
+    deltas = [e["text"] for e in events if e["event"] == "delta"]
+    final = events[-1]
+    assert len(deltas) > 5 and final["event"] == "answer" and "".join(deltas) == final["answer"]
+    assert final["usage"]["calls"] == 1 and final["fallback"] is False and final["claims"]
+    json.dumps(events)  # every event is JSON

@@ -91,6 +91,15 @@ def test_an_ingest_adds_only_its_new_articles_and_readers_see_them_without_rebui
     assert set(found(other, "harbour")) == {quokka, article_id(ingested, "Harbour works")}
 
 
+def test_an_index_caught_up_at_generation_zero_takes_the_next_run_article_by_article(
+    pipeline: Pipeline, folder: Path
+) -> None:
+    reader(pipeline)  # an app opened on the new, empty store: the index records generation 0
+    pipeline.ingest([folder], progress=False)
+    delta = pipeline.lexical.last_delta
+    assert delta is not None and not delta.full and len(delta.add) == len(STORIES)
+
+
 def test_an_edited_article_is_replaced_and_a_removed_one_is_gone(ingested: Pipeline, folder: Path) -> None:
     other = reader(ingested)
     harbour = article_id(ingested, "Harbour works")

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import DEMO_DIR, ROOT, clean_env
+from tests.conftest import DEMO_DIR, ROOT, clean_env, free_port, serving
 from tests.openai_server import FakeOpenAI
 from tests.web.conftest import ask, needs_browser, running_app
 
@@ -129,10 +129,39 @@ def markers(answer: Any) -> list[int]:
     return list(dict.fromkeys(numbers))
 
 
-def in_viewport(page: Any, locator: Any) -> bool:
-    box = locator.bounding_box()
-    size = page.viewport_size
-    return box is not None and box["y"] >= -1 and box["y"] < size["height"] and box["x"] < size["width"]
+# True when the top of the element `selector` names is on screen: inside the window and every
+# scrolling box around it (the chat's message list, the reader's panel).
+IN_VIEW = """(selector) => {
+  const [css, index] = Array.isArray(selector) ? selector : [selector, 0];
+  const all = document.querySelectorAll(css);
+  const element = all[index < 0 ? all.length + index : index];
+  if (!element) return false;
+  const box = element.getBoundingClientRect();
+  if (box.width === 0 && box.height === 0) return false;
+  let top = 0, bottom = window.innerHeight;
+  for (let node = element.parentElement; node; node = node.parentElement) {
+    if (/(auto|scroll|hidden)/.test(getComputedStyle(node).overflowY)) {
+      const clip = node.getBoundingClientRect();
+      top = Math.max(top, clip.top);
+      bottom = Math.min(bottom, clip.bottom);
+    }
+  }
+  return box.top >= top - 2 && box.top < bottom - 8;
+}"""
+
+
+def wait_in_view(page: Any, selector: str, index: int = 0) -> None:
+    """Wait until the `index`-th element `selector` names (-1: the last) is on screen."""
+    page.wait_for_function(IN_VIEW, arg=[selector, index])
+
+
+def in_view(page: Any, selector: str, index: int = 0) -> bool:
+    return bool(page.evaluate(IN_VIEW, [selector, index]))
+
+
+def details(answer: Any) -> str:
+    """What an answer says it searched, its filters and timings."""
+    return str(answer.locator(".answer-details").inner_text())
 
 
 # --- 1, 2, 3, 12: each answer keeps its own sources; a way back from a card -------------------------
@@ -158,9 +187,10 @@ def test_each_answer_keeps_its_own_sources(page: Any) -> None:
     second.locator("a.marker").first.click()
     assert "chip exports" in page.locator(f"#cite-2-{second_numbers[0]}").inner_text()
 
+    page.locator("#chat .bubble-wrap").evaluate("e => { e.scrollTop = e.scrollHeight; }")  # answer 1 out of view
+    page.wait_for_function(f"() => !({IN_VIEW})(['#answer-1', 0])")
     card.locator("text=Back to the answer").click()  # on a phone, the way back from a card
-    page.wait_for_timeout(300)
-    assert in_viewport(page, page.locator("#answer-1"))
+    wait_in_view(page, "#answer-1")
 
 
 # --- 4: one reset; no dead controls ---------------------------------------------------------------------
@@ -172,9 +202,9 @@ def test_one_reset_clears_messages_sources_and_memory(browser: Any, news_app: st
     assert page.locator("#chat button[aria-label*=hare]").count() == 0  # no share icon
     page.click("#chat button[aria-label=Clear]" if control == "trash" else "#clear")
     page.wait_for_function("() => !document.querySelector('#chat .answer')")
-    page.wait_for_function("() => document.querySelector('#searched').innerText.trim() === ''")
-    ask(page, "And what does Russia demand?")
-    assert "Kyiv" not in page.inner_text("#searched")  # the conversation memory was reset too
+    page.wait_for_selector("#chat .examples button")  # the example questions are back
+    answer = ask(page, "And what does Russia demand?")
+    assert "Kyiv" not in details(answer)  # the conversation memory was reset too
     assert page.locator("#chat [id^=cite-1-]").count() > 0 and page.locator("#chat [id^=cite-2-]").count() == 0
 
 
@@ -186,6 +216,7 @@ def test_copy_gives_plain_text_and_export_gives_markdown(page: Any) -> None:
     copied = page.evaluate("navigator.clipboard.readText()")
     assert "guarantor countries" in copied and ("[1]" in copied or "[2]" in copied)
     assert "References:\n[" in copied and "Russia-Ukraine peace talks in Istanbul" in copied
+    assert f"\nSearched for: {KYIV}\nFilters: none\nTimings: " in copied  # what the chat shows under it
     assert "<" not in copied and "&#x27;" not in copied and "&quot;" not in copied
     for label in page.locator("#chat [data-testid=bot], #chat [data-testid=user]").evaluate_all(
         "m => m.map(e => e.getAttribute('aria-label'))"
@@ -200,6 +231,7 @@ def test_copy_gives_plain_text_and_export_gives_markdown(page: Any) -> None:
         page.click("#export-md")
     markdown = Path(download.value.path()).read_text(encoding="utf-8")
     assert f"## 1. {KYIV}" in markdown and "**References**" in markdown and "guarantor" in markdown
+    assert f"*Searched for: {KYIV}*" in markdown and "*Filters: none*" in markdown
 
 
 # --- 6: only existing collections; unknown names are errors and create nothing ---------------------------
@@ -224,13 +256,14 @@ def test_api_rejects_an_unknown_collection_and_creates_nothing(news_app: str, da
     result = client.predict(KYIV, "nwes", 0, api_name="/ask")
     assert result == {
         "error": "There is no collection named 'nwes'; existing: news, other. "
-        "Choose one of them, or ingest articles into a new one."
+        "Choose one of them, or ingest articles into a new one.",
+        "done": True,
     }
     assert client.predict(KYIV, "nwes", 0, api_name="/ask")["error"].endswith(
         "existing: news, other. Choose one of them, or ingest articles into a new one."
     )  # still not created by the first call
     assert "guarantor" in client.predict(KYIV, "", 0, api_name="/ask")["answer"]
-    assert client.predict("", "", 0, api_name="/ask") == {"error": "Please type a question."}
+    assert client.predict("", "", 0, api_name="/ask") == {"error": "Please type a question.", "done": True}
 
 
 # --- 7: filters checked, shown, and explained when they admit nothing; a source filter ----------------------
@@ -241,14 +274,17 @@ def test_filters_are_checked_shown_and_explained(page: Any) -> None:
     wait_text(page, "#filters", "reversed")
     page.fill("#question textarea", KYIV)
     page.click("#ask")
-    wait_text(page, "#notice", "reversed")
+    wait_text(page, "#notice", "Not asked: fix the filters first")
+    assert "reversed" not in page.inner_text("#notice")  # the reason is said once, next to the question box
     assert page.locator("#chat [data-testid=user]").count() == 0
 
     fill_setting(page, "#date-from", "2030-01")
     fill_setting(page, "#date-to", "2030-12")
     wait_text(page, "#filters", "between 2030-01 and 2030-12")  # shown next to the question box
-    assert in_viewport(page, page.locator("#filters")) or page.locator("#filters").is_visible()
-    assert "No articles between 2030-01 and 2030-12" in ask(page, KYIV).inner_text()
+    wait_in_view(page, "#filters")
+    answer = ask(page, KYIV)
+    assert "No articles between 2030-01 and 2030-12" in answer.inner_text()
+    assert "Filters: between 2030-01 and 2030-12" in details(answer)
 
     fill_setting(page, "#date-from", "")
     fill_setting(page, "#date-to", "")
@@ -275,11 +311,22 @@ def test_first_screen_overview_examples_and_settings_in_reach(page: Any) -> None
     examples = page.locator("#chat .examples button").all_inner_texts()
     assert any("US tightens curbs on chip exports to China" in e for e in examples)
     assert not any("Kyiv want" in e for e in examples)
+    assert len({e.split("“")[0] for e in examples}) == 3  # three forms of question, not one template
+    for selector in ("#status", "#chat .examples", "#filters", "#question", "#ask", "#clear"):  # no scrolling
+        box = page.locator(selector).bounding_box()
+        assert box is not None and box["y"] + box["height"] <= page.viewport_size["height"], selector
+    question, ask_button = page.locator("#question").bounding_box(), page.locator("#ask").bounding_box()
+    if page.viewport_size == PHONE:  # the question box is full width, its buttons below it
+        chat = page.locator("#chat").bounding_box()
+        assert question["width"] >= chat["width"] - 4 and ask_button["y"] >= question["y"] + question["height"]
+    else:  # the reader takes no width until an article is opened
+        assert page.locator("#reader").is_hidden()
+        assert page.locator("#chat").bounding_box()["width"] > 800
     if page.viewport_size == PHONE:
-        assert in_viewport(page, page.locator("#settings .toggle-button"))
+        assert in_view(page, "#settings .toggle-button")
         page.click("#settings-button")  # next to the question box too
         page.wait_for_selector("#settings.open")
-    assert in_viewport(page, page.locator("#collection"))  # no scrolling to reach the settings
+    wait_in_view(page, "#collection")  # no scrolling to reach the settings
     close_settings(page)
     page.locator("#chat .examples button", has_text="chip exports").click()  # an example is asked at once
     page.wait_for_selector("#chat .answer")
@@ -308,50 +355,83 @@ def test_follow_ups_and_sessions(browser: Any, news_app: str) -> None:
     ask(alice, KYIV)
     ask(bob, "What did John Kirby say about Russian troops?")
     assert "Kirby" not in alice.inner_text("#chat") and "guarantees does Kyiv" not in bob.inner_text("#chat")
-    ask(bob, "And what about Chernihiv?")
-    assert "Kirby" in bob.inner_text("#searched")  # rewritten from Bob's own history, not Alice's
-    ask(alice, "What about Nvidia chips?")
-    assert "Kyiv" not in alice.inner_text("#searched")  # a new topic
+    assert "Kirby" in details(ask(bob, "And what about Chernihiv?"))  # rewritten from Bob's own history
+    assert "Kyiv" not in details(ask(alice, "What about Nvidia chips?"))  # a new topic
+    assert "Searched for:" in details(alice.locator("#answer-1"))  # every answer keeps its own line
 
 
 # --- 12: the chat's toolbar never covers a message -------------------------------------------------------------
 @needs_browser
 def test_toolbar_does_not_cover_the_top_line(page: Any) -> None:
-    ask(page, KYIV)
-    ask(page, CHIPS)
+    ask(page, KYIV).locator("summary", has_text="Sources").click()
+    ask(page, CHIPS).locator("summary", has_text="Sources").click()
     page.locator("#chat .bubble-wrap").evaluate("e => { e.scrollTop = 120; }")
     toolbar = page.locator("#chat button[aria-label='Copy conversation']").bounding_box()
     messages = page.locator("#chat .bubble-wrap").bounding_box()
     assert toolbar is not None and messages is not None and toolbar["y"] + toolbar["height"] <= messages["y"] + 1
+    down = page.locator("#chat .scroll-down-button-container button")  # shown when scrolled up
+    down.wait_for(state="visible")
+    box = down.bounding_box()
+    assert box is not None and box["y"] + box["height"] <= messages["y"] + 1  # in the toolbar strip, over no text
+
+
+# --- a new answer is brought into view, wherever the user had scrolled -------------------------------------------
+@needs_browser
+def test_a_new_question_and_its_answer_come_into_view(page: Any) -> None:
+    first = ask(page, KYIV)
+    first.locator("summary", has_text="Sources").click()  # a long open card above
+    first.locator("summary", has_text="All").click()
+    page.locator("#chat .bubble-wrap").evaluate("e => { e.scrollTop = 0; }")  # the user scrolled back up
+    assert not in_view(page, "#answer-1 .answer-tools")  # the open cards push the end of answer 1 far down
+    page.fill("#question textarea", CHIPS)
+    page.click("#ask")
+    wait_in_view(page, "#chat [data-testid=user]", -1)  # the new question comes into view as it is asked
+    page.wait_for_selector("#answer-2")
+    wait_in_view(page, "#answer-2")  # then the start of its answer, below it
+    assert in_view(page, "#chat [data-testid=user]", -1)
 
 
 # --- expected features: the whole article, feedback, stages and timings -----------------------------------------
 @needs_browser
-def test_whole_article_opens_with_cited_spans_highlighted(page: Any) -> None:
-    answer = ask(page, KYIV)
+def test_the_reader_opens_at_the_first_highlight_and_steps_through_them(page: Any) -> None:
+    answer = ask(page, "What did John Kirby say about Russian troops near Kyiv?")
+    assert page.locator("#reader").is_hidden()  # no width taken before an article is opened
     answer.locator("summary", has_text="Sources").click()
     answer.locator("a.open-article").first.click()
-    page.wait_for_function("() => document.querySelector('#article').innerText.includes('Back to answer 1')")
+    page.wait_for_selector("#article .article-view")
     article = page.locator("#article")
     assert "Russia-Ukraine peace talks in Istanbul" in article.inner_text()
     assert "Pentagon spokesman John Kirby" in article.inner_text()  # the whole article, not the passage
-    assert article.locator("mark").count() >= 1 and "guarantor" in " ".join(article.locator("mark").all_inner_texts())
-    page.wait_for_timeout(800)
-    assert in_viewport(page, article)
+    assert "cited as [1]" in article.inner_text() and "in answer 1" in article.inner_text()
+    marks = article.locator("mark[id]")
+    count = marks.count()
+    assert count >= 2  # this answer quotes the article more than once
+    wait_in_view(page, "#article mark.current")  # the reader opened at the first highlight
+    assert marks.first.get_attribute("class") == "current" and f"highlight 1 of {count}" in article.inner_text()
+    article.locator(".hl-next").click()
+    wait_text(page, "#article .hl-position", f"highlight 2 of {count}")
+    wait_in_view(page, f"#{marks.nth(1).get_attribute('id')}")
+    article.locator(".hl-prev").click()
+    wait_text(page, "#article .hl-position", f"highlight 1 of {count}")
+    wait_in_view(page, f"#{marks.first.get_attribute('id')}")
     article.locator("text=Back to answer 1").click()
-    page.wait_for_timeout(300)
-    assert in_viewport(page, page.locator("#answer-1"))
+    wait_in_view(page, "#answer-1")
+    page.click("#close-reader")
+    page.wait_for_selector("#reader", state="hidden")
 
 
 @needs_browser
 def test_feedback_is_stored_and_exported_as_a_test_set(browser: Any, news_app: str, data_dir: Path) -> None:
     page = open_page(browser, news_app, DESKTOP)
+    ask(page, CHIPS)
     ask(page, KYIV)
-    page.locator("#chat button[aria-label=Like]").first.click()
-    page.wait_for_selector("#feedback #comment textarea", state="visible")
-    page.fill("#comment textarea", "Quotes the right sentence.")
-    page.click("#save-comment")
-    page.wait_for_function("() => document.querySelector('#feedback-thanks').innerText.includes('Comment saved')")
+    page.locator("#chat button[aria-label=Like]").nth(1).click()  # the second answer
+    box = page.locator("#answer-2 .comment-box")  # opens inside the rated answer, not elsewhere
+    box.wait_for(state="visible")
+    assert page.locator("#answer-1 .comment-box").is_hidden()
+    box.locator(".comment-text").fill("Quotes the right sentence.")
+    box.locator(".comment-save").click()
+    box.get_by_text("Comment saved for answer 2").wait_for()
     with sqlite3.connect(data_dir / "feedback" / "news.sqlite3") as db:
         rows = db.execute("SELECT question, rating, comment FROM feedback").fetchall()
     assert (KYIV, "up", "Quotes the right sentence.") in rows
@@ -386,7 +466,9 @@ def test_stages_stream_then_timings_and_markup_never_runs(browser: Any, data_dir
         page.wait_for_selector("#chat .answer", timeout=60_000)
         assert "zeppelin festival" in page.locator("#chat .answer").inner_text().lower()
         assert server.requests and server.requests[-1]["stream"] is True
-        assert "search" in page.inner_text("#searched") and " s · answer " in page.inner_text("#searched")
+        assert "search" in details(page.locator("#chat .answer")) and " s · answer " in details(
+            page.locator("#chat .answer")
+        )
         page.locator("#chat .answer summary", has_text="All").click()
         assert "<script>window.__xss = 1</script>" in page.inner_text("#chat .answer")  # shown as text
         assert page.evaluate("window.__xss") is None
@@ -452,3 +534,46 @@ def test_username_and_password_protect_the_app(tmp_path: Path) -> None:
             Client(url, verbose=False, auth=("editor", "wrong"))
         client = Client(url, verbose=False, auth=("editor", "s3cret"))
         assert "designated guarantor countries" in client.predict(KYIV, "", 0, api_name="/ask")["answer"]
+
+
+@pytest.mark.slow  # starts the app in a subprocess
+def test_ask_streams_over_http_and_takes_a_conversation(news_app: str) -> None:
+    """The curl recipe of the README: POST the question, then read the answer as Server-Sent Events."""
+    import urllib.request
+
+    history = [{"question": "What did John Kirby say about Russian troops?", "answer": "They are moving away [1]."}]
+    body = json.dumps({"data": ["And what about Chernihiv?", "", 0, history]}).encode()
+    request = urllib.request.Request(f"{news_app}gradio_api/call/ask", body, {"Content-Type": "application/json"})
+    event_id = json.loads(urllib.request.urlopen(request, timeout=60).read())["event_id"]
+    with urllib.request.urlopen(f"{news_app}gradio_api/call/ask/{event_id}", timeout=120) as stream:
+        lines = stream.read().decode().splitlines()
+    events = [line.removeprefix("event: ") for line in lines if line.startswith("event: ")]
+    data = [json.loads(line.removeprefix("data: "))[0] for line in lines if line.startswith("data: [")]
+    assert events[0] == "generating" and events[-1] == "complete"
+    assert data[0]["done"] is False and data[-1]["done"] is True
+    assert "Kirby" in data[-1]["searched"] and "answer" in data[-1]  # the follow-up was read with its history
+
+
+@pytest.mark.slow  # starts the app in a subprocess
+def test_off_loopback_without_a_login_the_app_and_its_api_are_read_only(data_dir: Path) -> None:
+    from gradio_client import Client
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    env = clean_env(RAG_DATA_DIR=str(data_dir))
+    log = data_dir.parent / f"app-{port}.log"
+    with serving([sys.executable, "app.py", "--host", "0.0.0.0", "--port", str(port)], url, log, env):
+        page = urllib_text(url)
+        assert "Read-only: this app is reachable on 0.0.0.0 without a login" in page
+        client = Client(url, verbose=False)
+        endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+        assert list(endpoints) == ["/ask"]  # nothing that writes is reachable
+        assert "guarantor" in client.predict(KYIV, "", 0, api_name="/ask")["answer"]  # asking works
+    assert "Read-only: this app is reachable on 0.0.0.0" in log.read_text()  # said at start-up
+
+
+def urllib_text(url: str) -> str:
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=60) as response:
+        return str(response.read().decode("utf-8"))

@@ -3,10 +3,12 @@ claim flags, plain-text copies, the Markdown export, whole articles, and the fee
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 from rag.answer.model import Answer, Citation, Claim, Support
+from rag.answer.usage import Usage
 from rag.eval.run import load_testset
 from rag.search.retrieval import Passage
 from rag.store.chroma import ChunkRecord
@@ -79,10 +81,62 @@ def test_a_card_highlights_every_supporting_span() -> None:
     assert highlighted("abcdef", [(0, 3), (2, 5)]) == "<mark>abcde</mark>f"  # overlaps merged
 
 
-def test_all_retrieved_passages_are_listed_with_scores() -> None:
-    html = answer_html(turn(1))
-    assert "All 3 retrieved passages" in html
-    assert "#3 · score 0.300 · relevance 0.30" in html and "cited as [1]" in html and "cited as [2]" in html
+def test_all_retrieved_passages_are_listed_in_retrieval_order_with_scores_explained() -> None:
+    cited_first = answer()  # its passages are reordered: cited ones first
+    retrieved = (OTHER, SECOND, FIRST)  # as the retriever ranked them
+    html = answer_html(Turn(1, "id1", "Q?", "Q?", cited_first, retrieved=retrieved))
+    listing = html[html.index("All 3 retrieved passages, in retrieval order") :]
+    assert listing.index("#1</span>") < listing.index("score 0.300") < listing.index("#2</span>")
+    assert listing.index("#2</span>") < listing.index("score 0.700") < listing.index("score 0.900")
+    assert "<strong>cited as [2]</strong>" in listing and "<strong>cited as [1]</strong>" in listing
+    legend = listing[listing.index('<p class="legend">') : listing.index("</p>")]
+    assert "Rank: the order the retriever returned" in legend and "Ranking score: the BM25" in legend
+    assert "Relevance: cosine similarity" in legend  # always shown (a tap), and on each score as a title (hover)
+    assert listing.count('title="Ranking score:') == 3 and listing.count('title="Relevance:') == 3
+    dense = answer_html(Turn(1, "id1", "Q?", "Q?", cited_first, retrieved=retrieved, retrieval="dense"))
+    assert "Ranking score: the embedding ranking" in dense
+
+
+def test_the_lead_paragraph_is_emphasised_and_quote_lines_are_a_list() -> None:
+    text = "Kyiv wants guarantees [1].\n\n- Russia wants neutrality [2]\n- Talks resume in May [2]"
+    lead = Answer(text, answer().citations, [FIRST, SECOND], "local extractive", False)
+    html = answer_html(Turn(1, "id1", "Q?", "Q?", lead))
+    body = html[html.index('<div class="answer-text">') : html.index('<div class="answer-details"')]
+    assert body.startswith('<div class="answer-text"><p class="lead">Kyiv wants guarantees <a class="marker"')
+    assert '<ul class="quotes"><li>Russia wants neutrality <a class="marker" href="#cite-1-2">[2]</a></li>' in body
+    assert body.count("<li>") == 2 and "- " not in body
+    one = answer_html(Turn(1, "id1", "Q?", "Q?", answer()))
+    assert '<p class="lead">' not in one  # a single paragraph is not a lead: it is all there is
+
+
+def test_each_answer_says_what_was_searched_its_filters_and_timings() -> None:
+    the_turn = Turn(
+        2, "id2", "And Russia?", "And Russia? (Kyiv)", answer(), "from 2022", {"search": 0.25, "answer": 1.5}
+    )
+    html = answer_html(the_turn)
+    details = html[html.index('<div class="answer-details" id="details-2">') :]
+    assert "Searched for: <em>And Russia? (Kyiv)</em>" in details and "Filters: from 2022" in details
+    assert "Timings: 3 passages retrieved · search 0.25 s · answer 1.50 s" in details
+    copied = plain_answer(the_turn)
+    assert "\n\nSearched for: And Russia? (Kyiv)\nFilters: from 2022\nTimings: 3 passages" in copied
+    markdown = conversation_markdown([the_turn], "news")
+    assert "*Searched for: And Russia? (Kyiv)*  \n*Filters: from 2022*  \n*Timings: 3 passages" in markdown
+    used = Usage("gpt-4o-mini", 2, 1234, 56, True, 0.000219)
+    with_usage = dataclasses.replace(the_turn, answer=dataclasses.replace(answer(), usage=used))
+    line = (
+        "Timings: 3 passages retrieved · search 0.25 s · answer 1.50 s · "
+        "gpt-4o-mini: 1,234 tokens in · 56 out · ≈ $0.0002"
+    )
+    assert line in answer_html(with_usage) and line in plain_answer(with_usage)
+
+
+def test_copy_and_export_carry_the_text_the_chat_shows() -> None:
+    none = Answer("The articles do not say.", [], [], "local extractive", True)
+    filtered = Turn(1, "id1", "Q?", "Q?", none, "between 2030-01 and 2030-12")
+    shown = "No articles between 2030-01 and 2030-12 in this collection: widen the dates or choose other sources."
+    assert shown in answer_html(filtered)
+    assert plain_answer(filtered).startswith(shown)
+    assert shown in conversation_markdown([filtered], "news") and "do not say" not in plain_answer(filtered)
 
 
 def test_unsupported_claims_are_flagged_and_uncited_sentences_marked() -> None:
@@ -99,7 +153,7 @@ def test_unsupported_claims_are_flagged_and_uncited_sentences_marked() -> None:
 
 
 def test_copy_gives_plain_text_with_markers_and_references() -> None:
-    text = plain_answer(answer())
+    text = plain_answer(turn(1))
     assert text.startswith("Kyiv wants guarantees and Russia neutrality [1].")
     assert "References:\n[1] Talks in Istanbul (2022-03-30 · News & Co) https://example.org/talks" in text
     assert "<" not in text and "&amp;" not in text
@@ -126,10 +180,12 @@ def test_the_whole_article_is_rebuilt_with_the_answers_spans_highlighted() -> No
     assert "Turkey hosts &lt;the&gt; talks." in view  # escaped
     # every span cited from this article, by either citation, mapped from passage to article offsets
     assert (
-        "<mark>Kyiv wants guarantees.</mark> <mark>Russia wants neutrality.</mark> <mark>Talks resume in May.</mark>"
-        in view
-    )
+        '<mark id="hl-3-2-0">Kyiv wants guarantees.</mark> <mark id="hl-3-2-1">Russia wants neutrality.</mark> '
+        '<mark id="hl-3-2-2">Talks resume in May.</mark>'
+    ) in view
     assert 'href="#answer-3"' in view and "cited as [1], [2] in answer 3" in view
+    # the highlights are numbered for the reader's previous/next buttons
+    assert "highlight 1 of 3" in view and 'class="hl-next"' in view and 'class="hl-prev"' in view
 
 
 def test_overview_line_and_example_questions() -> None:
@@ -143,10 +199,10 @@ def test_overview_line_and_example_questions() -> None:
         chunks=12,
     )
     assert overview.line() == "Collection **news**: 3 articles from 2 sources, 2023-10-17 to 2023-11-22 (12 passages)"
-    assert overview.examples() == [
+    assert overview.examples() == [  # newest first, one per source, in three forms
         "What do the articles say about “Sam Altman returns to OpenAI”?",
-        "What do the articles say about “Chip exports curbed”?",
-        "What do the articles say about “OpenAI board ousts Altman”?",
+        "What did Reuters report about “Chip exports curbed”?",
+        "What happened in “OpenAI board ousts Altman”?",
     ]
     assert "is empty" in Overview("empty").line()
 
