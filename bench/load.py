@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import random
 import shlex
 import subprocess
@@ -72,6 +73,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary store and logs")
     parser.add_argument("--out", type=Path, default=None, help="also write the Markdown report to this file")
+    parser.add_argument(
+        "--flood",
+        action="store_true",
+        help="instead: the app with its default limits, a few clients asking at a human pace, then one client "
+        "flooding it from many threads; are the others still served?",
+    )
+    parser.add_argument("--flood-seconds", type=float, default=60, help="length of each flood phase (default 60)")
+    parser.add_argument(
+        "--source-store",
+        type=Path,
+        default=None,
+        help="an ingested MultiHop store to copy chunks from (default: bench/out/multihop, ingested if missing)",
+    )
+    parser.add_argument("--source-collection", default=syn.MULTIHOP_COLLECTION)
     return parser.parse_args(argv)
 
 
@@ -82,13 +97,17 @@ class App:
     log: Path
     port: int = 0
     process: subprocess.Popen[Any] | None = None
+    # the throughput rounds measure capacity: every client is 127.0.0.1, so the per-client limit is lifted
+    limits: dict[str, str] = field(
+        default_factory=lambda: {"RAG_QUESTIONS_PER_MINUTE": "1000000", "RAG_QUEUE_SIZE": "64"}
+    )
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/"
 
     def env(self) -> dict[str, str]:
-        return syn.clean_env(RAG_DATA_DIR=str(self.data_dir), RAG_COLLECTION=COLLECTION)
+        return syn.clean_env(RAG_DATA_DIR=str(self.data_dir), RAG_COLLECTION=COLLECTION, **self.limits)
 
     def start(self) -> float:
         self.port = syn.free_port()
@@ -153,10 +172,17 @@ class Round:
         )
 
 
-def make_clients(url: str, count: int) -> list[Any]:
+def make_clients(url: str, count: int, address: str = "") -> list[Any]:
+    """`address`: the client address to claim (X-Forwarded-For, trusted from loopback), one per client
+    when it ends with '.' ('10.0.1.' -> 10.0.1.1, 10.0.1.2, …)."""
     from gradio_client import Client
 
-    return [Client(url, verbose=False) for _ in range(count)]
+    def headers(number: int) -> dict[str, str]:
+        if not address:
+            return {}
+        return {"X-Forwarded-For": f"{address}{number + 1}" if address.endswith(".") else address}
+
+    return [Client(url, verbose=False, headers=headers(i)) for i in range(count)]
 
 
 def ask(client: Any, question: str, timeout: float) -> Request:
@@ -389,8 +415,85 @@ def report(
     return "\n".join(lines) + "\n"
 
 
+def paced(clients: list[Any], questions: list[str], offset: int, seconds: float, pace: float, timeout: float) -> Round:
+    """Each client asks one question every `pace` seconds for `seconds` (a person reading the answers)."""
+    result = Round("people", len(clients))
+    lock = threading.Lock()
+    deadline = time.perf_counter() + seconds
+
+    def drive(number: int, client: Any) -> None:
+        turn = 0
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            request = ask(client, questions[(offset + number * 37 + turn) % len(questions)], timeout)
+            turn += 1
+            with lock:
+                result.requests.append(request)
+            time.sleep(max(0.0, pace - (time.perf_counter() - started)))  # the pace of the experiment
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(len(clients)) as pool:
+        for future in [pool.submit(drive, n, c) for n, c in enumerate(clients)]:
+            future.result()
+    result.wall_s = time.perf_counter() - started
+    return result
+
+
+def flood_report(app: App, args: argparse.Namespace) -> str:
+    """People alone, then people while one client floods from 12 threads: latency, failures, refusals."""
+    questions = syn.load_questions(10_000, args.seed)
+    people = make_clients(app.url, 3, "10.0.1.")
+    for client in people:
+        ask(client, questions[0], args.timeout)  # warm-up
+    alone = paced(people, questions, 1, args.flood_seconds, 5.0, args.timeout)
+    flooder = make_clients(app.url, 12, "10.6.6.6")
+    stop = threading.Event()
+    flood = Round("flood", len(flooder))
+
+    def hammer(number: int, client: Any) -> None:
+        turn = 0
+        while not stop.is_set():
+            request = ask(client, questions[(900 + number * 53 + turn) % len(questions)], args.timeout)
+            turn += 1
+            flood.requests.append(request)
+
+    pool = ThreadPoolExecutor(len(flooder))
+    futures = [pool.submit(hammer, n, c) for n, c in enumerate(flooder)]
+    during = paced(people, questions, 500, args.flood_seconds, 5.0, args.timeout)
+    stop.set()
+    for future in futures:
+        future.result()
+    pool.shutdown()
+    errors = [str(r.result.get("error", "")) if isinstance(r.result, dict) else r.error for r in flood.requests]
+    limited = sum("questions in the last minute" in e for e in errors)
+    busy = sum("The app is busy" in e for e in errors)
+    lines = [
+        "| clients | phase | requests | answered | p50 s | p95 s | max s |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, phase in (("3 people, one question / 5 s each", alone), ("the same 3 people", during)):
+        latencies = [r.seconds for r in phase.requests]
+        answered = len(phase.requests) - len(phase.failed)
+        label = "alone" if phase is alone else "while one client floods"
+        lines.append(
+            f"| {name} | {label} | {len(phase.requests)} | {answered} | {syn.percentile(latencies, 50):.2f} | "
+            f"{syn.percentile(latencies, 95):.2f} | {max(latencies, default=0):.2f} |"
+        )
+    answered = len(flood.requests) - len(flood.failed)
+    lines.append(f"| 1 flooding client, 12 threads | back-to-back | {len(flood.requests)} | {answered} | | | |")
+    lines.append("")
+    lines.append(
+        f"The flooding client's refusals: {limited} by the per-client limit (RAG_QUESTIONS_PER_MINUTE 20), "
+        f"{busy} as busy (RAG_QUEUE_SIZE 16 waiting beyond RAG_CONCURRENCY 4 at once); "
+        f"failures among the people's requests: {len(during.failed)} ({', '.join(r.error for r in during.failed[:3])})."
+    )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.flood:
+        return flood_main(args)
     started = time.perf_counter()
     info = syn.hardware()
     syn.ensure_multihop()
@@ -524,6 +627,32 @@ def main(argv: list[str] | None = None) -> int:
         ]
         text = report(
             args, info, build, startup_s, rounds, ingest, app_memory, log_errors, time.perf_counter() - started
+        )
+        syn.emit(text, args.out)
+    finally:
+        app.stop()
+        syn.cleanup(root, args.keep)
+    return 0
+
+
+def flood_main(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    if args.source_store is None:
+        syn.ensure_multihop()
+    root = Path(tempfile.mkdtemp(prefix="rag-flood-", dir=args.tmp))
+    app = App(root / "store", root / "app.log", limits={})  # the app's default limits
+    try:
+        source = syn.export_source(args.source_store or syn.MULTIHOP_DIR, args.source_collection)
+        settings = syn.bench_settings(app.data_dir, COLLECTION)
+        syn.build_store(settings, source, args.articles, one_chunk_per_article=True, seed=args.seed)
+        del source
+        app.start()
+        load = os.getloadavg()
+        table = flood_report(app, args)
+        text = (
+            f"# Flood (`python -m bench.load --flood --articles {args.articles}`)\n\n"
+            f"{args.articles:,} one-chunk articles, the app with its default limits, extractive answerer; "
+            f"load average at start {load[0]:.1f}; {time.perf_counter() - started:.0f} s in all.\n\n{table}\n"
         )
         syn.emit(text, args.out)
     finally:

@@ -23,13 +23,25 @@ from rag.ingest.syndication import THRESHOLD, SyndicationIndex, minhash
 from rag.ingest.web.sources import WebSource
 from rag.models.embedding import MiniLMEmbedder
 from rag.pipeline import Pipeline
-from tests.news_site import NewsSite, generated_story, news_site
+from tests.news_site import NewsSite, Story, generated_story, news_site
 
 
-def web_speed(pages: int) -> None:
+def corpus_stories(corpus: Path, pages: int) -> list[Story]:
+    """The first `pages` MultiHop articles as the site's stories (distinct texts of real lengths); the
+    site's generated stories when the corpus is not there (they differ in a few words only)."""
+    if not corpus.exists():
+        return [generated_story(n) for n in range(pages)]
+    records = json.loads(corpus.read_text(encoding="utf-8"))[:pages]
+    return [
+        Story(f"a{n}", r["title"], r["published_at"][:10], [p for p in r["body"].split("\n") if p.strip()])
+        for n, r in enumerate(records)
+    ]
+
+
+def web_speed(corpus: Path, pages: int) -> None:
     """A real ingest of `pages` pages from the loopback news site into a fresh store (MiniLM): fetch and
     embed throughput (they overlap), and this process's peak RSS after it."""
-    stories = {s.slug: s for s in (generated_story(n) for n in range(pages))}
+    stories = {s.slug: s for s in corpus_stories(corpus, pages)}
     with tempfile.TemporaryDirectory() as tmp, news_site(NewsSite(stories=stories)) as site:
         settings = Settings(  # type: ignore[call-arg]
             _env_file=None,
@@ -45,7 +57,7 @@ def web_speed(pages: int) -> None:
         )
     assert not report.failures, report.failures[:3]
     count = len(report.added)
-    print(f"ingest of {count} pages: {report.summary()}")
+    print(f"ingest of {len(stories)} pages: {report.summary()}")
     print(
         f"fetch + extract: {report.pages} pages in {report.fetch_seconds:.2f} s = "
         f"{report.pages / report.fetch_seconds:.1f} pages/s (in a background thread, while embedding)"
@@ -96,7 +108,7 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    web_speed(args.pages)
+    web_speed(args.corpus, args.pages)
     if args.corpus.exists():
         syndication(args.corpus, args.copies, args.seed)
     else:

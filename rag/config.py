@@ -78,7 +78,7 @@ class Settings(BaseSettings):
         ),
     )
     embed_batch_size: int = Field(
-        16, description="Texts per embedding call (larger batches are no faster on CPU and need more memory)."
+        8, description="Texts per embedding call (larger batches are no faster on CPU and need more memory)."
     )
     write_wait: float = Field(
         600.0,
@@ -171,7 +171,22 @@ class Settings(BaseSettings):
     auth_user: str | None = Field(None, description="With auth_password: the web app asks for a login.")
     auth_password: SecretStr | None = Field(None, description="Password for auth_user.")
     share: bool = Field(False, description="Ask Gradio for a public share link (needs internet).")
-    concurrency: int = Field(4, description="Chat requests processed at once by the web app.")
+    allow_anonymous_writes: bool = Field(
+        False,
+        description=(
+            "Let anyone who can open the web app add, upload and remove articles when it listens beyond loopback "
+            "(or shares a link) without RAG_AUTH_USER/RAG_AUTH_PASSWORD; otherwise it starts read-only."
+        ),
+    )
+    concurrency: int = Field(4, ge=1, description="Answers the web app (chat and API) works on at once.")
+    queue_size: int = Field(
+        16, ge=0, description="Questions that may wait for one of those answer slots; more are refused with a message."
+    )
+    questions_per_minute: int = Field(
+        20, ge=1, description="Questions one client (IP address) may ask the web app and its API per minute."
+    )
+    max_upload_files: int = Field(20, ge=1, description="Files one Library upload may hold.")
+    max_upload_bytes: int = Field(20_000_000, ge=1, description="Largest file the Library accepts (bytes).")
 
     @field_validator("collection")
     @classmethod

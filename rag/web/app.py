@@ -12,7 +12,7 @@ rag/web/static/app.css and app.js.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,8 @@ from rag.pipeline import Pipelines
 from rag.text.dates import QueryFilters
 from rag.web.controller import ARTICLE_PLACEHOLDER, ChatController, filters_line
 from rag.web.library_tab import build_library_tab, wire_library_tab
-from rag.web.wiring import Ui, Updates
+from rag.web.limits import is_loopback, read_only_notice, writes_allowed
+from rag.web.wiring import Ui, Updates, client_of
 
 log = logging.getLogger("rag.web.app")
 STATIC = Path(__file__).resolve().parent / "static"
@@ -100,13 +101,16 @@ def build_hidden(ui: Ui) -> None:
 
 def wire_chat(ui: Ui, app: gr.Blocks) -> None:
     controller = ui.controller
-    ui.on([ui["question"].submit, ui["ask"].click], controller.turn, TURN_INPUTS, TURN_OUTPUTS, stream=True)
+    asked = [ui["question"].submit, ui["ask"].click]
+    ui.on(asked, controller.turn, TURN_INPUTS, TURN_OUTPUTS, stream=True, client=True, concurrency_limit=None)
 
     def pick_example(event: gr.SelectData) -> str:
         return str(event.value["text"])
 
     picked = ui["chat"].example_select(pick_example, None, ui["question"], api_visibility="private")
-    ui.on(None, controller.turn, TURN_INPUTS, TURN_OUTPUTS, stream=True, then=picked)
+    ui.on(
+        None, controller.turn, TURN_INPUTS, TURN_OUTPUTS, stream=True, then=picked, client=True, concurrency_limit=None
+    )
     ui.on([ui["clear"].click, ui["chat"].clear], controller.reset, ["collection"], RESET)
     copy = "(text) => window.ragApp.copy(text)"
     ui["copy_all"].click(None, ui["transcript"], None, js=copy, api_visibility="private")
@@ -162,9 +166,26 @@ def build_app(settings: Settings, extra_tabs: Sequence[Callable[[Pipelines], Non
         wire_feedback(ui, app)
         wire_library_tab(ui, app)
         app.load(None, js="() => window.ragApp.closeSidebarOnPhone()", api_visibility="private")
-        gr.api(controller.api_ask, api_name="ask")
+        gr.api(api_endpoint(controller), api_name="ask", concurrency_limit=None)
     app.queue(default_concurrency_limit=settings.concurrency, max_size=64)
     return app  # type: ignore[no-any-return]
+
+
+def api_endpoint(controller: ChatController) -> Callable[..., Iterator[dict[str, Any]]]:
+    def ask(
+        question: str,
+        collection: str = "",
+        top_k: int = 0,
+        history: list[Any] | None = None,
+        request: gr.Request = None,  # type: ignore[assignment]  # Gradio passes it
+    ) -> Iterator[dict[str, Any]]:
+        """Answer a question about the articles, streamed: {"answer": text so far, "done": false} while a chat
+        model writes, then {"answer", "searched", "declined", "answerer", "notices", "citations", "claims",
+        "done": true}. collection: "" = the default; top_k: 0 = the default; history: the conversation so far,
+        [{"question": …, "answer": …}, …], for follow-up questions."""
+        yield from controller.api_ask(question, collection, top_k, history, client_of(request))
+
+    return ask
 
 
 def launch_options(settings: Settings) -> dict[str, Any]:
@@ -179,6 +200,7 @@ def launch_options(settings: Settings) -> dict[str, Any]:
         "share": settings.share,
         "auth": auth,
         "css_paths": [STATIC / "app.css"],
+        "max_file_size": settings.max_upload_bytes,
         "head": f"<script>{script}</script>",
         "footer_links": ["api"],
     }
@@ -187,4 +209,10 @@ def launch_options(settings: Settings) -> dict[str, Any]:
 def serve(settings: Settings) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log.setLevel(logging.INFO)
+    if not writes_allowed(settings):
+        log.warning(read_only_notice(settings))
+    elif not is_loopback(settings.host) and not (settings.auth_user and settings.auth_password):
+        log.warning(
+            "RAG_ALLOW_ANONYMOUS_WRITES=true: anyone who can reach %s may add and remove articles.", settings.host
+        )
     build_app(settings).launch(**launch_options(settings))

@@ -34,6 +34,7 @@ from rag.search.retrieval import Passage
 from rag.text.dates import QueryFilters
 from rag.web import library
 from rag.web.feedback import Feedback, FeedbackStore, Rating, evidence_of
+from rag.web.limits import AnswerSlots, RateLimiter, read_only_notice, writes_allowed
 from rag.web.overview import Overview, Overviews
 from rag.web.render import Turn, answer_html, article_html, conversation_markdown, plain_conversation, stage_html
 
@@ -94,6 +95,9 @@ class ChatController:
     def __init__(self, settings: Settings, pipelines: PipelineSource) -> None:
         self.settings, self.pipelines = settings, pipelines
         self.overviews = Overviews()
+        self.writable = writes_allowed(settings)
+        self.limiter = RateLimiter(settings.questions_per_minute)
+        self.slots = AnswerSlots(settings.concurrency, settings.queue_size)
         self.note = ""  # said under the status line (the demo article was ingested at start)
         # Downloads go here; the folder is removed when the controller is.
         self._exports = tempfile.TemporaryDirectory(prefix="rag-exports-")
@@ -127,6 +131,8 @@ class ChatController:
     def status(self, collection: str | None = None) -> str:
         pipeline = self.existing(collection)
         line = status_line(pipeline, self.overviews.of(pipeline.store))
+        if not self.writable:
+            line += f"\n\n{html.escape(read_only_notice(self.settings), quote=False)}"
         return line + (f"\n\n{self.note}" if self.note and (collection or None) in (None, pipeline.store.name) else "")
 
     def refresh_overview(self, collection: str | None, sources: list[str] | None) -> Change:
@@ -165,24 +171,33 @@ class ChatController:
         date_from: str,
         date_to: str,
         sources: list[str] | None,
+        client: str = "local",
     ) -> Iterator[Change]:
-        """Stream one turn: the stage, the answer as it grows, then the answer with its sources."""
+        """Stream one turn: the stage (or the place in the queue), the answer as it grows, then the answer
+        with its sources. `client` (its IP address) is held to RAG_QUESTIONS_PER_MINUTE."""
         try:
             question = check_question(message)
             filters = self._filters(date_from, date_to, sources)
             pipeline = self.existing(collection)
+            self.limiter.check(client)
+            ticket = self.slots.enter()
         except RagError as error:  # rejected before anything is asked: no bubble, the text stays in the box
             yield {"chat": chat, "turns": turns, "question": message, "notice": warning(error)}
             return
         asked = [*chat, {"role": "user", "content": html.escape(question).replace("\n", "<br>")}]
-        yield {"chat": [*asked, _reply(stage_html("Searching the articles…"))], "question": "", "notice": ""}
         try:
+            while not ticket.wait(timeout=0.5):  # queued: say where, until a slot is free
+                stage = f"Waiting for a free answer slot ({ticket.ahead + 1} in the queue)…"
+                yield {"chat": [*asked, _reply(stage_html(stage))], "question": "", "notice": ""}
+            yield {"chat": [*asked, _reply(stage_html("Searching the articles…"))], "question": "", "notice": ""}
             for change in self._answer(pipeline, question, asked, turns, filters, int(top_k)):
                 if "turns" in change:  # the answer: with the overview as the collection is now (ingests elsewhere)
                     change |= self.refresh_overview(collection, sources)
                 yield change
         except RagError as error:  # nothing was answered: the conversation is as before, the text back in the box
             yield {"chat": chat, "turns": turns, "question": message, "notice": warning(error)}
+        finally:
+            ticket.leave()
 
     @staticmethod
     def _filters(date_from: str, date_to: str, sources: list[str] | None) -> QueryFilters:
@@ -324,14 +339,37 @@ class ChatController:
         return str(path)
 
     # --- the API ---------------------------------------------------------------------------------------------
-    def api_ask(self, question: str, collection: str = "", top_k: int = 0) -> dict[str, Any]:
-        """Answer one question; returns the answer, the searched query and the cited passages."""
+    def api_ask(
+        self,
+        question: str,
+        collection: str = "",
+        top_k: int = 0,
+        history: list[Any] | None = None,
+        client: str = "local",
+    ) -> Iterator[dict[str, Any]]:
+        """Answer one question, streamed: {"answer": text so far, "done": false} while a chat model writes,
+        then the answer with the searched query and the cited passages ("done": true). `history`: earlier
+        turns, [{"question": …, "answer": …}, …] or [[question, answer], …], for a follow-up."""
         try:
-            final = self.existing(collection).engine.answer(question, top_k=top_k or None)
+            exchanges = _exchanges(history)
+            check_question(question)
+            engine = self.existing(collection).engine
+            self.limiter.check(client)
+            ticket = self.slots.enter()
         except RagError as error:
-            return {"error": str(error)}
-        assert final.answer is not None
-        return answer_json(final.answer, final.searched)
+            yield {"error": str(error), "done": True}
+            return
+        try:
+            ticket.wait(timeout=None)
+            for update in engine.ask(question, exchanges, top_k=top_k or None):
+                if update.answer is None:
+                    yield {"answer": update.text, "searched": update.searched, "done": False}
+                else:
+                    yield answer_json(update.answer, update.searched) | {"done": True}
+        except RagError as error:
+            yield {"error": str(error), "done": True}
+        finally:
+            ticket.leave()
 
     # --- the Library -------------------------------------------------------------------------------------------
     def library_view(self, collection: str | None, query: str) -> Change:
@@ -342,6 +380,8 @@ class ChatController:
             sources = library.sources_of(pipeline)
         except RagError as error:
             return {"library_table": "", "library_summary": html.escape(str(error), quote=False)}
+        if not self.writable:
+            return {"library_table": library.table_html(articles, removable=False), "library_summary": summary}
         return {
             "library_table": library.table_html(articles),
             "library_summary": summary,
@@ -353,6 +393,8 @@ class ChatController:
         and the boxes emptied (the pasted text stays when nothing could be tried)."""
         report = ""
         try:
+            self._may_write()
+            library.check_uploads(files or [], self.settings.max_upload_files, self.settings.max_upload_bytes)
             adding = library.Adding(self.pipelines.get(collection or None), files or [], urls or "", self.uploads)
             for report in adding.run():  # progress lines, then the report
                 yield {"add_result": report}
@@ -374,6 +416,7 @@ class ChatController:
 
     def _confirm(self, collection: str, ids: Sequence[str] = (), source: str = "") -> Change:
         try:
+            self._may_write()
             chosen, question = library.removal_question(self.pipelines.get(collection or None), ids, source)
         except RagError as error:
             return {"library_result": html.escape(str(error), quote=False)}
@@ -382,6 +425,7 @@ class ChatController:
     def remove_pending(self, pending: list[str], collection: str, query: str) -> Change:
         """Remove what the confirmation named; the table and the chat's overview follow."""
         try:
+            self._may_write()
             done = library.remove(self.pipelines.get(collection or None), pending)
         except RagError as error:
             done = html.escape(str(error), quote=False)
@@ -390,9 +434,27 @@ class ChatController:
     def cancel_removal(self) -> Change:
         return {"pending": [], "confirm_text": "", "confirm_row": Shown(False)}
 
+    def _may_write(self) -> None:
+        if not self.writable:
+            raise UsageError(read_only_notice(self.settings))
+
     @property
     def uploads(self) -> Path:
         return self.settings.data_dir / "uploads"
+
+
+def _exchanges(history: list[Any] | None) -> list[Exchange]:
+    """An API caller's conversation so far as exchanges (what was searched is taken to be the question)."""
+    exchanges = []
+    for turn in history or []:
+        if isinstance(turn, dict) and isinstance(turn.get("question"), str):
+            question, answer = turn["question"], str(turn.get("answer", ""))
+        elif isinstance(turn, list | tuple) and len(turn) == 2:
+            question, answer = str(turn[0]), str(turn[1])
+        else:
+            raise UsageError('history: give earlier turns as [{"question": …, "answer": …}, …] or [[q, a], …].')
+        exchanges.append(Exchange(question, question, answer))
+    return exchanges
 
 
 def _reply(content: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from rag.ingest.files import SUPPORTED_SUFFIXES
 from rag.web.wiring import Ui
 
 LIBRARY_VIEW = ["library_table", "library_summary", "remove_source"]
@@ -24,6 +25,9 @@ def build_library_tab(ui: Ui) -> None:
             ui["library_refresh"] = gr.Button("Refresh", elem_id="library-refresh", scale=0, min_width=80)
         ui["library_summary"] = gr.Markdown(elem_id="library-summary")
         ui["library_result"] = gr.Markdown(elem_id="library-result")
+        if not ui.controller.writable:  # read-only: the table only (rag.web.limits)
+            ui["library_table"] = gr.HTML(elem_id="library-table")
+            return
         with gr.Row(visible=False, elem_id="confirm-removal") as ui["confirm_row"]:
             ui["confirm_text"] = gr.Markdown(elem_id="confirm-text")
             ui["confirm"] = gr.Button("Remove", variant="stop", size="sm", scale=0, min_width=90, elem_id="confirm")
@@ -36,6 +40,7 @@ def build_library_tab(ui: Ui) -> None:
             ui["add_files"] = gr.File(
                 label="Article files (.txt .md .html .json .jsonl .csv)",
                 file_count="multiple",
+                file_types=list(SUPPORTED_SUFFIXES),
                 type="filepath",
                 elem_id="add-files",
             )
@@ -52,6 +57,9 @@ def wire_library_tab(ui: Ui, app: gr.Blocks) -> None:
     """The Library's events; after every change the chat's overview and source filter follow."""
     controller = ui.controller
     triggers = [ui["library_search"].change, ui["library_refresh"].click, ui["collection"].change, app.load]
+    if not controller.writable:  # nothing to write with: no write events at all
+        ui.on(triggers, controller.library_view, ["collection", "library_search"], LIBRARY_VIEW[:2])
+        return
     ui.on(triggers, controller.library_view, ["collection", "library_search"], LIBRARY_VIEW)
     refresh = (controller.refresh_overview, ["collection", "sources"], ["status", "sources"])
     added = ui.on(

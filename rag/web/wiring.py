@@ -31,6 +31,12 @@ def gradio_value(value: Any) -> Any:
     return value
 
 
+def client_of(request: gr.Request | None) -> str:
+    """Who asks: the client's IP address (behind a proxy on loopback, the one it forwards)."""
+    client = getattr(request, "client", None)
+    return str(getattr(client, "host", "") or "unknown")
+
+
 class Ui(dict[str, Any]):
     """The app's components by name, and the controller their events call."""
 
@@ -52,10 +58,11 @@ class Ui(dict[str, Any]):
         outputs: Sequence[str],
         stream: bool = False,
         then: Any = None,
+        client: bool = False,
         **options: Any,
     ) -> Any:
         """Call `method` with the named inputs' values when a trigger fires (or, for `then`, after
-        an event); apply its changes."""
+        an event); apply its changes. With `client`, a streaming `method` also gets the client's address."""
 
         def handler(*values: Any) -> Updates:
             return self.updates(method(*values))
@@ -64,7 +71,11 @@ class Ui(dict[str, Any]):
             for change in method(*values):
                 yield self.updates(change)
 
-        fn = streaming if stream else handler
+        def streaming_for(*values: Any, request: gr.Request) -> Iterator[Updates]:
+            for change in method(*values, client=client_of(request)):
+                yield self.updates(change)
+
+        fn = (streaming_for if client else streaming) if stream else handler
         settings = {"api_visibility": "private", "show_progress": "hidden", **options}
         if then is not None:
             return then.then(fn, self.components(inputs), self.components(outputs), **settings)

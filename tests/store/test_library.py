@@ -129,3 +129,21 @@ def test_read_only_commands_on_real_multihop_articles(
     assert json.loads(capsys.readouterr().out)["articles"] == len(records)
     assert cli.main(["collections", *where]) == 0
     assert pipeline.settings.collection in capsys.readouterr().out
+
+
+def test_list_show_stats_and_remove_do_not_load_the_embedding_model(
+    filled: Pipeline, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 19, case 10: the management commands read the store with the model's name only."""
+
+    def no_model(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the embedding model was loaded")
+
+    monkeypatch.setattr("rag.models.embedding.MiniLMEmbedder.__init__", no_model)
+    assert run_cli(filled, "list") == 0
+    assert capsys.readouterr().out.rstrip().endswith("\n4 articles")
+    assert run_cli(filled, "show", "https://example.com/story-1") == 0
+    assert "  file: " in capsys.readouterr().out  # a local article's origin is a file
+    assert run_cli(filled, "stats") == 0
+    assert run_cli(filled, "remove", "https://example.com/story-1") == 0
+    assert capsys.readouterr().out.rstrip().endswith("removed 1 article from 'test'")

@@ -129,6 +129,7 @@ def final(changes: list[Any]) -> Any:
 
 def run_turn(controller: ChatController, question: str, turns: list[Any] | None = None, **inputs: Any) -> list[Any]:
     values = {"chat": [], "collection": "news", "top_k": 5, "date_from": "", "date_to": "", "sources": []} | inputs
+    client = values.pop("client", "local")
     return list(
         controller.turn(
             question,
@@ -139,6 +140,7 @@ def run_turn(controller: ChatController, question: str, turns: list[Any] | None 
             values["date_from"],
             values["date_to"],
             values["sources"],
+            client,
         )
     )
 
@@ -312,10 +314,110 @@ def test_an_exported_feedback_case_scores_full_marks_on_its_own_answer(tmp_path:
 
 # --- the API ------------------------------------------------------------------------------------------------------
 def test_the_api_answers_or_says_what_is_wrong(controller: ChatController) -> None:
-    result = controller.api_ask(KYIV)
-    assert result["searched"] == KYIV and result["citations"][0]["number"] == 1
-    assert controller.api_ask("") == {"error": "Please type a question."}
-    assert controller.api_ask(KYIV, "nwes")["error"].startswith("There is no collection named 'nwes'")
+    *_, result = controller.api_ask(KYIV)
+    assert result["done"] and result["searched"] == KYIV and result["citations"][0]["number"] == 1
+    assert list(controller.api_ask("")) == [{"error": "Please type a question.", "done": True}]
+    [unknown] = controller.api_ask(KYIV, "nwes")
+    assert unknown["error"].startswith("There is no collection named 'nwes'")
+
+
+def test_the_api_streams_and_takes_the_conversation_so_far(controller: ChatController) -> None:
+    engine(controller).partials = ["Kyiv wants", "Kyiv wants guarantees"]
+    history = [{"question": KYIV, "answer": "Security guarantees [1]."}]
+    updates = list(controller.api_ask("And Russia?", "", 0, history))
+    assert [u["answer"] for u in updates[:-1]] == ["", "Kyiv wants", "Kyiv wants guarantees"]
+    assert not any(u["done"] for u in updates[:-1]) and updates[-1]["done"]
+    assert updates[-1]["searched"] == f"And Russia? ({KYIV})"  # a follow-up of the history given
+    assert engine(controller).histories[-1] == [Exchange(KYIV, KYIV, "Security guarantees [1].")]
+    list(controller.api_ask("And Russia?", "", 0, [[KYIV, "Guarantees."]]))  # pairs work too
+    assert engine(controller).histories[-1] == [Exchange(KYIV, KYIV, "Guarantees.")]
+    [bad] = controller.api_ask("And Russia?", "", 0, ["just text"])
+    assert bad["error"].startswith("history: give earlier turns as")
+
+
+# --- serving past loopback: read-only without a login, limits --------------------------------------------------
+@pytest.mark.parametrize(
+    ("overrides", "writable"),
+    [
+        ({"host": "127.0.0.1"}, True),
+        ({"host": "::1"}, True),
+        ({"host": "0.0.0.0"}, False),
+        ({"host": "127.0.0.1", "share": True}, False),
+        ({"host": "0.0.0.0", "auth_user": "editor", "auth_password": "s3cret"}, True),
+        ({"host": "0.0.0.0", "allow_anonymous_writes": True}, True),
+    ],
+)
+def test_off_loopback_without_a_login_the_app_is_read_only(
+    tmp_path: Path, fast_embedder: HashEmbedder, overrides: dict[str, Any], writable: bool
+) -> None:
+    settings = make_settings(tmp_path / "store", collection="news", **overrides)
+    controller = ChatController(settings, FakePipelines(settings, fast_embedder))
+    controller.pipelines.get("news").ingest([DEMO_ARTICLE], progress=False)
+    assert controller.writable is writable
+    assert ("Read-only" in controller.status("news")) is not writable
+    view = controller.library_view("news", "")
+    assert ("remove-article" in view["library_table"]) is writable
+    if writable:
+        return
+    chips = upload(tmp_path, "chips.txt", CHIPS)
+    [refused] = controller.add_articles("news", [chips], "")
+    assert refused["add_result"].startswith("**Nothing added:** Read-only: this app is reachable on")
+    article_id = library.articles(controller.existing("news").store)[0].id
+    assert controller.ask_removal(f"{article_id}\n1", "news")["library_result"].startswith("Read-only")
+    assert controller.remove_pending([article_id], "news", "")["library_result"].startswith("Read-only")
+    assert controller.existing("news").store.article_count() == 1  # nothing written
+    *_, answered = controller.api_ask(KYIV)  # asking works
+    assert answered["citations"]
+
+
+def test_questions_per_minute_are_limited_per_client(tmp_path: Path, fast_embedder: HashEmbedder) -> None:
+    settings = make_settings(tmp_path / "store", collection="news", questions_per_minute=2)
+    controller = ChatController(settings, FakePipelines(settings, fast_embedder))
+    controller.pipelines.get("news").ingest([DEMO_ARTICLE], progress=False)
+    for _ in range(2):
+        assert final(run_turn(controller, KYIV, client="10.0.0.1"))["turns"]
+    [refused] = run_turn(controller, KYIV, client="10.0.0.1")
+    assert refused["question"] == KYIV and refused["chat"] == []  # no bubble, the text kept
+    assert refused["notice"].startswith("⚠️ You have asked 2 questions in the last minute; the limit is 2 a minute.")
+    assert "Ask again in" in refused["notice"]
+    [api] = controller.api_ask(KYIV, client="10.0.0.1")  # the API counts too
+    assert api["error"].startswith("You have asked 2 questions")
+    assert final(run_turn(controller, KYIV, client="10.0.0.2"))["turns"]  # another client is served
+
+
+def test_answers_at_once_are_bounded_and_a_full_queue_is_refused(tmp_path: Path, fast_embedder: HashEmbedder) -> None:
+    settings = make_settings(tmp_path / "store", collection="news", concurrency=1, queue_size=1)
+    controller = ChatController(settings, FakePipelines(settings, fast_embedder))
+    controller.pipelines.get("news").ingest([DEMO_ARTICLE], progress=False)
+    first = controller.turn(KYIV, [], [], "news", 5, "", "", [], client="a")
+    assert "Searching the articles" in next(first)["chat"][-1]["content"]  # holds the one slot (paused here)
+    second = controller.turn(KYIV, [], [], "news", 5, "", "", [], client="b")
+    waiting = next(second)
+    assert "Waiting for a free answer slot (1 in the queue)" in waiting["chat"][-1]["content"]
+    [refused] = controller.turn(KYIV, [], [], "news", 5, "", "", [], client="c")
+    assert refused["notice"].startswith("⚠️ The app is busy: 1 answers are being written and 1 questions are waiting.")
+    assert refused["question"] == KYIV
+    assert final(list(first))["turns"]  # the first finishes and frees its slot…
+    assert final(list(second))["turns"]  # …so the second is answered
+    assert final(run_turn(controller, KYIV, client="c"))["turns"]  # and there is room again
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ([("a.txt", "x")] * 3, "3 files at once; the limit is 2. Upload them in smaller groups."),
+        ([("run.exe", "x")], "run.exe: .exe files cannot be read; upload .txt .md"),
+        ([("big.txt", "x" * 2_000)], "big.txt is 0.0 MB; the limit is 0.0 MB per file."),
+    ],
+)
+def test_uploads_are_bounded_in_number_size_and_type(
+    tmp_path: Path, fast_embedder: HashEmbedder, files: list[tuple[str, str]], message: str
+) -> None:
+    settings = make_settings(tmp_path / "store", collection="news", max_upload_files=2, max_upload_bytes=1_000)
+    controller = ChatController(settings, FakePipelines(settings, fast_embedder))
+    paths = [upload(tmp_path, f"{i}-{name}" if name == "a.txt" else name, text) for i, (name, text) in enumerate(files)]
+    [refused] = controller.add_articles("news", paths, "")
+    assert refused["add_result"].startswith("**Nothing added:** ") and message in refused["add_result"]
 
 
 # --- the Library --------------------------------------------------------------------------------------------------

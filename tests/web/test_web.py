@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import DEMO_DIR, ROOT, clean_env
+from tests.conftest import DEMO_DIR, ROOT, clean_env, free_port, serving
 from tests.openai_server import FakeOpenAI
 from tests.web.conftest import ask, needs_browser, running_app
 
@@ -256,13 +256,14 @@ def test_api_rejects_an_unknown_collection_and_creates_nothing(news_app: str, da
     result = client.predict(KYIV, "nwes", 0, api_name="/ask")
     assert result == {
         "error": "There is no collection named 'nwes'; existing: news, other. "
-        "Choose one of them, or ingest articles into a new one."
+        "Choose one of them, or ingest articles into a new one.",
+        "done": True,
     }
     assert client.predict(KYIV, "nwes", 0, api_name="/ask")["error"].endswith(
         "existing: news, other. Choose one of them, or ingest articles into a new one."
     )  # still not created by the first call
     assert "guarantor" in client.predict(KYIV, "", 0, api_name="/ask")["answer"]
-    assert client.predict("", "", 0, api_name="/ask") == {"error": "Please type a question."}
+    assert client.predict("", "", 0, api_name="/ask") == {"error": "Please type a question.", "done": True}
 
 
 # --- 7: filters checked, shown, and explained when they admit nothing; a source filter ----------------------
@@ -533,3 +534,46 @@ def test_username_and_password_protect_the_app(tmp_path: Path) -> None:
             Client(url, verbose=False, auth=("editor", "wrong"))
         client = Client(url, verbose=False, auth=("editor", "s3cret"))
         assert "designated guarantor countries" in client.predict(KYIV, "", 0, api_name="/ask")["answer"]
+
+
+@pytest.mark.slow  # starts the app in a subprocess
+def test_ask_streams_over_http_and_takes_a_conversation(news_app: str) -> None:
+    """The curl recipe of the README: POST the question, then read the answer as Server-Sent Events."""
+    import urllib.request
+
+    history = [{"question": "What did John Kirby say about Russian troops?", "answer": "They are moving away [1]."}]
+    body = json.dumps({"data": ["And what about Chernihiv?", "", 0, history]}).encode()
+    request = urllib.request.Request(f"{news_app}gradio_api/call/ask", body, {"Content-Type": "application/json"})
+    event_id = json.loads(urllib.request.urlopen(request, timeout=60).read())["event_id"]
+    with urllib.request.urlopen(f"{news_app}gradio_api/call/ask/{event_id}", timeout=120) as stream:
+        lines = stream.read().decode().splitlines()
+    events = [line.removeprefix("event: ") for line in lines if line.startswith("event: ")]
+    data = [json.loads(line.removeprefix("data: "))[0] for line in lines if line.startswith("data: [")]
+    assert events[0] == "generating" and events[-1] == "complete"
+    assert data[0]["done"] is False and data[-1]["done"] is True
+    assert "Kirby" in data[-1]["searched"] and "answer" in data[-1]  # the follow-up was read with its history
+
+
+@pytest.mark.slow  # starts the app in a subprocess
+def test_off_loopback_without_a_login_the_app_and_its_api_are_read_only(data_dir: Path) -> None:
+    from gradio_client import Client
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    env = clean_env(RAG_DATA_DIR=str(data_dir))
+    log = data_dir.parent / f"app-{port}.log"
+    with serving([sys.executable, "app.py", "--host", "0.0.0.0", "--port", str(port)], url, log, env):
+        page = urllib_text(url)
+        assert "Read-only: this app is reachable on 0.0.0.0 without a login" in page
+        client = Client(url, verbose=False)
+        endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+        assert list(endpoints) == ["/ask"]  # nothing that writes is reachable
+        assert "guarantor" in client.predict(KYIV, "", 0, api_name="/ask")["answer"]  # asking works
+    assert "Read-only: this app is reachable on 0.0.0.0" in log.read_text()  # said at start-up
+
+
+def urllib_text(url: str) -> str:
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=60) as response:
+        return str(response.read().decode("utf-8"))

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
@@ -164,9 +165,17 @@ class Fetcher:
 
     def map(self, work: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         """`work` over items with at most `concurrency` at once; results in order, each as soon as it
-        and those before it are done."""
-        with ThreadPoolExecutor(max_workers=max(1, self.options.concurrency)) as pool:
-            yield from pool.map(work, items)
+        and those before it are done. At most twice `concurrency` results wait to be taken, so a
+        slow consumer (the embedder) holds back the fetching instead of piling up pages in memory."""
+        workers = max(1, self.options.concurrency)
+        window: deque[Future[R]] = deque()
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for item in items:
+                window.append(pool.submit(work, item))
+                if len(window) >= 2 * workers:
+                    yield window.popleft().result()
+            while window:
+                yield window.popleft().result()
 
     # --- politeness -----------------------------------------------------------------------
     def _wait_turn(self, host: str) -> None:

@@ -80,7 +80,7 @@ class Harvest:
     unchanged: int = 0  # articles behind 304s
     synced: list[str] = field(default_factory=list)  # origins read in full: --sync may drop their vanished entries
     pages: int = 0  # documents fetched
-    seconds: float = 0.0
+    seconds: float = 0.0  # fetching and extracting (not the time spent waiting for the embedder)
     articles: list[Article] = field(default_factory=list)  # filled by `harvest` only (WebRun hands them over)
     pending: dict[str, UrlState] = field(default_factory=dict)  # url -> state to remember once its articles are stored
     emitted: dict[str, list[str]] = field(default_factory=dict)  # url -> ids of the articles made from it
@@ -103,6 +103,7 @@ class WebRun:
         self._deferred: list[tuple[str, str, FeedEntry]] = []  # a feed's entries whose pages failed
         self._sources: dict[str, str] = {}  # url -> source name of the article made from it this run
         self._syncing = False  # --sync: dropped source lines are removed (and forgotten)
+        self._waited = 0.0  # seconds the fetching thread waited for the embedder (not fetching)
 
     # --- rag.ingest.run.WebInput ----------------------------------------------------------------
     def articles(self, committed: Mapping[str, ArticleRecord]) -> Iterator[tuple[Article, str]]:
@@ -168,13 +169,15 @@ class WebRun:
         except BaseException as error:
             errors.append(error)
         finally:
-            self.harvest.seconds = time.perf_counter() - started
+            self.harvest.seconds = time.perf_counter() - started - self._waited
             self._queue.put(_DONE)
 
     def _emit(self, url: str, article: Article, replaces: str = "") -> None:
         self.harvest.emitted.setdefault(url, []).append(article.id)
         self._sources[url] = article.source
-        self._queue.put((article, replaces))
+        started = time.perf_counter()
+        self._queue.put((article, replaces))  # blocks while the embedder is QUEUE_ARTICLES articles behind
+        self._waited += time.perf_counter() - started
 
     def _fetch(self, url: str, accept: tuple[str, ...]) -> Fetched | FetchError:
         validators = self.state.validators(url, self._committed)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from rag import cli
 from rag.errors import UsageError
 from rag.ingest.web.fetch import Fetcher, FetchOptions
 from rag.ingest.web.lists import read_opml, read_sources_file
@@ -202,3 +203,19 @@ def test_watch_refreshes_each_source_on_its_interval_and_backs_off_failures(
     watcher.run(rounds=2)  # the feed's next refresh removes the dropped source's article
     assert lines[-1].endswith(f"feed {atom}: added 0, updated 0, removed 1")
     assert set(web.store.manifest()) == urls(site, 1, 2, 3, 4)
+
+
+def test_rag_watch_from_the_command_line(
+    site: NewsSite, model_pipeline: Pipeline, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch
+) -> None:
+    monkeypatch.setenv("RAG_FETCH_HOST_DELAY", "0")
+    monkeypatch.setenv("RAG_FETCH_ALLOW_PRIVATE", "true")
+    sources = tmp_path / "sources.txt"
+    sources.write_text(f"feed {site.url('/feed.atom')} Gazette every=5m\n", encoding="utf-8")
+    settings = model_pipeline.settings
+    where = ["--data-dir", str(settings.data_dir), "--collection", settings.collection]
+    assert cli.main(["watch", "--sources", str(sources), "--rounds", "1", *where]) == 0
+    out = capsys.readouterr().out
+    assert f"watching the sources in {sources}" in out
+    assert f"feed {site.url('/feed.atom')}: added 3, updated 0, removed 0" in out
+    assert model_pipeline.store.article_count() == 3
