@@ -5,9 +5,9 @@ Training data, all of it "dev" (never the natural set's test split, never MultiH
   sentence is a positive when it holds an answer key and shares most of its words with the
   answering sentence or the question (for yes/no questions: it shares most of its words with the
   answering sentence);
-- MultiHop-RAG dev questions, the seeded "train half" (bench.answers.halves, seed 1): a candidate is a
-  positive when it overlaps a gold evidence fact (inference questions: and holds the answer);
-  null queries count as questions to decline.
+- MultiHop-RAG dev inference and null questions, the seeded "train half" (bench.answers.halves,
+  seed 1): a candidate answers an inference question when it holds the answer (a name); null
+  queries count as questions to decline.
 
 Each question is retrieved as the chat would retrieve it (a follow-up with the previous question as
 history), its candidates described by rag.answer.features, and three logistic regressions fitted
@@ -110,8 +110,8 @@ def natural_label(record: dict[str, Any], question: str, candidate: Candidate) -
 def multihop_label(record: dict[str, Any], question: str, candidate: Candidate) -> bool:
     facts = [e["fact"] for e in record.get("evidence_list", [])]
     near = max((_shares(candidate.text, fact) for fact in facts), default=0.0)
-    if record.get("question_type") == "inference_query":
-        return near >= OVERLAP and _holds(candidate.text, [str(record.get("answer", ""))])
+    if record.get("question_type") == "inference_query":  # the answer is a name: the sentence that holds it
+        return _holds(candidate.text, [str(record.get("answer", ""))])
     return near >= OVERLAP
 
 
