@@ -207,7 +207,9 @@ def cmd_remove(args: argparse.Namespace) -> int:
         print("\n".join(ids) + f"\nwould remove {plural(len(ids), 'article')}")
         return 0
     lexical = lexical_index(settings)
-    copies = library.remove(store, ids, before_publish=lambda generation: lexical.prepare(store, generation))
+    copies = library.remove(
+        store, ids, lambda generation: lexical.prepare(store, generation), settings.write_wait, _to_stderr
+    )
     print(f"removed {plural(len(ids), 'article')} from '{store.name}'")
     for copy in copies:
         where = copy.url or copy.origin

@@ -71,7 +71,8 @@ class Ui(dict[str, Any]):
             for change in method(*values):
                 yield self.updates(change)
 
-        def streaming_for(*values: Any, request: gr.Request) -> Iterator[Updates]:
+        # Gradio injects the request only into a positional parameter annotated gr.Request.
+        def streaming_for(request: gr.Request, *values: Any) -> Iterator[Updates]:
             for change in method(*values, client=client_of(request)):
                 yield self.updates(change)
 
