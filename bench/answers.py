@@ -10,7 +10,8 @@ table then says who answered (the model, or the local extractive answerer standi
 failed: fallbacks are counted and flagged, so a model figure is never silently an extractive one)
 and the tokens and estimated cost (RAG_LLM_PRICES for a model without a built-in price).
 
-    python -m bench.answers --natural-store STORE --multihop-store STORE [--previous OLD_CHECKOUT]
+    python -m bench.answers --natural-store STORE --multihop-store STORE \\
+        [--previous OLD_CHECKOUT [--previous-stores NATURAL_COPY MULTIHOP_COPY]]
 """
 
 from __future__ import annotations
@@ -201,6 +202,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--collection", default="news")
     parser.add_argument("--previous", type=Path, help="a checkout of an earlier version to compare with")
+    parser.add_argument(
+        "--previous-stores",
+        type=Path,
+        nargs=2,
+        metavar=("NATURAL", "MULTIHOP"),
+        help="copies of the two stores for --previous (when its store format differs; default: the same stores)",
+    )
     args = parser.parse_args(argv)
 
     versions = {"this": ROOT} | ({"previous": args.previous} if args.previous else {})
@@ -210,12 +218,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     model_answered = False
     for qset in question_sets(args):
         for version, code in versions.items():
-            rows = answer(qset.cases, qset.store, code, args.collection)
+            store = qset.store
+            if version == "previous" and args.previous_stores:
+                store = args.previous_stores[qset.kind == "multihop"]
+            rows = answer(qset.cases, store, code, args.collection)
             name = f"{qset.name}, {version}" if args.previous else qset.name
             columns[name], who[name] = score(qset, rows), answered(list(rows.values()))
             fallbacks += sum(bool(row.get("fallback")) for row in rows.values())
             total += len(rows)
-            model_answered |= any(row["answerer"] not in (EXTRACTIVE, GATE) for row in rows.values())
+            model_answered |= any(
+                row["answerer"] not in (EXTRACTIVE, GATE) or row.get("fallback") for row in rows.values()
+            )
     print(table(columns))
     if model_answered:
         print()

@@ -1,22 +1,24 @@
 """Train the offline answerer's ranker and calibrated decline (rag/answer/ranker.json).
 
 Training data, all of it "dev" (never the natural set's test split, never MultiHop's held-out half):
-- the natural-question set's dev split (demo/natural-questions.jsonl, split "dev"): a candidate
-  sentence is a positive when it holds an answer key and shares most of its words with the
-  answering sentence or the question (for yes/no questions: it shares most of its words with the
-  answering sentence);
+- the natural-question set's dev split (demo/natural-questions.jsonl, split "dev") and the 480
+  training questions written the same way from other articles (bench/data/ranker-questions.jsonl,
+  none from an article of the natural test split): a candidate sentence is a positive when it
+  holds an answer key and shares most of its words with the answering sentence or the question
+  (for yes/no questions: it shares most of its words with the answering sentence);
 - MultiHop-RAG dev inference and null questions, the seeded "train half" (bench.answers.halves,
   seed 1): a candidate answers an inference question when it holds the answer (a name); null
   queries count as questions to decline.
 
 Each question is retrieved as the chat would retrieve it (a follow-up with the previous question as
 history), its candidates described by rag.answer.features, and three logistic regressions fitted
-(scikit-learn, at training time only): the pre-ranker (cheap features), the ranker (all candidate
-features, on the candidates the pre-ranker keeps) and the decline model (question-level features,
-from ranker scores cross-fitted over 5 folds of questions, so they are as good as on new questions).
-The decline model's output is the probability that the lead answers; its thresholds are chosen on
-those cross-fitted probabilities: `answer_threshold` keeps false declines of answerable questions at
-most --max-false-declines on each training set, `gate_threshold` lets --gate-pass of them through.
+(scikit-learn, at training time only): the ranker (pairwise: answering candidate minus another
+candidate of the same question); the decline model (question-level features, from ranker scores
+cross-fitted over 5 folds of questions, so they are as good as on new questions; the label: the
+lead answers); and the relevance model (the same features; the label: the question is answerable).
+Thresholds are chosen on those cross-fitted figures: `answer_threshold` (on the decline model) keeps
+false declines of answerable questions at most --max-false-declines on each training set;
+`gate_threshold` (on relevance) lets --gate-pass of them through to a chat model.
 
     python -m bench.train_ranker --natural-store /work/stores/natural --multihop-store /work/stores/multihop
 """
@@ -27,7 +29,7 @@ import argparse
 import json
 import math
 import sys
-import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,18 +43,16 @@ if str(ROOT) not in sys.path:
 
 from rag.answer.features import (  # noqa: E402
     CANDIDATE_FEATURES,
-    CHEAP_FEATURES,
-    MAX_SCORED,
     QUESTION_FEATURES,
+    RANK_FEATURES,
     Candidate,
     Question,
-    add_scores,
+    candidate_features,
     candidates,
-    cheap_features,
     question_features,
+    rank_rows,
 )
 from rag.answer.ranker import WEIGHTS, Linear, RankerModel  # noqa: E402
-from rag.answer.scorer import SCORER, AnswerScorer  # noqa: E402
 from rag.chat import Exchange, heuristic_standalone  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.eval import metrics  # noqa: E402
@@ -60,6 +60,8 @@ from rag.pipeline import Pipeline  # noqa: E402
 from rag.search.retrieval import Passage  # noqa: E402
 
 NATURAL = ROOT / "demo" / "natural-questions.jsonl"
+TRAINING = ROOT / "bench" / "data" / "ranker-questions.jsonl"
+RANK_C = 0.03  # the pairwise ranker's regularisation (chosen by cross-validation on the dev questions)
 QUERIES = ROOT.parent / "shared" / "data" / "multihop-rag" / "queries-dev.json"
 TOP_K = 5  # passages the extractive answerer reads (RAG_TOP_K)
 FOLDS = 5
@@ -77,7 +79,7 @@ class Example:
     question: Question
     passages: list[Passage]
     found: list[Candidate]
-    rows: np.ndarray  # candidate features (answer scores filled for the candidates the pre-ranker keeps)
+    rows: np.ndarray  # the ranker's features (rank_rows), one row per candidate
     labels: np.ndarray  # 1 where the candidate answers
 
 
@@ -145,79 +147,72 @@ def multihop_questions(
 
 
 def collect(pipeline: Pipeline, items: Sequence[tuple[str, str, bool, Any]], label: Label) -> list[Example]:
-    """Retrieve, describe (without the similarities) and label each (source, searched, answerable, record)."""
+    """Retrieve, describe and label each (source, searched, answerable, record)."""
     examples = []
     for source, searched, answerable, record in items:
         passages = pipeline.retriever.retrieve(searched, TOP_K)
         asked = Question.read(searched, pipeline.lexical.document_frequency, pipeline.lexical.sources)
         found = candidates(passages)
-        rows = cheap_features(asked, passages, found)
+        rows = rank_rows(asked, candidate_features(asked, passages, found))
         labels = np.array([answerable and label(record, searched, c) for c in found], dtype=np.int8)
         examples.append(Example(source, searched, answerable, asked, passages, found, rows, labels))
     return examples
 
 
-def score_kept(examples: Sequence[Example], prerank: Linear, scorer: AnswerScorer) -> None:
-    """Fill the answer scores of the candidates the pre-ranker keeps (the only ones the ranker sees)."""
-    started = time.perf_counter()
-    for number, example in enumerate(examples, 1):
-        keep = _kept(prerank, example.rows)
-        if len(keep):
-            rows = example.rows[keep]
-            add_scores(rows, example.searched, example.passages, [example.found[i] for i in keep], scorer)
-            example.rows[keep] = rows
-        if number % 100 == 0:
-            print(f"  scored {number}/{len(examples)} questions ({time.perf_counter() - started:.0f} s)", flush=True)
-
-
-def _fit(rows: np.ndarray, labels: np.ndarray, features: Sequence[str], all_features: Sequence[str]) -> Linear:
+def fit_question_model(summaries: np.ndarray, labels: np.ndarray) -> Linear:
+    """A logistic regression from question-level features to `labels`: "the lead answers" (the decline
+    model) or "the question is answerable" (the relevance model behind the chat model's gate)."""
     from sklearn.linear_model import LogisticRegression
 
-    columns = [list(all_features).index(name) for name in features]
-    x = rows[:, columns].astype(np.float64)
-    mean, scale = x.mean(axis=0), x.std(axis=0)
+    mean, scale = summaries.mean(axis=0), summaries.std(axis=0)
     scale[scale == 0] = 1.0
     model = LogisticRegression(C=1.0, max_iter=2000, class_weight="balanced")
-    model.fit((x - mean) / scale, labels)
-    return Linear(tuple(features), mean, scale, model.coef_[0], float(model.intercept_[0]))
+    model.fit((summaries - mean) / scale, labels)
+    return Linear(QUESTION_FEATURES, mean, scale, model.coef_[0], float(model.intercept_[0]))
 
 
-def _kept(prerank: Linear, rows: np.ndarray) -> np.ndarray:
-    if len(rows) <= MAX_SCORED:
-        return np.arange(len(rows))
-    return np.argsort(-prerank.logits(prerank.select(rows, CANDIDATE_FEATURES)))[:MAX_SCORED]
+def fit_rank(examples: Sequence[Example], regularisation: float = RANK_C) -> Linear:
+    """The pairwise ranker: a logistic regression on the differences between each answering candidate
+    and each other candidate of the same question. Each question weighs the same (however many pairs
+    it has), and each source (natural, MultiHop) weighs the same in all."""
+    from sklearn.linear_model import LogisticRegression
+
+    usable = [e for e in examples if e.labels.any() and not e.labels.all()]
+    scale = np.vstack([e.rows for e in usable]).astype(np.float64).std(axis=0)
+    scale[scale == 0] = 1.0
+    per_source = Counter(e.source for e in usable)
+    pairs, weights = [], []
+    for e in usable:
+        rows = e.rows / scale
+        good, bad = rows[e.labels == 1], rows[e.labels == 0]
+        differences = (good[:, None, :] - bad[None, :, :]).reshape(-1, rows.shape[1])
+        pairs.append(differences)
+        weights.append(np.full(len(differences), 1.0 / len(differences) / per_source[e.source]))
+    x, weight = np.vstack(pairs), np.concatenate(weights)
+    weight /= weight.mean()
+    model = LogisticRegression(C=regularisation, max_iter=5000, fit_intercept=False)
+    model.fit(np.vstack([x, -x]), np.r_[np.ones(len(x)), np.zeros(len(x))], sample_weight=np.r_[weight, weight])
+    return Linear(RANK_FEATURES, np.zeros(len(scale)), scale, model.coef_[0], 0.0)
 
 
-def fit_prerank(examples: Sequence[Example]) -> Linear:
-    usable = [e for e in examples if len(e.rows)]
-    rows, labels = np.vstack([e.rows for e in usable]), np.concatenate([e.labels for e in usable])
-    return _fit(rows, labels, CHEAP_FEATURES, CANDIDATE_FEATURES)
-
-
-def fit_rank(examples: Sequence[Example], prerank: Linear) -> Linear:
-    kept = [(e, _kept(prerank, e.rows)) for e in examples if len(e.rows)]
-    rows, labels = np.vstack([e.rows[k] for e, k in kept]), np.concatenate([e.labels[k] for e, k in kept])
-    return _fit(rows, labels, CANDIDATE_FEATURES, CANDIDATE_FEATURES)
-
-
-def summarise(example: Example, prerank: Linear, rank: Linear) -> tuple[np.ndarray, bool]:
-    """The question-level features under these rankers, and whether the lead answers."""
-    keep = _kept(prerank, example.rows) if len(example.rows) else np.zeros(0, dtype=int)
-    rows, labels = example.rows[keep], example.labels[keep]
-    logits = rank.logits(rank.select(rows, CANDIDATE_FEATURES)) if len(rows) else np.zeros(0)
+def summarise(example: Example, rank: Linear) -> tuple[np.ndarray, bool]:
+    """The question-level features under this ranker, and whether the lead answers."""
+    rows, labels = example.rows, example.labels
+    logits = rank.logits(rows) if len(rows) else np.zeros(0)
     lead_answers = bool(len(rows) and labels[int(np.argmax(logits))])
-    return question_features(example.question, example.passages, rows, logits)[0], lead_answers
+    base = rows[:, : len(CANDIDATE_FEATURES)]
+    return question_features(example.question, example.passages, base, logits)[0], lead_answers
 
 
-def cross_fitted(examples: Sequence[Example], prerank: Linear, folds: int) -> tuple[np.ndarray, np.ndarray]:
+def cross_fitted(examples: Sequence[Example], folds: int) -> tuple[np.ndarray, np.ndarray]:
     """Question-level features from rankers that did not see the question, and lead-answers labels."""
     order = np.arange(len(examples)) % folds
     summaries: list[np.ndarray] = [np.zeros(0)] * len(examples)
     leads = np.zeros(len(examples), dtype=np.int8)
     for fold in range(folds):
-        rank = fit_rank([e for e, f in zip(examples, order, strict=True) if f != fold], prerank)
+        rank = fit_rank([e for e, f in zip(examples, order, strict=True) if f != fold])
         for i in np.flatnonzero(order == fold):
-            summaries[i], leads[i] = summarise(examples[i], prerank, rank)
+            summaries[i], leads[i] = summarise(examples[i], rank)
     return np.vstack(summaries), leads
 
 
@@ -243,13 +238,14 @@ def report(name: str, probabilities: np.ndarray, examples: Sequence[Example], le
 
 
 def train(
-    examples: Sequence[Example], prerank: Linear, max_false_declines: float, gate_pass: float, folds: int = FOLDS
+    examples: Sequence[Example], max_false_declines: float, gate_pass: float, folds: int = FOLDS
 ) -> tuple[RankerModel, str]:
-    """The ranker and decline model on `examples` (similarities filled), with thresholds from cross-fitting."""
-    summaries, leads = cross_fitted(examples, prerank, folds)
-    decline = _fit(summaries, leads, QUESTION_FEATURES, QUESTION_FEATURES)
-    probabilities = decline.probabilities(summaries)
+    """The ranker and decline model on `examples`, with thresholds from cross-fitting."""
+    summaries, leads = cross_fitted(examples, folds)
     answerable = np.array([e.answerable for e in examples])
+    decline = fit_question_model(summaries, leads)
+    relevance_model = fit_question_model(summaries, answerable)
+    probabilities, relevance = decline.probabilities(summaries), relevance_model.probabilities(summaries)
     sources = sorted({e.source for e in examples})
     cuts = [
         threshold_for(
@@ -260,8 +256,8 @@ def train(
         for s in sources
     ]
     answer_threshold = min(cuts)
-    gate_threshold = min(threshold_for(probabilities, answerable, 1 - gate_pass), answer_threshold)
-    rank = fit_rank(examples, prerank)
+    gate_threshold = threshold_for(relevance, answerable, 1 - gate_pass)
+    rank = fit_rank(examples)
     lines = [
         report(
             f"{s} (dev)",
@@ -273,13 +269,18 @@ def train(
         for s in sources
         for mask in [np.array([e.source == s for e in examples])]
     ]
+    gated = relevance < gate_threshold
+    lines.append(
+        f"gate: answerable kept from a chat model {float(gated[answerable].mean()):.3f}, "
+        f"unanswerable kept {float(gated[~answerable].mean()):.3f}"
+    )
     about = {
         "trained_on": {s: sum(e.source == s for e in examples) for s in sources},
         "max_false_declines": max_false_declines,
         "gate_pass": gate_pass,
         "command": "python -m bench.train_ranker",
     }
-    return RankerModel(prerank, rank, decline, answer_threshold, gate_threshold, about), "\n".join(lines)
+    return RankerModel(rank, decline, relevance_model, answer_threshold, gate_threshold, about), "\n".join(lines)
 
 
 def open_pipeline(store: Path, collection: str) -> Pipeline:
@@ -297,9 +298,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--multihop-types", nargs="+", default=["inference_query", "null_query"])
     parser.add_argument("--collection", default="news")
     parser.add_argument("--max-false-declines", type=float, default=0.04)
-    parser.add_argument("--gate-pass", type=float, default=0.98)
+    parser.add_argument("--gate-pass", type=float, default=0.995)
     parser.add_argument("--folds", type=int, default=FOLDS)
-    parser.add_argument("--scorer", type=Path, default=SCORER, help="the answer scorer (bench/train_scorer.py)")
+    parser.add_argument("--training", type=Path, default=TRAINING, help="more natural-style questions, for training")
     parser.add_argument("--out", type=Path, default=WEIGHTS)
     args = parser.parse_args(argv)
 
@@ -308,7 +309,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     examples: list[Example] = []
     if args.natural_store is not None:
         natural = natural_questions(args.natural, "dev", args.corpora)
-        print(f"natural dev: {len(natural)} questions", flush=True)
+        natural += natural_questions(args.training, "train", args.corpora)
+        print(f"natural dev and training questions: {len(natural)}", flush=True)
         items = [("natural", searched, bool(r["answerable"]), r) for r, searched in natural]
         examples += collect(open_pipeline(args.natural_store, args.collection), items, natural_label)
     if args.multihop_store is not None:
@@ -316,9 +318,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"MultiHop train half: {len(records)} questions", flush=True)
         items = [("multihop", r["query"], r["question_type"] != "null_query", r) for r in records]
         examples += collect(open_pipeline(args.multihop_store, args.collection), items, multihop_label)
-    prerank = fit_prerank(examples)
-    score_kept(examples, prerank, AnswerScorer(args.scorer))
-    model, text = train(examples, prerank, args.max_false_declines, args.gate_pass, args.folds)
+    model, text = train(examples, args.max_false_declines, args.gate_pass, args.folds)
     model.save(args.out)
     print(text)
     print(f"thresholds: answer {model.answer_threshold:.3f}, gate {model.gate_threshold:.3f}")

@@ -31,12 +31,9 @@ if TYPE_CHECKING:  # rag.answer.llm (and llama-index) is imported only when a ch
     from rag.answer.llm import LLMAnswerer
 
 MAX_QUESTION_CHARS = 2000
+SHORT = 4  # words: a follow-up this short may lean on the conversation
 GATE = "calibrated gate"  # the answerer named on a decline the gate made without asking the chat model
 _LEADING_CONNECTIVE = re.compile(r"^(and|but|also|so|then|plus)\b[\s,]*", re.IGNORECASE)
-_ANAPHOR = re.compile(
-    r"\b(it|its|they|them|their|theirs|he|him|his|she|her|hers|this|these|those|there|the same|that one)\b",
-    re.IGNORECASE,
-)
 _TOKEN = re.compile(r"[\w’'-]+")
 # words that never belong to a question's topic: question words, auxiliaries, reporting verbs
 _NOT_TOPIC = STOPWORDS | {
@@ -133,12 +130,17 @@ def _lower_first(question: str) -> str:
     return f"{first.lower()} {rest}"
 
 
+def may_lean(question: str) -> bool:
+    """Whether a chat model should read a follow-up with the conversation: it names nothing of its own,
+    opens with a connective ("And Russia?") or is a few words ("What about Nvidia?"). The model
+    decides whether it stands alone; the offline rule (`needs_context`) cannot read "And Russia?"."""
+    return needs_context(question) or bool(_LEADING_CONNECTIVE.match(question)) or len(question.split()) <= SHORT
+
+
 def needs_context(question: str) -> bool:
-    """Whether a follow-up leans on the previous question: it has no topic of its own and points back
-    (a pronoun: "What did he say?"; a connective: "And the year before?") or says nothing else ("Why?")."""
-    if has_own_topic(question):
-        return False
-    return bool(_LEADING_CONNECTIVE.match(question) or _ANAPHOR.search(question) or not topic_phrases(question))
+    """Whether a follow-up leans on the previous question: it names nothing of its own to search for
+    (no name, no number: "What did he say?", "Who won?", "Where are the troops now?")."""
+    return not has_own_topic(question)
 
 
 def heuristic_standalone(question: str, history: Sequence[Exchange]) -> str:
@@ -177,7 +179,7 @@ class ChatEngine:
         questions of the dev set through)."""
         if self.llm is None or not self.gate or not passages:
             return False
-        return self.extractive.assess(question, passages).probability < self.extractive.model.gate_threshold
+        return self.extractive.assess(question, passages).relevance < self.extractive.model.gate_threshold
 
     @property
     def answerer_name(self) -> str:
@@ -186,9 +188,10 @@ class ChatEngine:
     def standalone(
         self, question: str, history: Sequence[Exchange], budget: Budget | None = None
     ) -> tuple[str, list[str]]:
-        """The query to search, and any notice about how it was made. A question that does not lean on
-        the conversation is searched as asked: no model call."""
-        if not history or self.llm is None or not needs_context(question):
+        """The query to search, and any notice about how it was made. A chat model rewrites a follow-up
+        that may lean on the conversation (`may_lean`); any other question is searched as asked (offline,
+        by the rule of `heuristic_standalone`)."""
+        if not history or self.llm is None or not may_lean(question):
             return heuristic_standalone(question, history), []
         try:
             rewritten = self.llm.condense(question, [(e.question, e.answer) for e in history], budget)

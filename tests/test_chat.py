@@ -120,12 +120,12 @@ def test_non_english_and_long_questions_get_answers_not_crashes(demo_pipeline: P
 def test_llm_condenses_follow_up(demo_pipeline: Pipeline, fake_openai: FakeOpenAI) -> None:
     def reply(messages: list[dict]) -> str:
         if "standalone" in messages[0]["content"]:
-            return "What does Russia demand in the Istanbul talks with Kyiv?"
-        return "Russia wants neutrality [1]."
+            return "Why does Kyiv want security guarantees?"
+        return "Kyiv wants guarantees against a new attack [1]."
 
     fake_openai.reply = reply
-    final = llm_engine(demo_pipeline, fake_openai).answer("And Russia?", [FIRST])
-    assert final.searched == "What does Russia demand in the Istanbul talks with Kyiv?"
+    final = llm_engine(demo_pipeline, fake_openai).answer("And why do they want them?", [FIRST])
+    assert final.searched == "Why does Kyiv want security guarantees?"
     condense_request = fake_openai.requests[0]
     assert "What guarantees does Kyiv want?" in condense_request["messages"][1]["content"]
-    assert final.answer is not None and final.answer.text == "Russia wants neutrality [1]."
+    assert final.answer is not None and final.answer.text == "Kyiv wants guarantees against a new attack [1]."

@@ -1,9 +1,8 @@
 """The offline answerer: question + numbered passages -> a lead sentence that answers it, then
 supporting quotes, each with its [n] citation marker; or a decline.
 
-The candidates are the passages' sentences and headlines (rag.answer.features); the answer
-scorer (a cross-encoder, rag.answer.scorer) reads the most promising of them with the question,
-a trained ranker orders them and its calibrated decline model gives the probability that the
+The candidates are the passages' sentences and headlines (rag.answer.features); a trained
+ranker orders them and its calibrated decline model gives the probability that the
 best one answers the question (rag.answer.ranker, weights from bench/train_ranker.py). Below the
 threshold the answer is "The articles do not say." and what the closest articles are about.
 "Did X report … before Y …?" is answered from the articles' dates. The chat-model answerer is
@@ -25,21 +24,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.answer.features import (
-    CANDIDATE_FEATURES,
-    MAX_SCORED,
     QUESTION_FEATURES,
+    RANK_FEATURES,
     Candidate,
     Frequencies,
     Question,
-    add_scores,
+    candidate_features,
     candidates,
-    cheap_features,
     no_frequencies,
     question_features,
+    rank_rows,
 )
 from rag.answer.ranker import RankerModel
 from rag.answer.refusal import DECLINE
-from rag.answer.scorer import AnswerScorer
 from rag.models.embedding import Embedder
 from rag.search.hints import parse_sources
 from rag.search.retrieval import Passage
@@ -60,6 +57,7 @@ class Assessment:
     ranked: list[Candidate]
     logits: np.ndarray  # the ranker's logit per ranked candidate (descending)
     probability: float  # calibrated probability that ranked[0] answers the question
+    relevance: float  # calibrated probability that the passages answer it at all
 
 
 class ExtractiveAnswerer:
@@ -75,23 +73,17 @@ class ExtractiveAnswerer:
         frequencies: Frequencies = no_frequencies,
         threshold: float | None = None,
         sources: Callable[[], Sequence[str]] = tuple,
-        scorer: AnswerScorer | None = None,
     ) -> None:
         """`frequencies` says how many chunks of the collection hold a word and `sources` lists the
         collection's sources (both from the keyword index); `threshold` overrides the shipped one.
         The `embedder` checks the claims of the finished answer (rag.answer.finish)."""
         self.embedder, self.frequencies, self.sources = embedder, frequencies, sources
-        self._model, self._threshold, self._scorer = model, threshold, scorer
+        self._model, self._threshold = model, threshold
 
     @functools.cached_property
     def model(self) -> RankerModel:
         """The ranker's weights (the shipped ones unless given), read on first use."""
         return self._model or RankerModel.load()
-
-    @functools.cached_property
-    def scorer(self) -> AnswerScorer:
-        """The answer scorer (the shipped one unless given), loaded on first use."""
-        return self._scorer or AnswerScorer()
 
     @property
     def threshold(self) -> float:
@@ -101,17 +93,14 @@ class ExtractiveAnswerer:
         """Rank the candidate sentences and estimate how likely the best one answers."""
         asked = Question.read(question, self.frequencies, self.sources())
         found = candidates(passages)
-        rows = cheap_features(asked, passages, found)
+        rows = candidate_features(asked, passages, found)
         model = self.model
-        if len(found) > MAX_SCORED:
-            keep = np.argsort(-model.prerank.logits(model.prerank.select(rows, CANDIDATE_FEATURES)))[:MAX_SCORED]
-            found, rows = [found[i] for i in keep], rows[keep]
-        add_scores(rows, question, passages, found, self.scorer)
-        logits = model.rank.logits(model.rank.select(rows, CANDIDATE_FEATURES)) if found else np.zeros(0)
+        logits = model.rank.logits(model.rank.select(rank_rows(asked, rows), RANK_FEATURES)) if found else np.zeros(0)
         summary = question_features(asked, passages, rows, logits)
         probability = float(model.decline.probabilities(model.decline.select(summary, QUESTION_FEATURES))[0])
+        relevance = float(model.relevance.probabilities(model.relevance.select(summary, QUESTION_FEATURES))[0])
         order = np.argsort(-logits, kind="stable")
-        return Assessment([found[i] for i in order], logits[order], probability)
+        return Assessment([found[i] for i in order], logits[order], probability, relevance)
 
     def compose(self, question: str, passages: Sequence[Passage]) -> str:
         if not passages:

@@ -2,12 +2,15 @@
 articles' headlines) that could lead an answer, each described by the numbers the trained
 ranker weighs (rag.answer.ranker), and the question-level numbers its calibrated decline uses.
 
-Every feature is general: the answer scorer's logit (a cross-encoder reading question and
-sentence together, rag.answer.scorer), IDF-weighted coverage of the question's terms (IDF from
-the collection's own keyword index), whether the sentence holds the
-kind of thing the question asks for and does not already contain (rag.text.mentions), and
-where it stands (passage rank, position in the article, headline). Nothing here names a
-question's words; what matters is learnt from data by bench/train_ranker.py.
+Every feature is general: the MiniLM similarity of the question to the candidate's passage (from
+retrieval), IDF-weighted coverage of the question's terms (IDF from the collection's own keyword
+index), whether the sentence holds the kind of thing the question asks for and does not already
+contain (rag.text.mentions), and where it stands (passage rank, position in the article,
+headline). What makes a sentence answer differs with the kind of question (who, when, why…) and
+with a long compound question (several facts asked together, e.g. "Which company, reported by A
+and B, …"), so the ranker reads each feature also as it is for the question's kind and length
+(`rank_rows`). Nothing here names a question's words; the weights are learnt from data by
+bench/train_ranker.py.
 """
 
 from __future__ import annotations
@@ -19,17 +22,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.answer.prose import is_prose
-from rag.answer.scorer import AnswerScorer
 from rag.search.hints import without_sources
 from rag.search.retrieval import Passage
 from rag.text import mentions
 from rag.text.dates import date_number
-from rag.text.questions import Kind, question_kind
+from rag.text.questions import Kind, is_title_case, question_kind
 from rag.text.sentences import split_sentences
 from rag.text.terms import STOPWORDS, content_terms, stem, weighted_coverage, words
 
 MIN_WORDS = 5  # shorter "sentences" are mostly bylines, captions and crumbs
-MAX_SCORED = 20  # candidates the answer scorer reads per question: the best by the cheap features
+FULL_IDF = 2000  # chunks from which a collection's word frequencies are trusted fully
+LONG_QUESTION = 20  # a question of more words is long (compound)
 Frequencies = Callable[[str], tuple[int, int]]
 """A lower-cased word -> (chunks of the collection holding it, chunks in all); from the keyword index."""
 
@@ -40,7 +43,6 @@ def no_frequencies(word: str) -> tuple[int, int]:
 
 
 CANDIDATE_FEATURES = (
-    "answer_score",  # the answer scorer's logit for question and sentence (with its headline)
     "passage_similarity",  # cosine of question and the whole passage (from retrieval)
     "coverage",  # IDF-weighted share of the question's terms in the sentence
     "context_coverage",  # ... in the sentence with its headline
@@ -61,7 +63,10 @@ CANDIDATE_FEATURES = (
     "year_found",  # the question names a year and the sentence or its article's date has it
     "year_missing",  # the question names a year and neither has it
 )
-CHEAP_FEATURES = tuple(name for name in CANDIDATE_FEATURES if name != "answer_score")
+_CONTEXTS = (*(kind.name.lower() for kind in Kind), "long")
+RANK_FEATURES = CANDIDATE_FEATURES + tuple(f"{name}|{c}" for c in _CONTEXTS for name in CANDIDATE_FEATURES)
+"""What the ranker reads: each candidate feature, then again for each question kind (zero unless the
+question is of that kind) and for a long question (zero unless it is long)."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,10 @@ class Question:
     years: tuple[str, ...]
     names: tuple[str, ...] = ()  # capitalised names (not the collection's sources)
 
+    @property
+    def long(self) -> bool:
+        return len(self.text.split()) > LONG_QUESTION
+
     @classmethod
     def read(cls, question: str, frequencies: Frequencies = no_frequencies, sources: Sequence[str] = ()) -> Question:
         """The question's terms, weighted by the collection's `frequencies`; the names of the collection's
@@ -102,12 +111,24 @@ class Question:
             if word in STOPWORDS or word.isdigit() or stem(word) in terms:
                 continue
             holding, total = frequencies(word)
-            terms[stem(word)] = math.log(1 + (total - holding + 0.5) / (holding + 0.5)) if total else 1.0
+            terms[stem(word)] = _weight(holding, total)
             if total and not holding:
                 unknown.add(stem(word))
         kind = question_kind(question)
-        named = tuple(dict.fromkeys(mentions.names(_lower_first(content))))
+        # In Title Case or capitals, capitals do not mark names: the question names none
+        named = () if is_title_case(content) else tuple(dict.fromkeys(mentions.names(_lower_first(content))))
         return cls(question, kind, terms, frozenset(unknown), tuple(dict.fromkeys(mentions.years(question))), named)
+
+
+def _weight(holding: int, total: int) -> float:
+    """A term's IDF in a collection of `total` chunks, `holding` of which have it. A small collection
+    says little about which words are rare (in the one demo article "begin" is rarer than "talks"), so
+    below FULL_IDF chunks the weight is drawn towards 1, all the way for an empty collection."""
+    if not total:
+        return 1.0
+    idf = math.log(1 + (total - holding + 0.5) / (holding + 0.5))
+    trust = min(1.0, total / FULL_IDF)
+    return 1.0 + trust * (idf - 1.0)
 
 
 def _lower_first(question: str) -> str:
@@ -140,12 +161,6 @@ def candidates(passages: Sequence[Passage]) -> list[Candidate]:
     return found
 
 
-def scorer_text(candidate: Candidate, passage: Passage) -> str:
-    """A candidate as the answer scorer reads it: the sentence, then its article's headline for context
-    (cut first when the pair is too long)."""
-    return candidate.text if candidate.headline else f"{candidate.text} — {passage.title}"
-
-
 def _fits(question: Question, sentence: str) -> dict[str, float]:
     kind, text = question.kind, question.text
     return {
@@ -160,9 +175,8 @@ def _fits(question: Question, sentence: str) -> dict[str, float]:
     }
 
 
-def cheap_features(question: Question, passages: Sequence[Passage], found: Sequence[Candidate]) -> np.ndarray:
-    """The features that need no embedding, one row per candidate, columns in CANDIDATE_FEATURES order
-    (the answer-score column left at 0: `add_scores` fills it for the candidates worth scoring)."""
+def candidate_features(question: Question, passages: Sequence[Passage], found: Sequence[Candidate]) -> np.ndarray:
+    """One row per candidate, columns in CANDIDATE_FEATURES order."""
     rows = np.zeros((len(found), len(CANDIDATE_FEATURES)), dtype=np.float32)
     column = {name: i for i, name in enumerate(CANDIDATE_FEATURES)}
     titles = {n: content_terms(p.title) for n, p in enumerate(passages, 1)}
@@ -197,20 +211,15 @@ def cheap_features(question: Question, passages: Sequence[Passage], found: Seque
     return rows
 
 
-def add_scores(
-    rows: np.ndarray, question: str, passages: Sequence[Passage], found: Sequence[Candidate], scorer: AnswerScorer
-) -> None:
-    """Fill the answer-score column of `rows` in place (the scorer reads each candidate with its headline)."""
-    if found:
-        texts = [scorer_text(c, passages[c.number - 1]) for c in found]
-        rows[:, CANDIDATE_FEATURES.index("answer_score")] = scorer.score(question, texts)
+def rank_rows(question: Question, rows: np.ndarray) -> np.ndarray:
+    """`rows` (CANDIDATE_FEATURES columns) widened to RANK_FEATURES for `question`."""
+    on = [question.kind.name.lower() == c or (c == "long" and question.long) for c in _CONTEXTS]
+    return np.hstack([rows] + [rows * float(flag) for flag in on])
 
 
 QUESTION_FEATURES = (
     "top_score",  # the ranker's logit for the lead
     "margin",  # ... minus the runner-up's
-    "top_answer_score",  # the answer scorer's logit for the lead
-    "max_answer_score",  # the best answer-scorer logit of any candidate
     "best_coverage",  # the best candidate coverage (sentence with headline)
     "best_passage_coverage",  # the best passage coverage
     "missing_weight",  # IDF-weighted share of the question's terms in no passage or headline
@@ -250,8 +259,6 @@ def question_features(
     values = {
         "top_score": float(logits[order[0]]) if len(order) else -10.0,
         "margin": float(logits[order[0]] - logits[order[1]]) if len(order) > 1 else 0.0,
-        "top_answer_score": float(top[column["answer_score"]]) if len(order) else -10.0,
-        "max_answer_score": float(rows[:, column["answer_score"]].max()) if len(rows) else -10.0,
         "best_coverage": float(rows[:, column["context_coverage"]].max()) if len(rows) else 0.0,
         "best_passage_coverage": float(rows[:, column["passage_coverage"]].max()) if len(rows) else 0.0,
         "missing_weight": share([t for t in question.terms if t not in found]),

@@ -9,7 +9,7 @@ import re
 from collections.abc import Sequence
 from datetime import date
 
-from rag.answer.decline import DECLINE
+from rag.answer.refusal import DECLINE
 from rag.search.retrieval import Passage
 
 SYSTEM_PROMPT = "\n".join(

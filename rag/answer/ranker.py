@@ -1,11 +1,12 @@
 """The trained answer ranker and its calibrated decline: weights learnt by bench/train_ranker.py,
 shipped as rag/answer/ranker.json, applied with numpy.
 
-Three logistic models over rag.answer.features: a pre-ranker on the features that need no
-embedding (it picks which candidates to embed), the ranker on every candidate feature (its
-best candidate leads the answer), and the decline model over question-level features, whose
-output is the probability that the lead answers the question (calibrated on the dev data).
-Below `answer_threshold` the offline answer declines; below `gate_threshold` a configured
+Three linear models over rag.answer.features: the ranker (a pairwise logistic regression: its
+weights order a question's candidate sentences, the best leads the answer); the decline model over
+question-level features, whose output is the probability that the lead answers the question; and
+the relevance model over the same features, whose output is the probability that the passages
+answer the question at all (both logistic regressions, calibrated on the dev data). Below
+`answer_threshold` the offline answer declines; below `gate_threshold` of relevance a configured
 chat model is not asked at all (chosen to let nearly every answerable question through).
 """
 
@@ -21,7 +22,7 @@ import numpy as np
 from rag.errors import ConfigurationError
 
 WEIGHTS = Path(__file__).with_name("ranker.json")
-FORMAT = 1
+FORMAT = 3
 
 
 @dataclass(frozen=True)
@@ -67,13 +68,13 @@ class Linear:
 
 @dataclass(frozen=True)
 class RankerModel:
-    """The shipped weights: pre-ranker, ranker, decline model and its two thresholds."""
+    """The shipped weights: ranker, decline and relevance models, and their thresholds."""
 
-    prerank: Linear
     rank: Linear
     decline: Linear
+    relevance: Linear
     answer_threshold: float  # the offline answer declines below this probability
-    gate_threshold: float  # a chat model is not asked below this probability
+    gate_threshold: float  # a chat model is not asked below this relevance
     about: dict[str, Any] = field(default_factory=dict)  # what it was trained on, and its dev figures
 
     def save(self, path: Path) -> None:
@@ -82,9 +83,9 @@ class RankerModel:
             "about": self.about,
             "answer_threshold": round(self.answer_threshold, 6),
             "gate_threshold": round(self.gate_threshold, 6),
-            "prerank": self.prerank.to_json(),
             "rank": self.rank.to_json(),
             "decline": self.decline.to_json(),
+            "relevance": self.relevance.to_json(),
         }
         path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
@@ -103,9 +104,9 @@ class RankerModel:
                 "rebuild them with python -m bench.train_ranker."
             )
         return cls(
-            Linear.from_json(data["prerank"]),
             Linear.from_json(data["rank"]),
             Linear.from_json(data["decline"]),
+            Linear.from_json(data["relevance"]),
             float(data["answer_threshold"]),
             float(data["gate_threshold"]),
             dict(data.get("about", {})),

@@ -48,12 +48,14 @@ def loopback_answerer(base_url: str, timeout: float = 30.0, **settings: Any) -> 
     return LLMAnswerer.from_settings(configured)
 
 
-def llm_engine(pipeline: Pipeline, server: FakeOpenAI, timeout: float = 30.0, **settings: Any) -> ChatEngine:
+def llm_engine(
+    pipeline: Pipeline, server: FakeOpenAI, timeout: float = 30.0, gate: bool = True, **settings: Any
+) -> ChatEngine:
     """A chat engine over `pipeline` answering through the loopback server (`settings`: e.g. retries=0)."""
     if "retries" in settings:
         settings["llm_retries"] = settings.pop("retries")
     answerer = loopback_answerer(server.base_url, timeout, **settings)
-    return ChatEngine(pipeline.retriever, pipeline.engine.extractive, answerer, 3)
+    return ChatEngine(pipeline.retriever, pipeline.engine.extractive, answerer, 3, gate=gate)
 
 
 def passages_in(messages: list[dict]) -> list[tuple[int, str]]:

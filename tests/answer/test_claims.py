@@ -200,7 +200,8 @@ def test_a_models_contradiction_and_misattribution_are_flagged(
         )
 
     fake_openai.reply = contradicting
-    engine = ChatEngine(pipeline.retriever, pipeline.engine.extractive, loopback_answerer(fake_openai.base_url), 8)
+    llm = loopback_answerer(fake_openai.base_url)
+    engine = ChatEngine(pipeline.retriever, pipeline.engine.extractive, llm, 8, gate=False)  # checks, not the gate
     answer = engine.answer("Did Kyiv want security guarantees, and what happened to the council's bridge?").answer
     assert answer is not None and answer.answerer == "fake-model"
     rejected, zelensky, council, podolyak, approved = answer.claims

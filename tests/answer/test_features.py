@@ -8,10 +8,12 @@ import pytest
 from rag.answer.features import (
     CANDIDATE_FEATURES,
     QUESTION_FEATURES,
+    RANK_FEATURES,
     Question,
+    candidate_features,
     candidates,
-    cheap_features,
     question_features,
+    rank_rows,
 )
 from rag.search.retrieval import Passage
 from rag.text.questions import Kind
@@ -69,10 +71,10 @@ def test_case_does_not_change_what_is_asked() -> None:
         assert (read.kind, read.terms, read.unknown) == (plain.kind, plain.terms, plain.unknown)
 
 
-def test_cheap_features_describe_fit_coverage_and_place() -> None:
+def test_candidate_features_describe_fit_coverage_and_place() -> None:
     question = Question.read("Who replaced Altman at OpenAI?", frequencies)
     found = candidates(PASSAGES)
-    rows = cheap_features(question, PASSAGES, found)
+    rows = candidate_features(question, PASSAGES, found)
     by_text = {c.text: rows[i] for i, c in enumerate(found)}
     murati = by_text["Mira Murati, the chief technology officer, stepped in as interim CEO."]
     fired = by_text["The board of OpenAI fired Sam Altman on Friday."]
@@ -81,20 +83,39 @@ def test_cheap_features_describe_fit_coverage_and_place() -> None:
     assert fired[CANDIDATE_FEATURES.index("article_lead")] == 1.0
     assert murati[CANDIDATE_FEATURES.index("context_coverage")] > murati[CANDIDATE_FEATURES.index("coverage")]
     assert set(column(rows, "inverse_rank")) == {1.0, 0.5}
-    assert (column(rows, "similarity") == 0).all()  # filled only once embedded
+
+
+def test_the_ranker_reads_each_feature_also_for_the_questions_kind_and_length() -> None:
+    short = Question.read("Who replaced Altman at OpenAI?", frequencies)
+    long = Question.read(
+        "Who, according to the reports of both TechCrunch and The Verge published in November, replaced "
+        "the chief executive Sam Altman at OpenAI after its board fired him?",
+        frequencies,
+    )
+    rows = candidate_features(short, PASSAGES, candidates(PASSAGES))
+    for question, is_long in ((short, False), (long, True)):
+        wide = rank_rows(question, rows)
+        assert wide.shape == (len(rows), len(RANK_FEATURES))
+        coverage = column(rows, "coverage")
+        assert coverage.any()
+        widened = dict(zip(RANK_FEATURES, wide.T, strict=True))
+        assert (widened["coverage"] == coverage).all()
+        assert (widened["coverage|entity"] == coverage).all()  # a who-question
+        assert not widened["coverage|date"].any()
+        assert (widened["coverage|long"] == (coverage if is_long else 0.0)).all()
 
 
 @pytest.mark.parametrize(("asked", "found", "missing"), [("2023", 1.0, 0.0), ("2019", 0.0, 1.0)])
 def test_a_year_is_found_in_the_sentence_or_the_article_date(asked: str, found: float, missing: float) -> None:
     question = Question.read(f"Who fired Altman in {asked}?", frequencies)
-    rows = cheap_features(question, PASSAGES, candidates(PASSAGES))
+    rows = candidate_features(question, PASSAGES, candidates(PASSAGES))
     assert set(column(rows, "year_found")) == {found} and set(column(rows, "year_missing")) == {missing}
 
 
 def test_question_features_see_what_no_passage_holds() -> None:
     question = Question.read("Who replaced Altman at Zorblax in 2019?", frequencies)
     found = candidates(PASSAGES)
-    rows = cheap_features(question, PASSAGES, found)
+    rows = candidate_features(question, PASSAGES, found)
     summary = dict(
         zip(QUESTION_FEATURES, question_features(question, PASSAGES, rows, np.arange(len(found)))[0], strict=True)
     )

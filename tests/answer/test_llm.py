@@ -129,7 +129,7 @@ def test_instruction_planted_in_an_article_changes_neither_prompt_nor_rules(
         return "HACKED [9]" if "HACKED" in str(messages) else "Security guarantees [1]."
 
     fake_openai.reply = gullible
-    engine = llm_engine(pipeline, fake_openai)
+    engine = llm_engine(pipeline, fake_openai, gate=False)  # both questions reach the model
     clean = engine.answer("What do the negotiators in Istanbul say?")
     planted = engine.answer("What guarantees does Kyiv want from guarantor countries?")
     clean_request, planted_request = fake_openai.requests
@@ -219,9 +219,10 @@ def test_a_follow_up_whose_rewrite_timed_out_is_answered_locally_without_waiting
 ) -> None:
     fake_openai.mode, fake_openai.hang_seconds = "hang", 60.0
     history = [Exchange(KYIV, KYIV, "Kyiv wants security guarantees [1].")]
-    final = llm_engine(demo_pipeline, fake_openai, timeout=DEADLINE).answer("And Russia?", history)
+    engine = llm_engine(demo_pipeline, fake_openai, timeout=DEADLINE, gate=False)  # the model, not the gate
+    final = engine.answer("And why do they want them?", history)
     assert fake_openai.request_count() == 1  # the rewrite only: the answer is not asked for after it failed
-    assert final.searched == "Russia? (guarantees, Kyiv)"  # the local rewrite
+    assert final.searched == "Why do they want them? (guarantees, Kyiv)"  # the local rewrite
     answer = final.answer
     assert answer is not None and answer.fallback and answer.answerer == "local extractive"
     assert any("did not answer in time" in n and "rewritten locally" in n for n in answer.notices)

@@ -39,33 +39,51 @@ def test_bench_answers_scores_a_chat_model(tmp_path: Path) -> None:
         ),
         encoding="utf-8",
     )
-    reply = "Kyiv wants guarantees from designated guarantor countries with strong armies [1]."
-    with FakeOpenAI(reply=lambda messages: reply) as server:
-        result = bench(queries, env, server, RAG_LLM_PRICES='{"fake-model": [1, 2]}')
+
+    def reply(messages: list[dict[str, str]]) -> str:
+        if "World Cup" in messages[-1]["content"]:
+            return "The articles do not say."
+        return "Kyiv wants guarantees from designated guarantor countries with strong armies [1]."
+
+    off = {"RAG_LLM_GATE": "off"}  # every question reaches the model, so the calls can be counted
+    with FakeOpenAI(reply=reply) as server:
+        result = bench(queries, env, server, RAG_LLM_PRICES='{"fake-model": [1, 2]}', **off)
         asked = server.request_count()
         server.mode = "error"
-        failing = bench(queries, env, server)
+        failing = bench(queries, env, server, **off)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("answerer: fake-model")
-    assert asked == 2  # the two Kyiv questions; the World Cup ones are declined without a call
-    rows = {line.split(" | ")[0].strip("| "): line for line in result.stdout.splitlines() if line.startswith("| ")}
-    assert "1.000 ✓" in rows["contains-answer, inference questions"]
-    assert "1.000 ✓" in rows["refusal on null questions"]
-    assert rows["answered by fake-model"].endswith("| 1 | 1 |") and rows["fallbacks (the model failed)"].endswith(
-        "| 0 | 0 |"
-    )
-    assert rows["model calls"].endswith("| 1 | 1 |") and "price unknown" not in rows["estimated cost (USD)"]
+    assert asked == 4  # one question per type in each half
+    rows = cells(result.stdout)
+    assert rows["contains-answer, inference questions"].count("1.000 ✓") == 2  # both halves
+    assert rows["null refusal"].count("1.000 ✓") == 2
+    assert rows["answered by fake-model"].endswith("| 2 | 2 |")
+    assert rows["fallbacks (the model failed)"].endswith("| 0 | 0 |")
+    assert rows["model calls"].endswith("| 2 | 2 |") and "price unknown" not in rows["estimated cost (USD)"]
     assert "fell back" not in result.stdout
-    failed = {line.split(" | ")[0].strip("| "): line for line in failing.stdout.splitlines() if line.startswith("| ")}
-    assert failing.returncode == 0 and failed["fallbacks (the model failed)"].endswith("| 1 | 1 |")
-    assert "⚠ 2 of 4 answers fell back from fake-model to the local extractive answerer" in failing.stdout
+    failed = cells(failing.stdout)
+    assert failing.returncode == 0 and failed["fallbacks (the model failed)"].endswith("| 2 | 2 |")
+    assert "⚠ 4 of 4 answers fell back from the chat model to the local extractive answerer" in failing.stdout
+
+
+def cells(stdout: str) -> dict[str, str]:
+    """The table rows of bench/answers.py's output by their first cell."""
+    return {line.split(" | ")[0].strip("| "): line for line in stdout.splitlines() if line.startswith("| ")}
 
 
 def bench(queries: Path, env: dict[str, str], server: FakeOpenAI, **extra: str) -> subprocess.CompletedProcess[str]:
     """`python bench/answers.py` on `queries`, one question per type and half, the model on `server`."""
     model_env = {"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": server.base_url, "RAG_LLM_MODEL": "fake-model", **extra}
     return subprocess.run(
-        [sys.executable, "bench/answers.py", "--queries", str(queries), "--per-type", "1"],
+        [
+            sys.executable,
+            "bench/answers.py",
+            "--queries",
+            str(queries),
+            "--multihop-store",
+            env["RAG_DATA_DIR"],
+            "--per-type",
+            "1",
+        ],
         cwd=ROOT,
         env=env | model_env,
         capture_output=True,

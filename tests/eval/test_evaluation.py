@@ -127,6 +127,7 @@ def rag_eval(pipeline: Pipeline, base_url: str, monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("RAG_LLM", "openai-like:fake-model")
     monkeypatch.setenv("OPENAI_BASE_URL", base_url)
     monkeypatch.setenv("RAG_LLM_PRICES", '{"fake-model": [1.0, 2.0]}')
+    monkeypatch.setenv("RAG_LLM_GATE", "off")  # every question reaches the model (the gate has its own tests)
     where = ["--data-dir", str(pipeline.settings.data_dir), "--collection", pipeline.settings.collection]
     return cli.main(["eval", str(DEMO_TESTSET), "--quiet", "--limit", "6", "--out", str(out), *args, *where])
 
@@ -170,7 +171,7 @@ def test_a_natural_set_is_scored_with_keys_and_its_follow_ups_asked_as_a_convers
     records = [
         {"id": "a", "question": "Which Ukrainian adviser spoke about security guarantees?", "type": "who",
          "answerable": True, "answers": ["Podolyak"], "evidence": [], "follows": None, "split": "test"},
-        {"id": "b", "question": "What did he say Kyiv wanted?", "type": "what", "answerable": True,
+        {"id": "b", "question": "What did he say they wanted?", "type": "what", "answerable": True,
          "answers": ["guarantor countries", "strong armies"], "evidence": [], "follows": "a",
          "context_needed": True, "search_terms": ["adviser", "Ukrainian"], "split": "test"},
         {"id": "c", "question": "Who won the 2018 World Cup?", "type": "who", "answerable": False,
@@ -182,7 +183,7 @@ def test_a_natural_set_is_scored_with_keys_and_its_follow_ups_asked_as_a_convers
     assert [case.id for case in cases] == ["a", "b"]
     results = evaluate(demo_pipeline.engine, cases, 5, progress=False)
     follow_up = results[1]
-    assert follow_up.searched.startswith("What did he say Kyiv wanted? (") and "adviser" in follow_up.searched
+    assert follow_up.searched.startswith("What did he say they wanted? (") and "adviser" in follow_up.searched
     assert follow_up.scores["follow_up_searched"] == 1.0
     assert {"lead_answers", "declined"} <= set(results[0].scores)
     summary = summarize(results)["all"]
