@@ -30,7 +30,8 @@ def needs_browser(test: Any) -> Any:
 def running_app(data_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
-    env = clean_env(RAG_DATA_DIR=str(data_dir), **(extra_env or {}))
+    # Every browser test asks from 127.0.0.1; the per-client limit has its own test (test_controller).
+    env = clean_env(RAG_DATA_DIR=str(data_dir), RAG_QUESTIONS_PER_MINUTE="1000", **(extra_env or {}))
     with serving([sys.executable, "app.py", "--port", str(port)], url, data_dir.parent / f"app-{port}.log", env):
         yield url
 
