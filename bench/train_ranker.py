@@ -225,9 +225,35 @@ def threshold_for(probabilities: np.ndarray, answerable: np.ndarray, max_decline
     return float(scores[allowed]) - 1e-6 if allowed < len(scores) else float(scores[-1])
 
 
-def report(name: str, probabilities: np.ndarray, examples: Sequence[Example], leads: np.ndarray, cut: float) -> str:
+def decline_cuts(
+    probabilities: np.ndarray, relevance: np.ndarray, answerable: np.ndarray, sources: np.ndarray, max_declined: float
+) -> tuple[float, float]:
+    """The offline decline's two thresholds (on the decline probability, on relevance): of the pairs that
+    decline at most `max_declined` of each source's answerable questions, the one that declines the
+    most of its unanswerable ones (on average over the sources)."""
+    names = sorted(set(sources))
+    best: tuple[float, float, float] = (-1.0, 0.0, 0.0)
+    for share in np.linspace(0.0, max_declined, 9):
+        relevance_cut = min(threshold_for(relevance[sources == s], answerable[sources == s], share) for s in names)
+        cuts = []
+        for s in names:
+            mine = (sources == s) & answerable
+            allowed = math.floor(max_declined * mine.sum()) - int((relevance[mine] < relevance_cut).sum())
+            left = np.sort(probabilities[mine & (relevance >= relevance_cut)])
+            if allowed < 0 or not len(left):
+                break
+            cuts.append(float(left[allowed]) - 1e-6 if allowed < len(left) else float(left[-1]))
+        else:
+            cut = min(cuts)
+            declined = (probabilities < cut) | (relevance < relevance_cut)
+            caught = float(np.mean([declined[(sources == s) & ~answerable].mean() for s in names]))
+            best = max(best, (caught, cut, relevance_cut))
+    return best[1], best[2]
+
+
+def report(name: str, declined: np.ndarray, examples: Sequence[Example], leads: np.ndarray) -> str:
     answerable = np.array([e.answerable for e in examples])
-    answered = probabilities >= cut
+    answered = ~declined
     lines = [f"{name}: {len(examples)} questions ({int(answerable.sum())} answerable)"]
     if answerable.any():
         lines.append(f"  lead answers (cross-fitted): {float((leads & answered)[answerable].mean()):.3f}")
@@ -247,27 +273,16 @@ def train(
     relevance_model = fit_question_model(summaries, answerable)
     probabilities, relevance = decline.probabilities(summaries), relevance_model.probabilities(summaries)
     sources = sorted({e.source for e in examples})
-    cuts = [
-        threshold_for(
-            probabilities[[e.source == s for e in examples]],
-            answerable[[e.source == s for e in examples]],
-            max_false_declines,
-        )
-        for s in sources
-    ]
-    answer_threshold = min(cuts)
+    source = np.array([e.source for e in examples])
+    answer_threshold, relevance_threshold = decline_cuts(
+        probabilities, relevance, answerable, source, max_false_declines
+    )
+    declined = (probabilities < answer_threshold) | (relevance < relevance_threshold)
     gate_threshold = threshold_for(relevance, answerable, 1 - gate_pass)
     rank = fit_rank(examples)
     lines = [
-        report(
-            f"{s} (dev)",
-            probabilities[mask],
-            [e for e in examples if e.source == s],
-            leads[mask].astype(bool),
-            answer_threshold,
-        )
+        report(f"{s} (dev)", declined[source == s], [e for e in examples if e.source == s], leads[source == s] == 1)
         for s in sources
-        for mask in [np.array([e.source == s for e in examples])]
     ]
     gated = relevance < gate_threshold
     lines.append(
@@ -280,7 +295,12 @@ def train(
         "gate_pass": gate_pass,
         "command": "python -m bench.train_ranker",
     }
-    return RankerModel(rank, decline, relevance_model, answer_threshold, gate_threshold, about), "\n".join(lines)
+    small_threshold = min(
+        threshold_for(probabilities[source == s], answerable[source == s], max_false_declines) for s in sources
+    )
+    thresholds = (answer_threshold, relevance_threshold, small_threshold, gate_threshold)
+    model = RankerModel(rank, decline, relevance_model, *thresholds, about)
+    return model, "\n".join(lines)
 
 
 def open_pipeline(store: Path, collection: str) -> Pipeline:
@@ -321,7 +341,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     model, text = train(examples, args.max_false_declines, args.gate_pass, args.folds)
     model.save(args.out)
     print(text)
-    print(f"thresholds: answer {model.answer_threshold:.3f}, gate {model.gate_threshold:.3f}")
+    print(
+        f"thresholds: answer {model.answer_threshold:.3f} (relevance {model.relevance_threshold:.3f}; "
+        f"in a small collection {model.small_threshold:.3f}), "
+        f"gate {model.gate_threshold:.3f}"
+    )
     print(f"weights: {args.out}")
     return 0
 

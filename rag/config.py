@@ -161,7 +161,7 @@ class Settings(BaseSettings):
         "calibrated",
         description=(
             "Before a chat model is asked: 'calibrated' skips the request when the passages are clearly not about "
-            "the question (the ranker's gate threshold); 'off' always asks the model."
+            "the question (the relevance model's gate threshold, rag/answer/ranker.json); 'off' always asks the model."
         ),
     )
 

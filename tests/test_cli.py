@@ -49,9 +49,8 @@ def test_ask_streams_a_model_answer_from_an_openai_protocol_server(cli_store: Pa
 def test_ask_json_and_decline(cli_store: Path) -> None:
     result = run(sys.executable, "-m", "rag", "ask", "--json", "Who won the 2018 World Cup?", data_dir=cli_store)
     payload = json.loads(result.stdout)
-    assert (
-        payload["declined"] is True and payload["answer"] == "The articles do not say." and payload["citations"] == []
-    )
+    assert payload["declined"] is True and payload["answer"].startswith("The articles do not say.")
+    assert payload["citations"] == []
 
 
 def test_rerun_is_a_no_op_and_bad_files_fail_the_exit_code(cli_store: Path, tmp_path: Path) -> None:

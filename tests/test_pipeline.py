@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
+from rag.answer.extractive import Assessment
 from rag.pipeline import Pipeline
 from tests.conftest import DEMO_DIR, make_settings
 from tests.fake_embedder import HashEmbedder
@@ -26,7 +29,10 @@ def test_non_default_settings_reach_every_part(tmp_path: Path, fast_embedder: Ha
     assert pipeline.store.name == "wired"
     assert (pipeline.retriever.mode, pipeline.retriever.candidates, pipeline.retriever.hints) == ("bm25", 17, False)
     assert pipeline.engine.top_k == 3
-    assert pipeline.engine.extractive.threshold == 0.5 and not pipeline.engine.gate
+    extractive = pipeline.engine.extractive
+    assert extractive.declines(Assessment([], np.zeros(0), probability=0.49, relevance=1.0))
+    assert not extractive.declines(Assessment([], np.zeros(0), probability=0.5, relevance=0.0))  # the given one alone
+    assert not pipeline.engine.gate
     assert pipeline.engine.llm is None
 
     report = pipeline.ingest([DEMO_DIR], progress=False)

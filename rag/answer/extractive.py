@@ -58,6 +58,7 @@ class Assessment:
     logits: np.ndarray  # the ranker's logit per ranked candidate (descending)
     probability: float  # calibrated probability that ranked[0] answers the question
     relevance: float  # calibrated probability that the passages answer it at all
+    small: bool = False  # the collection is too small for the relevance model's calibration
 
 
 class ExtractiveAnswerer:
@@ -85,9 +86,15 @@ class ExtractiveAnswerer:
         """The ranker's weights (the shipped ones unless given), read on first use."""
         return self._model or RankerModel.load()
 
-    @property
-    def threshold(self) -> float:
-        return self.model.answer_threshold if self._threshold is None else self._threshold
+    def declines(self, assessment: Assessment) -> bool:
+        """Below the trained thresholds (the lead's probability, the passages' relevance), or below
+        the threshold given instead (RAG_ANSWER_THRESHOLD, on the lead's probability alone)."""
+        if self._threshold is not None:
+            return assessment.probability < self._threshold
+        model = self.model
+        if assessment.small:
+            return assessment.probability < model.small_threshold
+        return assessment.probability < model.answer_threshold or assessment.relevance < model.relevance_threshold
 
     def assess(self, question: str, passages: Sequence[Passage]) -> Assessment:
         """Rank the candidate sentences and estimate how likely the best one answers."""
@@ -100,7 +107,7 @@ class ExtractiveAnswerer:
         probability = float(model.decline.probabilities(model.decline.select(summary, QUESTION_FEATURES))[0])
         relevance = float(model.relevance.probabilities(model.relevance.select(summary, QUESTION_FEATURES))[0])
         order = np.argsort(-logits, kind="stable")
-        return Assessment([found[i] for i in order], logits[order], probability, relevance)
+        return Assessment([found[i] for i in order], logits[order], probability, relevance, asked.trust < 1.0)
 
     def compose(self, question: str, passages: Sequence[Passage]) -> str:
         if not passages:
@@ -110,7 +117,7 @@ class ExtractiveAnswerer:
             if ordered:
                 return ordered
         assessment = self.assess(question, passages)
-        if not assessment.ranked or assessment.probability < self.threshold:
+        if not assessment.ranked or self.declines(assessment):
             return closest(passages)
         chosen = supporting(assessment, passages)
         lead, rest = chosen[0], chosen[1:]

@@ -95,6 +95,7 @@ class Question:
     unknown: frozenset[str]  # stems of the words the collection never uses
     years: tuple[str, ...]
     names: tuple[str, ...] = ()  # capitalised names (not the collection's sources)
+    trust: float = 1.0  # how far the collection's word frequencies are trusted (1: FULL_IDF chunks or more)
 
     @property
     def long(self) -> bool:
@@ -117,7 +118,8 @@ class Question:
         kind = question_kind(question)
         # In Title Case or capitals, capitals do not mark names: the question names none
         named = () if is_title_case(content) else tuple(dict.fromkeys(mentions.names(_lower_first(content))))
-        return cls(question, kind, terms, frozenset(unknown), tuple(dict.fromkeys(mentions.years(question))), named)
+        years = tuple(dict.fromkeys(mentions.years(question)))
+        return cls(question, kind, terms, frozenset(unknown), years, named, _trust(frequencies("the")[1]))
 
 
 def _weight(holding: int, total: int) -> float:
@@ -127,8 +129,11 @@ def _weight(holding: int, total: int) -> float:
     if not total:
         return 1.0
     idf = math.log(1 + (total - holding + 0.5) / (holding + 0.5))
-    trust = min(1.0, total / FULL_IDF)
-    return 1.0 + trust * (idf - 1.0)
+    return 1.0 + _trust(total) * (idf - 1.0)
+
+
+def _trust(total: int) -> float:
+    return min(1.0, total / FULL_IDF)
 
 
 def _lower_first(question: str) -> str:
@@ -261,8 +266,9 @@ def question_features(
         "margin": float(logits[order[0]] - logits[order[1]]) if len(order) > 1 else 0.0,
         "best_coverage": float(rows[:, column["context_coverage"]].max()) if len(rows) else 0.0,
         "best_passage_coverage": float(rows[:, column["passage_coverage"]].max()) if len(rows) else 0.0,
-        "missing_weight": share([t for t in question.terms if t not in found]),
-        "unknown_weight": share(question.unknown),
+        # a word a small collection lacks says little: it lacks most words
+        "missing_weight": question.trust * share([t for t in question.terms if t not in found]),
+        "unknown_weight": question.trust * share(question.unknown),
         "rarest_found": float(rarest in found) if rarest else 1.0,
         "year_missing": float(any(year not in passage_years for year in question.years)),
         "names_missing": _names_missing(question.names, passages),

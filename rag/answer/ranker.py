@@ -6,8 +6,11 @@ weights order a question's candidate sentences, the best leads the answer); the 
 question-level features, whose output is the probability that the lead answers the question; and
 the relevance model over the same features, whose output is the probability that the passages
 answer the question at all (both logistic regressions, calibrated on the dev data). Below
-`answer_threshold` the offline answer declines; below `gate_threshold` of relevance a configured
-chat model is not asked at all (chosen to let nearly every answerable question through).
+`answer_threshold` or `relevance_threshold` (chosen together on the dev data) the offline answer
+declines (in a collection of fewer than rag.answer.features.FULL_IDF chunks, where the relevance
+model is not calibrated, the lead's probability alone decides, against `small_threshold`); below
+`gate_threshold` of relevance a configured chat model is not asked at all (chosen
+to let nearly every answerable question through).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import numpy as np
 from rag.errors import ConfigurationError
 
 WEIGHTS = Path(__file__).with_name("ranker.json")
-FORMAT = 3
+FORMAT = 5
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,8 @@ class RankerModel:
     decline: Linear
     relevance: Linear
     answer_threshold: float  # the offline answer declines below this probability
+    relevance_threshold: float  # ... or below this relevance
+    small_threshold: float  # in a small collection (relevance not calibrated there): this probability alone
     gate_threshold: float  # a chat model is not asked below this relevance
     about: dict[str, Any] = field(default_factory=dict)  # what it was trained on, and its dev figures
 
@@ -82,6 +87,8 @@ class RankerModel:
             "format": FORMAT,
             "about": self.about,
             "answer_threshold": round(self.answer_threshold, 6),
+            "relevance_threshold": round(self.relevance_threshold, 6),
+            "small_threshold": round(self.small_threshold, 6),
             "gate_threshold": round(self.gate_threshold, 6),
             "rank": self.rank.to_json(),
             "decline": self.decline.to_json(),
@@ -108,6 +115,8 @@ class RankerModel:
             Linear.from_json(data["decline"]),
             Linear.from_json(data["relevance"]),
             float(data["answer_threshold"]),
+            float(data["relevance_threshold"]),
+            float(data["small_threshold"]),
             float(data["gate_threshold"]),
             dict(data.get("about", {})),
         )

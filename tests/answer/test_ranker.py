@@ -17,7 +17,7 @@ def linear(*features: str) -> Linear:
     return Linear(features, np.zeros(n), np.ones(n), np.arange(1.0, n + 1), -1.0)
 
 
-MODEL = RankerModel(linear("a", "b"), linear("q"), linear("q"), 0.4, 0.1, {"trained_on": {"natural": 3}})
+MODEL = RankerModel(linear("a", "b"), linear("q"), linear("q"), 0.4, 0.2, 0.3, 0.1, {"trained_on": {"natural": 3}})
 
 
 def test_weights_round_trip(tmp_path: Path) -> None:

@@ -31,7 +31,8 @@ def test_training_on_a_small_sample_writes_weights_that_answer(demo_pipeline: Pi
 
     model = RankerModel.load(out)
     assert model.about["trained_on"] == {"natural": len(demo) + len(traps)}
-    assert 0.0 < model.gate_threshold <= model.answer_threshold < 1.0
+    thresholds = (model.answer_threshold, model.relevance_threshold, model.small_threshold, model.gate_threshold)
+    assert all(0.0 <= t < 1.0 for t in thresholds) and model.small_threshold > 0.0
     answerer = ExtractiveAnswerer(demo_pipeline.embedder, model, demo_pipeline.lexical.document_frequency)
     passages = demo_pipeline.retriever.retrieve("What guarantees does Kyiv want?", 5)
     assessment = answerer.assess("What guarantees does Kyiv want?", passages)

@@ -203,8 +203,11 @@ def test_one_reset_clears_messages_sources_and_memory(browser: Any, news_app: st
     page.click("#chat button[aria-label=Clear]" if control == "trash" else "#clear")
     page.wait_for_function("() => !document.querySelector('#chat .answer')")
     page.wait_for_selector("#chat .examples button")  # the example questions are back
-    answer = ask(page, "And what does Russia demand?")
+    answer = ask(page, "Who said that?")  # before the reset, searched with the previous question's topic
     assert "Kyiv" not in details(answer)  # the conversation memory was reset too
+    page.click("#chat button[aria-label=Clear]" if control == "trash" else "#clear")
+    page.wait_for_function("() => !document.querySelector('#chat .answer')")
+    ask(page, KYIV)
     assert page.locator("#chat [id^=cite-1-]").count() > 0 and page.locator("#chat [id^=cite-2-]").count() == 0
 
 
