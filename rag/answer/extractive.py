@@ -45,7 +45,8 @@ from rag.text.questions import Kind
 from rag.text.terms import content_terms, term_overlap
 
 MAX_SUPPORT = 2  # supporting quotes after the lead
-SUPPORT_MARGIN = 2.0  # a supporting quote's ranker logit is at most this far below the lead's
+# a supporting quote is at most this far below the lead (a pairwise logit difference: 3 = 5% odds of being better)
+SUPPORT_MARGIN = 3.0
 NEAR_DUPLICATE = 0.8  # share of shared terms above which a supporting sentence repeats one already chosen
 VERDICT = re.compile(r"^(?:Yes|No|Neither):")  # how an answer from the articles' dates begins
 

@@ -108,10 +108,12 @@ class Question:
         content = without_sources(question, sources)
         terms: dict[str, float] = {}
         unknown: set[str] = set()
+        size = 0  # chunks in the collection (0 without a keyword index)
         for word in words(content):
             if word in STOPWORDS or word.isdigit() or stem(word) in terms:
                 continue
             holding, total = frequencies(word)
+            size = max(size, total)
             terms[stem(word)] = _weight(holding, total)
             if total and not holding:
                 unknown.add(stem(word))
@@ -119,7 +121,7 @@ class Question:
         # In Title Case or capitals, capitals do not mark names: the question names none
         named = () if is_title_case(content) else tuple(dict.fromkeys(mentions.names(_lower_first(content))))
         years = tuple(dict.fromkeys(mentions.years(question)))
-        return cls(question, kind, terms, frozenset(unknown), years, named, _trust(frequencies("the")[1]))
+        return cls(question, kind, terms, frozenset(unknown), years, named, _trust(size))
 
 
 def _weight(holding: int, total: int) -> float:

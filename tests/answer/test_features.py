@@ -124,3 +124,16 @@ def test_question_features_see_what_no_passage_holds() -> None:
     assert summary["margin"] == 1.0 and summary["typed"] == 1.0
     empty = question_features(question, [], np.zeros((0, len(CANDIDATE_FEATURES))), np.zeros(0))[0]
     assert empty[QUESTION_FEATURES.index("top_score")] == -10.0
+
+
+def test_a_small_collection_is_trusted_less() -> None:
+    def small(word: str) -> tuple[int, int]:
+        return (1 if word in ("altman", "openai") else 0, 6)
+
+    big, tiny = (
+        Question.read("Who replaced Altman at Zorblax?", frequencies),
+        Question.read("Who replaced Altman at Zorblax?", small),
+    )
+    assert big.trust == 0.5 and 0.0 < tiny.trust < 0.01  # 1,000 chunks; 6
+    assert max(tiny.terms.values()) - min(tiny.terms.values()) < 0.1  # drawn towards 1: six chunks say little
+    assert Question.read("Who replaced Altman?").trust == 0.0  # no keyword index
