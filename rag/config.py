@@ -154,7 +154,7 @@ class Settings(BaseSettings):
         None,
         description=(
             "Extractive answerer: decline when the calibrated probability that its lead answers is below this; "
-            "unset = the threshold trained with the weights (rag/answer/ranker.json)."
+            "unset = the thresholds trained with the weights (rag/answer/ranker.json, also on relevance)."
         ),
     )
     llm_gate: Literal["off", "calibrated"] = Field(
