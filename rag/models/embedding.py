@@ -65,11 +65,6 @@ def _normalised(vectors: np.ndarray) -> np.ndarray:
     return np.asarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)
 
 
-def minilm_tokenizer_file() -> Path:
-    """The all-MiniLM-L6-v2 tokenizer (the answer scorer shares it)."""
-    return _minilm_files()[1]
-
-
 def _minilm_files() -> tuple[Path, Path]:
     """Paths of the ONNX model and of its tokenizer.json, from their packages."""
     try:
