@@ -122,12 +122,7 @@ def has_own_topic(question: str) -> bool:
     replaced him?", "When did that happen?") name nothing to search for."""
     if is_title_case(question):
         return any(_is_topic_word(token) for token in _TOKEN.findall(question)[1:])
-    return bool(mentions.names(_lower_first(question)) or mentions.numbers(question))
-
-
-def _lower_first(question: str) -> str:
-    first, _, rest = question.strip().partition(" ")
-    return f"{first.lower()} {rest}"
+    return bool(mentions.question_names(question) or mentions.numbers(question))
 
 
 def may_lean(question: str) -> bool:

@@ -26,7 +26,7 @@ from rag.search.hints import without_sources
 from rag.search.retrieval import Passage
 from rag.text import mentions
 from rag.text.dates import date_number
-from rag.text.questions import Kind, is_title_case, question_kind
+from rag.text.questions import Kind, question_kind
 from rag.text.sentences import split_sentences
 from rag.text.terms import STOPWORDS, content_terms, stem, weighted_coverage, words
 
@@ -118,8 +118,7 @@ class Question:
             if total and not holding:
                 unknown.add(stem(word))
         kind = question_kind(question)
-        # In Title Case or capitals, capitals do not mark names: the question names none
-        named = () if is_title_case(content) else tuple(dict.fromkeys(mentions.names(_lower_first(content))))
+        named = tuple(dict.fromkeys(mentions.question_names(content)))
         years = tuple(dict.fromkeys(mentions.years(question)))
         return cls(question, kind, terms, frozenset(unknown), years, named, _trust(size))
 
@@ -136,12 +135,6 @@ def _weight(holding: int, total: int) -> float:
 
 def _trust(total: int) -> float:
     return min(1.0, total / FULL_IDF)
-
-
-def _lower_first(question: str) -> str:
-    """The question with its first word lower-cased: a question word, not a name."""
-    first, _, rest = question.strip().partition(" ")
-    return f"{first.lower()} {rest}"
 
 
 def candidates(passages: Sequence[Passage]) -> list[Candidate]:

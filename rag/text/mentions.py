@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 from rag.text.dates import MONTH_NUMBERS, MONTH_PATTERN, WEEKDAYS
+from rag.text.questions import is_title_case
 from rag.text.terms import STOPWORDS
 
 # A capitalised run: "Sam Altman", "OpenAI", "New York Times", "U.S.", "Bankman-Fried", "Bank of America".
@@ -64,6 +65,15 @@ def names(text: str) -> list[str]:
 
 def _folded(text: str) -> set[str]:
     return {_POSSESSIVE.sub("", word) for word in re.findall(r"[\w’'-]+", text.lower())}
+
+
+def question_names(question: str) -> list[str]:
+    """The names a question mentions: `names` after its first word (a question word, not a name);
+    none in Title Case or capitals, where capitals mark nothing."""
+    if is_title_case(question):
+        return []
+    first, _, rest = question.strip().partition(" ")
+    return names(f"{first.lower()} {rest}")
 
 
 def new_names(text: str, question: str) -> list[str]:

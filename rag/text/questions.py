@@ -65,6 +65,17 @@ def normal_question(question: str) -> str:
     return " ".join(question.replace("’", "'").lower().split())
 
 
+# The question words that name the kind of answer, tried in this order.
+_QUESTION_WORDS = (
+    (re.compile(r"\bwhy\b|\bwhat\s+(?:was|were|is|are)\s+the\s+reasons?\b|\bfor\s+what\s+reason\b"), Kind.CAUSE),
+    (re.compile(rf"\b{_NUMBER_WORDS}\b"), Kind.NUMBER),
+    (re.compile(r"\bwhen\b"), Kind.DATE),
+    (re.compile(r"\bwhere\b"), Kind.PLACE),
+    (re.compile(r"\bwho(?:m|se)?\b"), Kind.ENTITY),
+    (re.compile(r"\bwhat\s+(?:happened|has\s+happened|is\s+happening|happens|went\s+on)\b"), Kind.EVENT),
+)
+
+
 def question_kind(question: str) -> Kind:
     """The kind of answer `question` wants, from its question words (case-insensitive)."""
     q = normal_question(question)
@@ -72,18 +83,9 @@ def question_kind(question: str) -> Kind:
         if len(_REPORT_WORDS.findall(q)) >= 2 and _ORDER_WORDS.search(q):
             return Kind.ORDER
         return Kind.YES_NO
-    if re.search(r"\bwhy\b|\bwhat\s+(?:was|were|is|are)\s+the\s+reasons?\b|\bfor\s+what\s+reason\b", q):
-        return Kind.CAUSE
-    if re.search(rf"\b{_NUMBER_WORDS}\b", q):
-        return Kind.NUMBER
-    if re.search(r"\bwhen\b", q):
-        return Kind.DATE
-    if re.search(r"\bwhere\b", q):
-        return Kind.PLACE
-    if re.search(r"\bwho(?:m|se)?\b", q):
-        return Kind.ENTITY
-    if re.search(r"\bwhat\s+(?:happened|has\s+happened|is\s+happening|happens|went\s+on)\b", q):
-        return Kind.EVENT
+    for pattern, kind in _QUESTION_WORDS:
+        if pattern.search(q):
+            return kind
     return _kind_of_noun(q)
 
 
