@@ -41,7 +41,7 @@ from rag.models.embedding import Embedder
 from rag.search.hints import parse_sources
 from rag.search.retrieval import Passage
 from rag.text.dates import date_number
-from rag.text.questions import Kind
+from rag.text.questions import Kind, question_kind
 from rag.text.terms import content_terms, term_overlap
 
 MAX_SUPPORT = 2  # supporting quotes after the lead
@@ -113,7 +113,7 @@ class ExtractiveAnswerer:
     def compose(self, question: str, passages: Sequence[Passage]) -> str:
         if not passages:
             return DECLINE
-        if Question.read(question).kind is Kind.ORDER:
+        if question_kind(question) is Kind.ORDER:
             ordered = report_order(question, passages)
             if ordered:
                 return ordered
