@@ -101,6 +101,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--worker-timeout", type=float, default=3600, help="seconds one size/mode may take (default 3600)"
     )
+    parser.add_argument(
+        "--build-flush",
+        type=int,
+        default=syn.FLUSH_CHUNKS,
+        help=f"chunks per write_chunks + commit_articles while building a store (default {syn.FLUSH_CHUNKS}, "
+        "as an ingest flushes; larger is faster: Chroma pays a fixed cost per call)",
+    )
     # internal: the child processes
     parser.add_argument("--worker", choices=["store", "embedder", "reingest", "app"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -123,7 +130,9 @@ def worker_store(args: argparse.Namespace) -> dict[str, Any]:
     local = args.workdir / "local"
     settings = syn.bench_settings(local, "scale")
     result: dict[str, Any] = {"size": args.size, "load_before": os.getloadavg()[0], "phases": {}}
-    build = syn.build_store(settings, source, args.size, noise=args.noise, seed=args.seed)
+    build = syn.build_store(
+        settings, source, args.size, flush_chunks=args.build_flush, noise=args.noise, seed=args.seed
+    )
     result["build"] = build.as_dict()
     result["disk_chroma_mb"] = syn.dir_size_mb(local / "chroma")
     result["disk_lexical_mb"] = syn.dir_size_mb(local / "bm25")
@@ -415,7 +424,9 @@ def report(
             "Method (bench/scale.py, bench/growth.py): synthetic stores are copies of the 8,996 real MultiHop-RAG "
             "chunks (609 articles) with their real MiniLM vectors plus seeded Gaussian noise (norm "
             f"{args.noise}), written through `ChunkStore` exactly as `rag.ingest.run` does (write_chunks + "
-            "commit_articles per flush of 256 chunks), so nothing is embedded while building; the lexical index is "
+            f"commit_articles per flush of {args.build_flush} chunks"
+            + ("" if args.build_flush == syn.FLUSH_CHUNKS else f", not an ingest's {syn.FLUSH_CHUNKS}, to build faster")
+            + "), so nothing is embedded while building; the lexical index is "
             "built after. Then, per mode in turn on the same store, an app process opens the pipeline as `rag serve` "
             f"does and times {args.queries} MultiHop dev questions per retrieval mode (after {args.warmup} warm-up; "
             "'total' includes the question's MiniLM embedding); the ingest adds new articles (`Pipeline.ingest` of "
@@ -630,6 +641,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{size:,} chunks ...", file=sys.stderr, flush=True)
             workdir = root / f"store-{size}"
             options = {"size": size, "queries": args.queries, "warmup": args.warmup, "noise": args.noise}
+            options["build_flush"] = args.build_flush
             try:
                 modes = {"modes": " ".join(args.modes), "adds": " ".join(map(str, args.adds))}
                 runs["stores"].append(spawn("store", workdir, source, args, seed=args.seed, **options, **modes))

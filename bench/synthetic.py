@@ -40,7 +40,7 @@ from rag.config import Settings
 from rag.ingest.run import FLUSH_CHUNKS
 from rag.models.embedding import MINILM_DIMENSION, MINILM_MODEL_ID
 from rag.search.lexical import Bm25Index
-from rag.store.chroma import ArticleRecord, ChunkStore, connect
+from rag.store.chroma import ArticleRecord, ChunkStore
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -257,11 +257,12 @@ def build_store(
     """Write a synthetic corpus of `chunks` chunks into the (fresh) store of `settings`."""
     times = BuildTimes()
     started = time.perf_counter()
-    store = ChunkStore(connect(settings), settings.collection, NoModel())
+    store = ChunkStore.open(settings, NoModel())
     if store.chunk_count():
         raise SystemExit(f"collection {settings.collection!r} is not empty: the benchmark needs a fresh store")
     t = time.perf_counter()
     store.begin_run()
+    store.manifest()  # as an ingest does: the run keeps its copy and saves it (rag.store.manifest_cache)
     times.begin_end_s += time.perf_counter() - t
     pending: list[SyntheticArticle] = []
     reported = time.monotonic()

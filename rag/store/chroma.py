@@ -13,14 +13,17 @@ version answerable. Chunks not covered by the manifest (left by a crash) are swe
 the start of the next run. The manifest holds each article's chunk ids, so replacing or
 removing an article deletes its chunks by id (records written before it fall back on a
 metadata scan once). A run remembers which articles it changed (`run_changes`), so what
-follows the store (the lexical index) can apply just those.
+follows the store (the lexical index) can apply just those. A writer keeps the manifest it
+read up to date with its own writes and saves it when it publishes (rag.store.manifest_cache),
+so the next run does not scan the manifest collection again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,7 +31,7 @@ import numpy as np
 from rag.config import Settings
 from rag.errors import ConfigurationError
 from rag.models.embedding import Embedder
-from rag.store import writer
+from rag.store import manifest_cache, writer
 from rag.store.chunks import ChunkRecord, Chunks
 from rag.store.connection import Connection, Handles, collection_names, connect, require_collection
 from rag.store.embedding_function import ChromaEmbeddingFunction
@@ -52,7 +55,8 @@ __all__ = [
 class ChunkStore:
     """Chunks plus manifest of one corpus; the same code for embedded and server Chroma."""
 
-    def __init__(self, connection: Connection, name: str, embedder: Embedder) -> None:
+    def __init__(self, connection: Connection, name: str, embedder: Embedder, cache: Path | None = None) -> None:
+        """`cache`: where a writer saves the manifest of the generation it publishes (None: never saved)."""
         self.name = name
         self.model_id = embedder.model_id
         self._connection = connection
@@ -71,6 +75,11 @@ class ChunkStore:
         self._seen_generation = self.generation()
         self._changes: set[str] | None = None  # articles changed by this process's run; None: not known
         self._unpublished = False  # the previous run crashed after changing the store, maybe
+        self._cache = cache
+        self._in_run = False
+        self._cache_key: manifest_cache.CacheKey | None = None  # what a saved manifest must match now
+        self._tracked: dict[str, ArticleRecord] | None = None  # the whole manifest, kept up to date in a run
+        self._unsaved = False  # the run's copy differs from the saved one (it was scanned, or written to)
 
     @classmethod
     def open(cls, settings: Settings, embedder: Embedder, create: bool = True) -> ChunkStore:
@@ -78,7 +87,8 @@ class ChunkStore:
         connection = connect(settings)
         if not create:
             require_collection(connection, settings)
-        return cls(connection, settings.collection, embedder)
+        cache = settings.data_dir / "manifest" / f"{settings.collection}.json"
+        return cls(connection, settings.collection, embedder, cache)
 
     def refresh(self) -> int:
         """Notice another process's ingest (reopening an embedded store); returns the generation."""
@@ -89,11 +99,20 @@ class ChunkStore:
             self._seen_generation = generation
         return generation
 
-    def writing(self, wait: float, notice: Callable[[str], None]) -> AbstractContextManager[None]:
-        """The collection's writer lock (rag.store.writer): one ingest or removal at a time."""
+    @contextmanager
+    def writing(self, wait: float, notice: Callable[[str], None]) -> Iterator[None]:
+        """The collection's writer lock (rag.store.writer): one ingest or removal at a time. A run's copy of
+        the manifest lives only while it is held (a run that failed leaves none behind)."""
+        lock: AbstractContextManager[None]
         if self._connection.folder is not None:
-            return writer.file_lock(self._connection.folder / "locks", self.name, wait, notice)
-        return writer.server_lock(self._connection.client, self.name, wait, notice)
+            lock = writer.file_lock(self._connection.folder / "locks", self.name, wait, notice)
+        else:
+            lock = writer.server_lock(self._connection.client, self.name, wait, notice)
+        with lock:
+            try:
+                yield
+            finally:
+                self._in_run, self._tracked, self._cache_key = False, None, None
 
     # --- run state ----------------------------------------------------------------------
     def generation(self) -> int:
@@ -105,6 +124,12 @@ class ChunkStore:
         crashed, swept = self.state.start(self.sweep_orphans)
         self._changes = None if crashed else set()  # a crashed run's changes are not known
         self._unpublished = crashed  # and what it committed was never published: this run publishes it
+        self._in_run, self._tracked, self._unsaved = True, None, False
+        self._cache_key = (
+            None
+            if crashed or self._cache is None
+            else manifest_cache.CacheKey(self.identity, self.generation(), self.articles.count())
+        )
         return swept
 
     def run_changes(self) -> frozenset[str] | None:
@@ -121,6 +146,10 @@ class ChunkStore:
         """
         self._seen_generation = self.state.finish(changed or self._unpublished, before_publish)
         self._changes, self._unpublished = None, False
+        if self._tracked is not None and self._cache is not None and self._unsaved:
+            key = manifest_cache.CacheKey(self.identity, self._seen_generation, len(self._tracked))
+            manifest_cache.save(self._cache, key, self._tracked)
+        self._in_run, self._tracked, self._cache_key = False, None, None
         return self._seen_generation
 
     def sweep_orphans(self) -> int:
@@ -154,11 +183,13 @@ class ChunkStore:
         if unknown:
             stale += self.chunks.other_versions(unknown)
         self.chunks.delete(stale)
+        self._track(records)
         self._changed(record.id for record in records)
 
     def relocate(self, records: Sequence[ArticleRecord]) -> None:
         """Record where committed articles are now found (a moved or renamed file); chunks stay as they are."""
         self.articles.write(records)
+        self._track(records)
 
     def add_copies(self, article_id: str, copies: Sequence[Copy]) -> None:
         """Record re-publications of a stored story: in its manifest record and on its chunks
@@ -168,6 +199,7 @@ class ChunkStore:
             return
         merged = tuple({copy.id: copy for copy in (*record.also, *copies)}.values())
         self.articles.write([replace(record, also=merged)])
+        self._track([replace(record, also=merged)])
         sources = [source for source in dict.fromkeys(copy.source for copy in merged) if source]
         urls = [url for url in dict.fromkeys(copy.url for copy in merged) if url]
         self.chunks.set_copies(self._chunks_of(record), sources, urls)
@@ -176,11 +208,20 @@ class ChunkStore:
         """Forget an article: manifest first (so a crash leaves only sweepable orphans), then chunks."""
         record = self.articles.get(article_id)
         self.articles.delete(article_id)
+        self._track([], removed=article_id)
         if record is not None and record.chunk_ids:
             self.chunks.delete(record.chunk_ids)
         else:
             self.chunks.delete_article(article_id)
         self._changed([article_id])
+
+    def _track(self, records: Sequence[ArticleRecord], removed: str | None = None) -> None:
+        """Keep this run's copy of the manifest in line with a write (a saved copy no longer matches)."""
+        self._cache_key, self._unsaved = None, True
+        if self._tracked is not None:
+            self._tracked.update((record.id, record) for record in records)
+            if removed is not None:
+                self._tracked.pop(removed, None)
 
     def _changed(self, article_ids: Iterable[str]) -> None:
         if self._changes is not None:
@@ -192,7 +233,18 @@ class ChunkStore:
 
     # --- reading -------------------------------------------------------------------------
     def manifest(self) -> dict[str, ArticleRecord]:
-        return self.articles.all()
+        """Every committed article. In a run: the manifest saved by the last run when it still matches the
+        store (rag.store.manifest_cache), else a scan; then this run's copy, kept up to date with its writes."""
+        if self._tracked is not None:
+            return dict(self._tracked)
+        records = None
+        if self._cache is not None and self._cache_key is not None:
+            records = manifest_cache.load(self._cache, self._cache_key)
+        if records is None:
+            records, self._unsaved = self.articles.all(), True
+        if self._in_run:
+            self._tracked = dict(records)
+        return records
 
     def manifest_record(self, article_id: str) -> ArticleRecord | None:
         return self.articles.get(article_id)

@@ -14,7 +14,14 @@ from chromadb.api.client import SharedSystemClient
 from chromadb.utils.embedding_functions.onnx_mini_lm_l6_v2 import ONNXMiniLM_L6_V2
 
 from rag.errors import ConfigurationError, EmbedderError
-from rag.models.embedding import MINILM_MODEL_ID, CachedEmbedder, MiniLMEmbedder, OpenAIEmbedder, make_embedder
+from rag.models.embedding import (
+    MINILM_DIMENSION,
+    MINILM_MODEL_ID,
+    CachedEmbedder,
+    MiniLMEmbedder,
+    OpenAIEmbedder,
+    make_embedder,
+)
 from rag.store.chroma import ChromaEmbeddingFunction
 from tests.conftest import free_port, make_settings
 from tests.openai_server import EMBEDDING_DIM, FakeOpenAI, Mode, fake_embedding
@@ -281,3 +288,14 @@ def test_chroma_rebuild_rejects_other_models() -> None:
     assert isinstance(ChromaEmbeddingFunction.build_from_config({"model_id": MINILM_MODEL_ID}), ChromaEmbeddingFunction)
     with pytest.raises(ValueError, match="openai:text-embedding-3-small"):
         ChromaEmbeddingFunction.build_from_config({"model_id": "openai:text-embedding-3-small"})
+
+
+def test_chroma_rebuild_loads_the_model_only_when_it_embeds() -> None:
+    from rag.store import embedding_function
+
+    embedding_function._shared_minilm.cache_clear()
+    rebuilt = ChromaEmbeddingFunction.build_from_config({"model_id": MINILM_MODEL_ID})
+    assert rebuilt.get_config() == {"model_id": MINILM_MODEL_ID}
+    assert embedding_function._shared_minilm.cache_info().currsize == 0  # Chroma rebuilds it on every write
+    (vector,) = rebuilt([GUARANTEE])
+    assert len(vector) == MINILM_DIMENSION and embedding_function._shared_minilm.cache_info().currsize == 1
