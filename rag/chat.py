@@ -38,7 +38,7 @@ _LEADING_CONNECTIVE = re.compile(r"^(and|but|also|so|then|plus)\b[\s,]*", re.IGN
 # The personal pronouns (English grammar, a closed class) that point back to someone or something
 # named before; in a follow-up, in the previous turn ("What did Pete Carroll say about him?").
 # Possessives and "that" are left out: they point inside their own question as often ("How much
-# did StarNews raise in its round?", "the institute that caught fire").
+# did the startup raise in its last round?", "the institute that caught fire").
 _POINTING_BACK = re.compile(r"\b(?:he|she|it|they|him|her|them)\b", re.IGNORECASE)
 ANSWER_NAMES = 2  # names carried from the previous answer's lead
 _TOKEN = re.compile(r"[\w’'-]+")
