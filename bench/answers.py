@@ -1,4 +1,6 @@
-"""Answer quality: the natural-question set (its dev and test splits) and MultiHop-RAG dev questions
+"""Answer quality: the natural-question set (its dev and test splits), 60 more follow-up pairs written
+the same way to tune the offline follow-up rule on (bench/data/followup-questions.jsonl, a dev set),
+and MultiHop-RAG dev questions
 (the seeded train half the ranker was trained on, and the held-out half it never saw), answered by
 this checkout and, with --previous, by an earlier checkout of the project, side by side.
 
@@ -37,6 +39,7 @@ from rag.eval import metrics  # noqa: E402
 from rag.eval.run import TestCase, load_testset  # noqa: E402
 
 NATURAL = ROOT / "demo" / "natural-questions.jsonl"
+FOLLOWUPS = ROOT / "bench" / "data" / "followup-questions.jsonl"  # 60 written follow-up pairs: a dev set
 QUERIES = ROOT.parent / "shared" / "data" / "multihop-rag" / "queries-dev.json"
 DRIVER = Path(__file__).with_name("answer_driver.py")
 EXTRACTIVE = "local extractive"
@@ -181,6 +184,10 @@ def question_sets(args: argparse.Namespace) -> list[QuestionSet]:
         for split in ("dev", "test"):
             picked = [c for c in natural if c.split == split]
             sets.append(QuestionSet(f"natural {split} ({len(picked)})", "natural", args.natural_store, picked))
+        if args.followups is not None:
+            pairs = load_testset(args.followups)
+            name = f"follow-up dev ({sum(bool(c.follows) for c in pairs)} pairs)"
+            sets.append(QuestionSet(name, "natural", args.natural_store, pairs))
     if args.multihop_store is not None:
         names = {"tune": "MultiHop train half", "held-out": "MultiHop held-out half"}
         for half, cases in halves(load_testset(args.queries), args.seed).items():
@@ -194,6 +201,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--natural", type=Path, default=NATURAL, help="the natural-question set")
     parser.add_argument(
         "--natural-store", type=Path, help="RAG_DATA_DIR holding the MultiHop, Ukraine and demo articles"
+    )
+    parser.add_argument(
+        "--followups", type=Path, default=FOLLOWUPS, help="follow-up pairs to tune the offline rule on (a dev set)"
     )
     parser.add_argument("--multihop-store", type=Path, help="RAG_DATA_DIR holding the MultiHop corpus")
     parser.add_argument("--queries", type=Path, default=QUERIES, help="MultiHop-RAG query file")

@@ -19,6 +19,7 @@ from rag.answer.citations import MarkerStream
 from rag.answer.extractive import ExtractiveAnswerer, closest
 from rag.answer.finish import finish_answer
 from rag.answer.model import Answer, Answerer, answer_json
+from rag.answer.refusal import is_refusal
 from rag.answer.usage import Budget
 from rag.errors import LLMError, QuestionRejected
 from rag.search.retrieval import Passage, Retriever
@@ -34,6 +35,12 @@ MAX_QUESTION_CHARS = 2000
 SHORT = 4  # words: a follow-up this short may lean on the conversation
 GATE = "calibrated gate"  # the answerer named on a decline the gate made without asking the chat model
 _LEADING_CONNECTIVE = re.compile(r"^(and|but|also|so|then|plus)\b[\s,]*", re.IGNORECASE)
+# The personal pronouns (English grammar, a closed class) that point back to someone or something
+# named before; in a follow-up, in the previous turn ("What did Pete Carroll say about him?").
+# Possessives and "that" are left out: they point inside their own question as often ("How much
+# did the startup raise in its last round?", "the institute that caught fire").
+_POINTING_BACK = re.compile(r"\b(?:he|she|it|they|him|her|them)\b", re.IGNORECASE)
+ANSWER_NAMES = 2  # names carried from the previous answer's lead
 _TOKEN = re.compile(r"[\w’'-]+")
 # words that never belong to a question's topic: question words, auxiliaries, reporting verbs
 _NOT_TOPIC = STOPWORDS | {
@@ -132,15 +139,32 @@ def may_lean(question: str) -> bool:
     return needs_context(question) or bool(_LEADING_CONNECTIVE.match(question)) or len(question.split()) <= SHORT
 
 
+def points_back(question: str) -> bool:
+    """Whether the question refers back with a personal pronoun ("he", "it", "them"…)."""
+    return _POINTING_BACK.search(question) is not None
+
+
 def needs_context(question: str) -> bool:
     """Whether a follow-up leans on the previous question: it names nothing of its own to search for
-    (no name, no number: "What did he say?", "Who won?", "Where are the troops now?")."""
-    return not has_own_topic(question)
+    (no name, no number: "Who won?", "Where are the troops now?") or it points back with a personal
+    pronoun ("What did Pete Carroll say about him?")."""
+    return not has_own_topic(question) or points_back(question)
+
+
+def answer_names(exchange: Exchange) -> list[str]:
+    """The names the previous answer's lead adds to its question (for "he"/"it" meaning the answer:
+    "Who founded it?" then "When did he start it?"); none when it declined. A capitalised word opening
+    the lead counts too (it is as often the name asked for as a "However")."""
+    lead = exchange.answer.strip().split("\n", 1)[0]
+    if not lead or is_refusal(lead):
+        return []
+    return mentions.new_names(lead, exchange.question)[:ANSWER_NAMES]
 
 
 def heuristic_standalone(question: str, history: Sequence[Exchange]) -> str:
     """A follow-up without a topic of its own gets the previous question's key phrases (that question's
-    own, never what it carried from the one before); a question with its own topic is searched as asked."""
+    own, never what it carried from the one before) and, when it points back with a pronoun, the names
+    the previous answer's lead gave; a question with its own topic is searched as asked."""
     if not history or not needs_context(question):
         return question
     cleaned = _LEADING_CONNECTIVE.sub("", question).strip()
@@ -150,6 +174,8 @@ def heuristic_standalone(question: str, history: Sequence[Exchange]) -> str:
         return cleaned
     asked = question.lower()
     carried = [phrase for phrase in topic_phrases(previous.question) if phrase.lower() not in asked]
+    if points_back(question):
+        carried += [name for name in answer_names(previous) if name.lower() not in asked]
     return f"{cleaned} ({', '.join(carried)})" if carried else cleaned
 
 

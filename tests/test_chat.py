@@ -53,11 +53,23 @@ def _after(previous: str) -> list[Exchange]:
             "What did he say next? (John Kirby, Russian troops)",
         ),
         (FIRST.question, "Why?", "Why? (guarantees, Kyiv)"),
+        # a personal pronoun points back even when the follow-up names something of its own
+        (
+            "Who won the mayoral race in Denver?",
+            "What did Governor Polis say about her?",
+            "What did Governor Polis say about her? (won, mayoral race, Denver)",
+        ),
         # a question naming its own topic is a new topic: nothing carried
         (FIRST.question, "What about Nvidia chips?", "What about Nvidia chips?"),
         (FIRST.question, "Who is Kirby?", "Who is Kirby?"),
         (FIRST.question, "What's new on the iPhone 15?", "What's new on the iPhone 15?"),
         (FIRST.question, "And what does Russia demand?", "And what does Russia demand?"),
+        # a possessive points inside its own question as often: not a follow-up's mark
+        (
+            "Who runs Microsoft?",
+            "How much did Spotify earn in its last quarter?",
+            "How much did Spotify earn in its last quarter?",
+        ),
         (
             "Who runs Microsoft?",
             "What did the Barbie movie earn in its first week?",
@@ -85,6 +97,17 @@ def test_heuristic_carries_context_only_when_the_follow_up_needs_it(
     previous: str, follow_up: str, searched: str
 ) -> None:
     assert heuristic_standalone(follow_up, _after(previous)) == searched
+
+
+def test_a_pronoun_follow_up_also_carries_the_names_the_previous_answer_gave() -> None:
+    question = "Who founded the startup Zibo?"
+    answered = Exchange(question, question, "Anna Kowalski founded Zibo in Warsaw in 2019. [1]\n\n- A quote. [2]")
+    searched = "When did she leave it? (founded, startup Zibo, Anna Kowalski, Warsaw)"
+    assert heuristic_standalone("When did she leave it?", [answered]) == searched
+    declined = Exchange(question, question, "The articles do not say. The closest articles are “Zibo in Warsaw”.")
+    assert (
+        heuristic_standalone("When did she leave it?", [declined]) == "When did she leave it? (founded, startup Zibo)"
+    )
 
 
 def test_heuristic_leaves_a_first_question_alone() -> None:

@@ -65,7 +65,9 @@ def normal_question(question: str) -> str:
     return " ".join(question.replace("’", "'").lower().split())
 
 
-# The question words that name the kind of answer, tried in this order.
+# The question words that name the kind of answer. The one that comes first in the question decides
+# ("Who was appointed when…" asks for a person, "What happened when…" for an event); at the same
+# place, the earlier in this table.
 _QUESTION_WORDS = (
     (re.compile(r"\bwhy\b|\bwhat\s+(?:was|were|is|are)\s+the\s+reasons?\b|\bfor\s+what\s+reason\b"), Kind.CAUSE),
     (re.compile(rf"\b{_NUMBER_WORDS}\b"), Kind.NUMBER),
@@ -77,32 +79,35 @@ _QUESTION_WORDS = (
 
 
 def question_kind(question: str) -> Kind:
-    """The kind of answer `question` wants, from its question words (case-insensitive)."""
+    """The kind of answer `question` wants, from its first question word (case-insensitive)."""
     q = normal_question(question)
     if re.match(_AUXILIARY + r"\b", q):
         if len(_REPORT_WORDS.findall(q)) >= 2 and _ORDER_WORDS.search(q):
             return Kind.ORDER
         return Kind.YES_NO
-    for pattern, kind in _QUESTION_WORDS:
-        if pattern.search(q):
-            return kind
-    return _kind_of_noun(q)
+    found = [
+        (match.start(), order, kind)
+        for order, (pattern, kind) in enumerate(_QUESTION_WORDS)
+        if (match := pattern.search(q))
+    ]
+    noun = _kind_of_noun(q)
+    if noun is not None:
+        found.append((noun[0], len(_QUESTION_WORDS), noun[1]))
+    return min(found, key=lambda item: item[:2])[2] if found else Kind.OTHER
 
 
-def _kind_of_noun(q: str) -> Kind:
-    """ "which year" -> DATE, "what city" -> PLACE, "what share" -> NUMBER, "which company" -> ENTITY."""
+def _kind_of_noun(q: str) -> tuple[int, Kind] | None:
+    """Where "which year" (DATE), "what city" (PLACE), "what share" (NUMBER), "which company" (ENTITY)
+    stands in `q`, and its kind; None when no "which"/"what" is followed by a noun naming the answer."""
     for match in _WHICH_NOUN.finditer(q):
         noun = match.group(1)
         if noun in _AUXILIARIES or noun in _PRONOUNS:
             continue  # "what did…", "what is…": not a noun naming the answer
-        if noun in _DATE_NOUNS:
-            return Kind.DATE
-        if noun in _PLACE_NOUNS:
-            return Kind.PLACE
-        if noun in _NUMBER_NOUNS:
-            return Kind.NUMBER
-        return Kind.ENTITY
-    return Kind.OTHER
+        for nouns, kind in ((_DATE_NOUNS, Kind.DATE), (_PLACE_NOUNS, Kind.PLACE), (_NUMBER_NOUNS, Kind.NUMBER)):
+            if noun in nouns:
+                return match.start(), kind
+        return match.start(), Kind.ENTITY
+    return None
 
 
 def is_title_case(text: str) -> bool:
