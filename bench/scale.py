@@ -641,7 +641,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{size:,} chunks ...", file=sys.stderr, flush=True)
             workdir = root / f"store-{size}"
             options = {"size": size, "queries": args.queries, "warmup": args.warmup, "noise": args.noise}
-            options["build_flush"] = args.build_flush
+            options |= {"build_flush": args.build_flush}
             try:
                 modes = {"modes": " ".join(args.modes), "adds": " ".join(map(str, args.adds))}
                 runs["stores"].append(spawn("store", workdir, source, args, seed=args.seed, **options, **modes))

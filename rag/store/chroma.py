@@ -168,7 +168,7 @@ class ChunkStore:
         """Record articles as committed, then delete their chunks of any other version (by the chunk ids
         the manifest held for them: no scan)."""
         previous = self.articles.get_many([record.id for record in records])
-        self.articles.write(records)
+        self._write_manifest(records)
         stale: list[str] = []
         unknown: dict[str, str] = {}  # records written before the manifest held chunk ids
         for record in records:
@@ -183,13 +183,11 @@ class ChunkStore:
         if unknown:
             stale += self.chunks.other_versions(unknown)
         self.chunks.delete(stale)
-        self._track(records)
         self._changed(record.id for record in records)
 
     def relocate(self, records: Sequence[ArticleRecord]) -> None:
         """Record where committed articles are now found (a moved or renamed file); chunks stay as they are."""
-        self.articles.write(records)
-        self._track(records)
+        self._write_manifest(records)
 
     def add_copies(self, article_id: str, copies: Sequence[Copy]) -> None:
         """Record re-publications of a stored story: in its manifest record and on its chunks
@@ -198,8 +196,7 @@ class ChunkStore:
         if record is None:
             return
         merged = tuple({copy.id: copy for copy in (*record.also, *copies)}.values())
-        self.articles.write([replace(record, also=merged)])
-        self._track([replace(record, also=merged)])
+        self._write_manifest([replace(record, also=merged)])
         sources = [source for source in dict.fromkeys(copy.source for copy in merged) if source]
         urls = [url for url in dict.fromkeys(copy.url for copy in merged) if url]
         self.chunks.set_copies(self._chunks_of(record), sources, urls)
@@ -214,6 +211,10 @@ class ChunkStore:
         else:
             self.chunks.delete_article(article_id)
         self._changed([article_id])
+
+    def _write_manifest(self, records: Sequence[ArticleRecord]) -> None:
+        self.articles.write(records)
+        self._track(records)
 
     def _track(self, records: Sequence[ArticleRecord], removed: str | None = None) -> None:
         """Keep this run's copy of the manifest in line with a write (a saved copy no longer matches)."""
