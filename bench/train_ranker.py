@@ -11,16 +11,21 @@ Training data, all of it "dev" (never the natural set's test split, never MultiH
   queries count as questions to decline.
 
 Each question is retrieved as the chat would retrieve it (a follow-up with the previous question as
-history), its candidates described by rag.answer.features, and three logistic regressions fitted
-(scikit-learn, at training time only): the ranker (pairwise: answering candidate minus another
-candidate of the same question); the decline model (question-level features, from ranker scores
-cross-fitted over 5 folds of questions, so they are as good as on new questions; the label: the
-lead answers); and the relevance model (the same features; the label: the question is answerable).
+history), its candidates described by rag.answer.features and scored by the cross-encoder
+(rag.answer.cross_encoder: out of fold from --cross-scores, written by bench/train_cross_encoder.py
+fit, so the reranker learns how far to trust it on questions it has not seen; the shipped model
+scores what the file lacks), and four logistic regressions fitted (scikit-learn, at training time
+only): the linear ranker (pairwise: answering candidate minus another candidate of the same
+question); the reranker (pairwise too, over the linear ranker's logit, cross-fitted over 5 folds of
+questions, and the cross-encoder's score of its RERANK best); the decline model (question-level
+features under both, so they are as good as on new questions; the label: the lead answers); and
+the relevance model (the same features; the label: the question is answerable).
 Thresholds are chosen on those cross-fitted figures: `answer_threshold` (on the decline model) keeps
 false declines of answerable questions at most --max-false-declines on each training set;
 `gate_threshold` (on relevance) lets --gate-pass of them through to a chat model.
 
-    python -m bench.train_ranker --natural-store /work/stores/natural --multihop-store /work/stores/multihop
+    python -m bench.train_ranker --natural-store /work/stores/natural --multihop-store /work/stores/multihop \
+        --cross-scores cross-scores.jsonl
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ import math
 import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,16 +46,19 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from rag.answer.cross_encoder import RERANK, CrossEncoder, pair_text  # noqa: E402
 from rag.answer.features import (  # noqa: E402
     CANDIDATE_FEATURES,
     QUESTION_FEATURES,
     RANK_FEATURES,
+    RERANK_FEATURES,
     Candidate,
     Question,
     candidate_features,
     candidates,
     question_features,
     rank_rows,
+    reread,
 )
 from rag.answer.ranker import WEIGHTS, Linear, RankerModel  # noqa: E402
 from rag.chat import Exchange, heuristic_standalone  # noqa: E402
@@ -62,6 +70,7 @@ from rag.search.retrieval import Passage  # noqa: E402
 NATURAL = ROOT / "demo" / "natural-questions.jsonl"
 TRAINING = ROOT / "bench" / "data" / "ranker-questions.jsonl"
 RANK_C = 0.03  # the pairwise ranker's regularisation (chosen by cross-validation on the dev questions)
+RERANK_C = 1.0  # the reranker's (two features: hardly needed)
 QUERIES = ROOT.parent / "shared" / "data" / "multihop-rag" / "queries-dev.json"
 TOP_K = 5  # passages the extractive answerer reads (RAG_TOP_K)
 FOLDS = 5
@@ -81,6 +90,9 @@ class Example:
     found: list[Candidate]
     rows: np.ndarray  # the ranker's features (rank_rows), one row per candidate
     labels: np.ndarray  # 1 where the candidate answers
+    cross: np.ndarray = field(
+        default_factory=lambda: np.zeros(0)
+    )  # the cross-encoder's score per candidate (read_cross)
 
 
 def _tokens(text: str) -> set[str]:
@@ -159,6 +171,51 @@ def collect(pipeline: Pipeline, items: Sequence[tuple[str, str, bool, Any]], lab
     return examples
 
 
+def training_examples(
+    natural_store: Path | None,
+    multihop_store: Path | None,
+    queries: Path = QUERIES,
+    multihop_types: Sequence[str] = ("inference_query", "null_query"),
+    multihop_limit: int | None = None,
+    corpora: Sequence[str] = ("multihop", "ukraine", "demo"),
+    natural: Path = NATURAL,
+    training: Path = TRAINING,
+    collection: str = "news",
+) -> list[Example]:
+    """The training questions (see the module's docstring), retrieved, described and labelled."""
+    examples: list[Example] = []
+    if natural_store is not None:
+        chosen = natural_questions(natural, "dev", corpora) + natural_questions(training, "train", corpora)
+        print(f"natural dev and training questions: {len(chosen)}", flush=True)
+        items = [("natural", searched, bool(r["answerable"]), r) for r, searched in chosen]
+        examples += collect(open_pipeline(natural_store, collection), items, natural_label)
+    if multihop_store is not None:
+        records = multihop_questions(queries, "tune", 1, multihop_types, multihop_limit)
+        print(f"MultiHop train half: {len(records)} questions", flush=True)
+        items = [("multihop", r["query"], r["question_type"] != "null_query", r) for r in records]
+        examples += collect(open_pipeline(multihop_store, collection), items, multihop_label)
+    return examples
+
+
+def read_cross(examples: Sequence[Example], scores: Path | None) -> int:
+    """Each example's cross-encoder score per candidate: out of fold from `scores` (what
+    bench/train_cross_encoder.py fit wrote) where it has the question and candidate, else from the
+    shipped model. Returns how many candidates the shipped model scored."""
+    known: dict[tuple[str, str], float] = {}
+    if scores is not None:
+        for line in scores.read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            known.update(((record["question"], t), s) for t, s in zip(record["texts"], record["scores"], strict=True))
+    model, shipped = CrossEncoder(), 0
+    for e in examples:
+        texts = [pair_text(c.text, e.passages[c.number - 1].title) for c in e.found]
+        missing = [t for t in texts if (e.searched, t) not in known]
+        shipped += len(missing)
+        known.update(zip(((e.searched, t) for t in missing), model.scores(e.searched, missing), strict=True))
+        e.cross = np.array([known[e.searched, t] for t in texts], dtype=np.float64)
+    return shipped
+
+
 def fit_question_model(summaries: np.ndarray, labels: np.ndarray) -> Linear:
     """A logistic regression from question-level features to `labels`: "the lead answers" (the decline
     model) or "the question is answerable" (the relevance model behind the chat model's gate)."""
@@ -171,49 +228,66 @@ def fit_question_model(summaries: np.ndarray, labels: np.ndarray) -> Linear:
     return Linear(QUESTION_FEATURES, mean, scale, model.coef_[0], float(model.intercept_[0]))
 
 
-def fit_rank(examples: Sequence[Example], regularisation: float = RANK_C) -> Linear:
-    """The pairwise ranker: a logistic regression on the differences between each answering candidate
-    and each other candidate of the same question. Each question weighs the same (however many pairs
-    it has), and each source (natural, MultiHop) weighs the same in all."""
+def fit_pairwise(
+    groups: Sequence[tuple[str, np.ndarray, np.ndarray]], features: tuple[str, ...], regularisation: float
+) -> Linear:
+    """A pairwise ranker over (source, rows, labels) groups: a logistic regression on the differences
+    between each answering row and each other row of the same group. Each group weighs the same
+    (however many pairs it has), and each source (natural, MultiHop) weighs the same in all."""
     from sklearn.linear_model import LogisticRegression
 
-    usable = [e for e in examples if e.labels.any() and not e.labels.all()]
-    scale = np.vstack([e.rows for e in usable]).astype(np.float64).std(axis=0)
+    usable = [(source, rows, labels) for source, rows, labels in groups if labels.any() and not labels.all()]
+    scale = np.vstack([rows for _, rows, _ in usable]).astype(np.float64).std(axis=0)
     scale[scale == 0] = 1.0
-    per_source = Counter(e.source for e in usable)
+    per_source = Counter(source for source, _, _ in usable)
     pairs, weights = [], []
-    for e in usable:
-        rows = e.rows / scale
-        good, bad = rows[e.labels == 1], rows[e.labels == 0]
-        differences = (good[:, None, :] - bad[None, :, :]).reshape(-1, rows.shape[1])
+    for source, rows, labels in usable:
+        scaled = rows / scale
+        good, bad = scaled[labels == 1], scaled[labels == 0]
+        differences = (good[:, None, :] - bad[None, :, :]).reshape(-1, scaled.shape[1])
         pairs.append(differences)
-        weights.append(np.full(len(differences), 1.0 / len(differences) / per_source[e.source]))
+        weights.append(np.full(len(differences), 1.0 / len(differences) / per_source[source]))
     x, weight = np.vstack(pairs), np.concatenate(weights)
     weight /= weight.mean()
     model = LogisticRegression(C=regularisation, max_iter=5000, fit_intercept=False)
     model.fit(np.vstack([x, -x]), np.r_[np.ones(len(x)), np.zeros(len(x))], sample_weight=np.r_[weight, weight])
-    return Linear(RANK_FEATURES, np.zeros(len(scale)), scale, model.coef_[0], 0.0)
+    return Linear(features, np.zeros(len(scale)), scale, model.coef_[0], 0.0)
 
 
-def summarise(example: Example, rank: Linear) -> tuple[np.ndarray, bool]:
-    """The question-level features under this ranker, and whether the lead answers."""
-    rows, labels = example.rows, example.labels
-    logits = rank.logits(rows) if len(rows) else np.zeros(0)
-    lead_answers = bool(len(rows) and labels[int(np.argmax(logits))])
-    base = rows[:, : len(CANDIDATE_FEATURES)]
-    return question_features(example.question, example.passages, base, logits)[0], lead_answers
+def fit_rank(examples: Sequence[Example], regularisation: float = RANK_C) -> Linear:
+    """The linear ranker over each candidate's RANK_FEATURES."""
+    return fit_pairwise([(e.source, e.rows, e.labels) for e in examples], RANK_FEATURES, regularisation)
 
 
-def cross_fitted(examples: Sequence[Example], folds: int) -> tuple[np.ndarray, np.ndarray]:
-    """Question-level features from rankers that did not see the question, and lead-answers labels."""
+def rerank_rows(example: Example, linear: np.ndarray) -> np.ndarray:
+    """RERANK_FEATURES per candidate, under these linear logits (the cross-encoder reads their best)."""
+    return np.column_stack([linear, reread(linear, lambda best: example.cross[best], RERANK)])
+
+
+def summarise(example: Example, linear: np.ndarray, rerank: Linear) -> tuple[np.ndarray, bool]:
+    """The question-level features under these linear logits and this reranker, and whether the lead answers."""
+    rows = rerank_rows(example, linear)
+    logits = rerank.logits(rows)
+    lead_answers = bool(len(logits) and example.labels[int(np.argmax(logits))])
+    base = example.rows[:, : len(CANDIDATE_FEATURES)]
+    return question_features(example.question, example.passages, base, logits, rows[:, 1])[0], lead_answers
+
+
+def cross_fitted(examples: Sequence[Example], folds: int) -> tuple[Linear, np.ndarray, np.ndarray]:
+    """The reranker, fitted on linear logits from rankers that did not see the question (and the
+    cross-encoder's out-of-fold scores); the question-level features under both, and lead-answers labels."""
     order = np.arange(len(examples)) % folds
-    summaries: list[np.ndarray] = [np.zeros(0)] * len(examples)
-    leads = np.zeros(len(examples), dtype=np.int8)
+    linear: list[np.ndarray] = [np.zeros(0)] * len(examples)
     for fold in range(folds):
         rank = fit_rank([e for e, f in zip(examples, order, strict=True) if f != fold])
         for i in np.flatnonzero(order == fold):
-            summaries[i], leads[i] = summarise(examples[i], rank)
-    return np.vstack(summaries), leads
+            linear[i] = rank.logits(examples[i].rows) if len(examples[i].rows) else np.zeros(0)
+    groups = [(e.source, rerank_rows(e, logits), e.labels) for e, logits in zip(examples, linear, strict=True)]
+    rerank = fit_pairwise(groups, RERANK_FEATURES, RERANK_C)
+    summaries, leads = zip(
+        *(summarise(e, logits, rerank) for e, logits in zip(examples, linear, strict=True)), strict=True
+    )
+    return rerank, np.vstack(summaries), np.array(leads, dtype=np.int8)
 
 
 def threshold_for(probabilities: np.ndarray, answerable: np.ndarray, max_declined: float) -> float:
@@ -267,7 +341,7 @@ def train(
     examples: Sequence[Example], max_false_declines: float, gate_pass: float, folds: int = FOLDS
 ) -> tuple[RankerModel, str]:
     """The ranker and decline model on `examples`, with thresholds from cross-fitting."""
-    summaries, leads = cross_fitted(examples, folds)
+    rerank, summaries, leads = cross_fitted(examples, folds)
     answerable = np.array([e.answerable for e in examples])
     decline = fit_question_model(summaries, leads)
     relevance_model = fit_question_model(summaries, answerable)
@@ -299,7 +373,7 @@ def train(
         threshold_for(probabilities[source == s], answerable[source == s], max_false_declines) for s in sources
     )
     thresholds = (answer_threshold, relevance_threshold, small_threshold, gate_threshold)
-    model = RankerModel(rank, decline, relevance_model, *thresholds, about)
+    model = RankerModel(rank, rerank, decline, relevance_model, *thresholds, about)
     return model, "\n".join(lines)
 
 
@@ -322,22 +396,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--folds", type=int, default=FOLDS)
     parser.add_argument("--training", type=Path, default=TRAINING, help="more natural-style questions, for training")
     parser.add_argument("--out", type=Path, default=WEIGHTS)
+    parser.add_argument(
+        "--cross-scores", type=Path, help="out-of-fold cross-encoder scores (bench/train_cross_encoder.py fit --scores)"
+    )
     args = parser.parse_args(argv)
 
     if args.natural_store is None and args.multihop_store is None:
         parser.error("give --natural-store, --multihop-store or both")
-    examples: list[Example] = []
-    if args.natural_store is not None:
-        natural = natural_questions(args.natural, "dev", args.corpora)
-        natural += natural_questions(args.training, "train", args.corpora)
-        print(f"natural dev and training questions: {len(natural)}", flush=True)
-        items = [("natural", searched, bool(r["answerable"]), r) for r, searched in natural]
-        examples += collect(open_pipeline(args.natural_store, args.collection), items, natural_label)
-    if args.multihop_store is not None:
-        records = multihop_questions(args.queries, "tune", 1, args.multihop_types, args.multihop_limit)
-        print(f"MultiHop train half: {len(records)} questions", flush=True)
-        items = [("multihop", r["query"], r["question_type"] != "null_query", r) for r in records]
-        examples += collect(open_pipeline(args.multihop_store, args.collection), items, multihop_label)
+    examples = training_examples(
+        args.natural_store,
+        args.multihop_store,
+        args.queries,
+        args.multihop_types,
+        args.multihop_limit,
+        args.corpora,
+        args.natural,
+        args.training,
+        args.collection,
+    )
+    shipped = read_cross(examples, args.cross_scores)
+    total = sum(len(e.found) for e in examples)
+    print(f"cross-encoder scores: {total - shipped} of {total} candidates out of fold, the rest by the shipped model")
     model, text = train(examples, args.max_false_declines, args.gate_pass, args.folds)
     model.save(args.out)
     print(text)

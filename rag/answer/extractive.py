@@ -2,7 +2,8 @@
 supporting quotes, each with its [n] citation marker; or a decline.
 
 The candidates are the passages' sentences and headlines (rag.answer.features); a trained
-ranker orders them and its calibrated decline model gives the probability that the
+linear ranker orders them, a fine-tuned cross-encoder re-reads its best (rag.answer.cross_encoder),
+a trained reranker combines the two, and its calibrated decline model gives the probability that the
 best one answers the question (rag.answer.ranker, weights from bench/train_ranker.py). Below the
 threshold the answer is "The articles do not say." and what the closest articles are about.
 "Did X report … before Y …?" is answered from the articles' dates. The chat-model answerer is
@@ -23,9 +24,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rag.answer.cross_encoder import RERANK, CrossEncoder, pair_text
 from rag.answer.features import (
     QUESTION_FEATURES,
     RANK_FEATURES,
+    RERANK_FEATURES,
     Candidate,
     Frequencies,
     Question,
@@ -34,6 +37,7 @@ from rag.answer.features import (
     no_frequencies,
     question_features,
     rank_rows,
+    reread,
 )
 from rag.answer.ranker import RankerModel
 from rag.answer.refusal import DECLINE
@@ -45,8 +49,9 @@ from rag.text.questions import Kind, question_kind
 from rag.text.terms import content_terms, term_overlap
 
 MAX_SUPPORT = 2  # supporting quotes after the lead
-# a supporting quote is at most this far below the lead (a pairwise logit difference: 3 = 5% odds of being better)
-SUPPORT_MARGIN = 3.0
+# a supporting quote is at most this far below the lead (a pairwise logit difference of the reranker: 2.5 = 8% odds
+# of being better; 3 admitted calls to action like "We want to hear from you." on the demo test set, a dev set)
+SUPPORT_MARGIN = 2.5
 NEAR_DUPLICATE = 0.8  # share of shared terms above which a supporting sentence repeats one already chosen
 VERDICT = re.compile(r"^(?:Yes|No|Neither):")  # how an answer from the articles' dates begins
 
@@ -63,7 +68,7 @@ class Assessment:
 
 
 class ExtractiveAnswerer:
-    """Leads with the candidate the trained ranker puts first, then up to two supporting quotes;
+    """Leads with the candidate the trained rankers put first, then up to two supporting quotes;
     declines when the calibrated probability that the lead answers is below the threshold."""
 
     name = "local extractive"
@@ -75,12 +80,14 @@ class ExtractiveAnswerer:
         frequencies: Frequencies = no_frequencies,
         threshold: float | None = None,
         sources: Callable[[], Sequence[str]] = tuple,
+        cross_encoder: CrossEncoder | None = None,
     ) -> None:
         """`frequencies` says how many chunks of the collection hold a word and `sources` lists the
         collection's sources (both from the keyword index); `threshold` overrides the shipped one.
         The `embedder` checks the claims of the finished answer (rag.answer.finish)."""
         self.embedder, self.frequencies, self.sources = embedder, frequencies, sources
         self._model, self._threshold = model, threshold
+        self.cross_encoder = cross_encoder or CrossEncoder()
 
     @functools.cached_property
     def model(self) -> RankerModel:
@@ -98,13 +105,17 @@ class ExtractiveAnswerer:
         return assessment.probability < model.answer_threshold or assessment.relevance < model.relevance_threshold
 
     def assess(self, question: str, passages: Sequence[Passage]) -> Assessment:
-        """Rank the candidate sentences and estimate how likely the best one answers."""
+        """Rank the candidate sentences (the linear ranker, then the cross-encoder re-reading its RERANK
+        best) and estimate how likely the best one answers."""
         asked = Question.read(question, self.frequencies, self.sources())
         found = candidates(passages)
         rows = candidate_features(asked, passages, found)
         model = self.model
-        logits = model.rank.logits(model.rank.select(rank_rows(asked, rows), RANK_FEATURES)) if found else np.zeros(0)
-        summary = question_features(asked, passages, rows, logits)
+        linear = model.rank.logits(model.rank.select(rank_rows(asked, rows), RANK_FEATURES)) if found else np.zeros(0)
+        texts = [pair_text(c.text, passages[c.number - 1].title) for c in found]
+        cross = reread(linear, lambda best: self.cross_encoder.scores(question, [texts[i] for i in best]), RERANK)
+        logits = model.rerank.logits(model.rerank.select(np.column_stack([linear, cross]), RERANK_FEATURES))
+        summary = question_features(asked, passages, rows, logits, cross)
         probability = float(model.decline.probabilities(model.decline.select(summary, QUESTION_FEATURES))[0])
         relevance = float(model.relevance.probabilities(model.relevance.select(summary, QUESTION_FEATURES))[0])
         order = np.argsort(-logits, kind="stable")

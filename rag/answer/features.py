@@ -211,6 +211,25 @@ def candidate_features(question: Question, passages: Sequence[Passage], found: S
     return rows
 
 
+RERANK_FEATURES = (
+    "linear",  # the linear ranker's logit (from RANK_FEATURES)
+    "cross",  # the cross-encoder's score (rag.answer.cross_encoder)
+)
+NO_CROSS = -10.0  # the cross-encoder's score where there is no candidate at all
+
+
+def reread(linear: np.ndarray, score: Callable[[np.ndarray], np.ndarray], count: int) -> np.ndarray:
+    """The cross-encoder's score per candidate: `score(indices)` for the `count` best by the `linear`
+    ranker's logits, and for the rest (not read) the lowest of those."""
+    best = np.argsort(-linear, kind="stable")[:count]
+    cross = np.full(len(linear), NO_CROSS)
+    if len(best):
+        scores = score(best)
+        cross[:] = scores.min()
+        cross[best] = scores
+    return cross
+
+
 def rank_rows(question: Question, rows: np.ndarray) -> np.ndarray:
     """`rows` (CANDIDATE_FEATURES columns) widened to RANK_FEATURES for `question`."""
     on = [question.kind.name.lower() == c or (c == "long" and question.long) for c in _CONTEXTS]
@@ -231,16 +250,17 @@ QUESTION_FEATURES = (
     "typed",  # the question asks for one of those kinds
     "top_passage_similarity",  # the first passage's similarity to the question
     "question_terms",  # log of the question's content terms
+    "top_cross",  # the cross-encoder's score for the lead
 )
 _TYPED = (Kind.ENTITY, Kind.DATE, Kind.NUMBER, Kind.PLACE, Kind.CAUSE)
 _FITS = [CANDIDATE_FEATURES.index(name) for name in CANDIDATE_FEATURES if name.startswith("fit_")]
 
 
 def question_features(
-    question: Question, passages: Sequence[Passage], rows: np.ndarray, logits: np.ndarray
+    question: Question, passages: Sequence[Passage], rows: np.ndarray, logits: np.ndarray, cross: np.ndarray
 ) -> np.ndarray:
-    """The decline model's inputs: one row, columns in QUESTION_FEATURES order. `rows` and `logits`
-    are the candidates' features and ranker logits (possibly none)."""
+    """The decline model's inputs: one row, columns in QUESTION_FEATURES order. `rows`, `logits` and
+    `cross` are the candidates' features, final ranker logits and cross-encoder scores (possibly none)."""
     column = {name: i for i, name in enumerate(CANDIDATE_FEATURES)}
     found: set[str] = set()
     for passage in passages:
@@ -271,6 +291,7 @@ def question_features(
         "typed": float(question.kind in _TYPED),
         "top_passage_similarity": passages[0].similarity if passages else 0.0,
         "question_terms": math.log(1 + len(question.terms)),
+        "top_cross": float(cross[order[0]]) if len(order) else NO_CROSS,
     }
     return np.array([[values[name] for name in QUESTION_FEATURES]], dtype=np.float64)
 

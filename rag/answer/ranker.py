@@ -1,8 +1,10 @@
 """The trained answer ranker and its calibrated decline: weights learnt by bench/train_ranker.py,
 shipped as rag/answer/ranker.json, applied with numpy.
 
-Three linear models over rag.answer.features: the ranker (a pairwise logistic regression: its
-weights order a question's candidate sentences, the best leads the answer); the decline model over
+Four linear models over rag.answer.features: the ranker (a pairwise logistic regression: its
+weights order a question's candidate sentences); the reranker (another, over the ranker's logit and
+the cross-encoder's score of its first candidates, rag.answer.cross_encoder: its order is final, the
+best leads the answer); the decline model over
 question-level features, whose output is the probability that the lead answers the question; and
 the relevance model over the same features, whose output is the probability that the passages
 answer the question at all (both logistic regressions, calibrated on the dev data). Below
@@ -25,7 +27,7 @@ import numpy as np
 from rag.errors import ConfigurationError
 
 WEIGHTS = Path(__file__).with_name("ranker.json")
-FORMAT = 5
+FORMAT = 6
 
 
 @dataclass(frozen=True)
@@ -71,9 +73,10 @@ class Linear:
 
 @dataclass(frozen=True)
 class RankerModel:
-    """The shipped weights: ranker, decline and relevance models, and their thresholds."""
+    """The shipped weights: ranker, reranker, decline and relevance models, and their thresholds."""
 
     rank: Linear
+    rerank: Linear
     decline: Linear
     relevance: Linear
     answer_threshold: float  # the offline answer declines below this probability
@@ -91,6 +94,7 @@ class RankerModel:
             "small_threshold": round(self.small_threshold, 6),
             "gate_threshold": round(self.gate_threshold, 6),
             "rank": self.rank.to_json(),
+            "rerank": self.rerank.to_json(),
             "decline": self.decline.to_json(),
             "relevance": self.relevance.to_json(),
         }
@@ -112,6 +116,7 @@ class RankerModel:
             )
         return cls(
             Linear.from_json(data["rank"]),
+            Linear.from_json(data["rerank"]),
             Linear.from_json(data["decline"]),
             Linear.from_json(data["relevance"]),
             float(data["answer_threshold"]),

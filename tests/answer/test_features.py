@@ -7,6 +7,7 @@ import pytest
 
 from rag.answer.features import (
     CANDIDATE_FEATURES,
+    NO_CROSS,
     QUESTION_FEATURES,
     RANK_FEATURES,
     Question,
@@ -14,6 +15,7 @@ from rag.answer.features import (
     candidates,
     question_features,
     rank_rows,
+    reread,
 )
 from rag.search.retrieval import Passage
 from rag.text.questions import Kind
@@ -117,13 +119,32 @@ def test_question_features_see_what_no_passage_holds() -> None:
     found = candidates(PASSAGES)
     rows = candidate_features(question, PASSAGES, found)
     summary = dict(
-        zip(QUESTION_FEATURES, question_features(question, PASSAGES, rows, np.arange(len(found)))[0], strict=True)
+        zip(
+            QUESTION_FEATURES,
+            question_features(question, PASSAGES, rows, np.arange(len(found)), -np.arange(len(found)))[0],
+            strict=True,
+        )
     )
     assert summary["unknown_weight"] > 0 and summary["missing_weight"] >= summary["unknown_weight"]
     assert summary["year_missing"] == 1.0 and summary["rarest_found"] == 0.0
     assert summary["margin"] == 1.0 and summary["typed"] == 1.0
-    empty = question_features(question, [], np.zeros((0, len(CANDIDATE_FEATURES))), np.zeros(0))[0]
+    assert summary["top_cross"] == -(len(found) - 1)  # the lead's (the highest logit's) cross-encoder score
+    empty = question_features(question, [], np.zeros((0, len(CANDIDATE_FEATURES))), np.zeros(0), np.zeros(0))[0]
     assert empty[QUESTION_FEATURES.index("top_score")] == -10.0
+    assert empty[QUESTION_FEATURES.index("top_cross")] == NO_CROSS
+
+
+def test_the_cross_encoder_rereads_only_the_linear_rankers_best() -> None:
+    read: list[int] = []
+
+    def score(best: np.ndarray) -> np.ndarray:
+        read.extend(best.tolist())
+        return best * 10.0
+
+    cross = reread(np.array([0.5, 3.0, -1.0, 2.0]), score, 2)
+    assert read == [1, 3]  # the two best by the linear logits, best first
+    assert cross.tolist() == [10.0, 10.0, 10.0, 30.0]  # the unread ones get the lowest read score
+    assert reread(np.zeros(0), score, 2).tolist() == []
 
 
 def test_a_small_collection_is_trusted_less() -> None:

@@ -17,7 +17,17 @@ def linear(*features: str) -> Linear:
     return Linear(features, np.zeros(n), np.ones(n), np.arange(1.0, n + 1), -1.0)
 
 
-MODEL = RankerModel(linear("a", "b"), linear("q"), linear("q"), 0.4, 0.2, 0.3, 0.1, {"trained_on": {"natural": 3}})
+MODEL = RankerModel(
+    linear("a", "b"),
+    linear("linear", "cross"),
+    linear("q"),
+    linear("q"),
+    0.4,
+    0.2,
+    0.3,
+    0.1,
+    {"trained_on": {"natural": 3}},
+)
 
 
 def test_weights_round_trip(tmp_path: Path) -> None:
@@ -25,6 +35,7 @@ def test_weights_round_trip(tmp_path: Path) -> None:
     MODEL.save(path)
     loaded = RankerModel.load(path)
     assert loaded.rank.features == ("a", "b") and loaded.about == MODEL.about
+    assert loaded.rerank.features == ("linear", "cross")
     assert (loaded.answer_threshold, loaded.gate_threshold) == (0.4, 0.1)
     rows = np.array([[1.0, 2.0], [0.0, 0.0]])
     assert np.allclose(loaded.rank.logits(rows), [4.0, -1.0])
