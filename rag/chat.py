@@ -198,13 +198,12 @@ class ChatEngine:
         """Whether the chat model is spared this question: the gate is on and the calibrated probability
         that the passages answer it is below the gate threshold (set to let 99.5% of answerable
         questions of the dev set through). In a small collection, where relevance is not calibrated,
-        the offline answer must decline it too (its lead's probability below the small-collection
-        threshold)."""
+        the offline answer must decline it too (ExtractiveAnswerer.declines)."""
         if self.llm is None or not self.gate or not passages:
             return False
-        assessment, model = self.extractive.assess(question, passages), self.extractive.model
-        spared = assessment.relevance < model.gate_threshold
-        return spared and (not assessment.small or assessment.probability < model.small_threshold)
+        assessment = self.extractive.assess(question, passages)
+        spared = assessment.relevance < self.extractive.model.gate_threshold
+        return spared and (not assessment.small or self.extractive.declines(assessment))
 
     @property
     def answerer_name(self) -> str:
