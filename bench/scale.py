@@ -26,7 +26,11 @@ corpus against the MultiHop store (only read apart from its run-state record).
 
 --multihop-dir/--multihop-collection name the MultiHop store the chunks come from (ingested
 there first if empty). Temporary stores go under --tmp and are removed at the end (--keep
-keeps them).
+keeps them). `--reuse FOLDER` measures the running app again on the stores an earlier run kept
+(the folder it printed): no build (a 1M-chunk store takes about an hour to write), the earlier
+build's figures are reported as they were, and the new articles follow the ones added before.
+
+    python -m bench.scale --sizes 1000000 --no-embedder --no-reingest --reuse /tmp/rag-scale-abc123
 """
 
 from __future__ import annotations
@@ -97,6 +101,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--multihop-collection", default=syn.MULTIHOP_COLLECTION, help="its collection (multihop)")
     parser.add_argument("--tmp", type=Path, default=None, help="where temporary stores go (default: system temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary stores")
+    parser.add_argument(
+        "--reuse", type=Path, default=None, help="an earlier run's kept stores (the folder it printed): measure again"
+    )
     parser.add_argument("--out", type=Path, default=None, help="also write the Markdown report to this file")
     parser.add_argument(
         "--worker-timeout", type=float, default=3600, help="seconds one size/mode may take (default 3600)"
@@ -115,6 +122,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--reused", type=int, default=0, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
@@ -130,14 +138,20 @@ def worker_store(args: argparse.Namespace) -> dict[str, Any]:
     local = args.workdir / "local"
     settings = syn.bench_settings(local, "scale")
     result: dict[str, Any] = {"size": args.size, "load_before": os.getloadavg()[0], "phases": {}}
-    build = syn.build_store(
-        settings, source, args.size, flush_chunks=args.build_flush, noise=args.noise, seed=args.seed
-    )
-    result["build"] = build.as_dict()
-    result["disk_chroma_mb"] = syn.dir_size_mb(local / "chroma")
-    result["disk_lexical_mb"] = syn.dir_size_mb(local / "bm25")
-    result["builder_peak_rss_mb"] = syn.peak_rss_mb()
-    start = 0
+    earlier = args.workdir / "result.json"
+    if args.reused:  # the earlier run's build, as it reported it
+        built = json.loads(earlier.read_text(encoding="utf-8"))
+        result |= {key: built[key] for key in ("build", "disk_chroma_mb", "disk_lexical_mb", "builder_peak_rss_mb")}
+        result |= {"built_load": built.get("built_load", (built["load_before"], built["load_after"])), "reused": True}
+    else:
+        build = syn.build_store(
+            settings, source, args.size, flush_chunks=args.build_flush, noise=args.noise, seed=args.seed
+        )
+        result["build"] = build.as_dict()
+        result["disk_chroma_mb"] = syn.dir_size_mb(local / "chroma")
+        result["disk_lexical_mb"] = syn.dir_size_mb(local / "bm25")
+        result["builder_peak_rss_mb"] = syn.peak_rss_mb()
+    start = added_before(args.workdir)
     for mode in args.modes:
         server = syn.ChromaServer(local / "chroma").start() if mode == "server" else None
         try:
@@ -157,6 +171,12 @@ def worker_store(args: argparse.Namespace) -> dict[str, Any]:
     result["disk_lexical_after_mb"] = syn.dir_size_mb(local / "bm25")
     result["load_after"] = os.getloadavg()[0]
     return result
+
+
+def added_before(workdir: Path) -> int:
+    """The number of the next new article: after those an earlier run on this store added (new-START.jsonl)."""
+    files = workdir.glob("new-*.jsonl")
+    return max((int(f.stem[4:]) + len(f.read_text(encoding="utf-8").splitlines()) for f in files), default=0)
 
 
 def grow(args: argparse.Namespace, source: syn.SourceChunks, settings: Any, port: int | None, start: int) -> dict:
@@ -456,11 +476,14 @@ def build_section(stores: list[dict[str, Any]]) -> list[str]:
     ]
     for s in stores:
         b = s["build"]
+        load = s.get("built_load", (s["load_before"], s["load_after"]))
         lines.append(
             f"| {b['chunks']:,} | {b['articles']:,} | {b['store_rate']:,.0f} | {b['write_s']:.1f} | "
             f"{b['commit_s']:.1f} | {b['bm25_s']:.1f} | {s['disk_chroma_mb']:,.0f} | {s['disk_lexical_mb']:,.0f} | "
-            f"{s['builder_peak_rss_mb']:,.0f} | {s['load_before']:.1f} / {s['load_after']:.1f} |"
+            f"{s['builder_peak_rss_mb']:,.0f} | {load[0]:.1f} / {load[1]:.1f} |"
         )
+    if any(s.get("reused") for s in stores):
+        lines += ["", "Reused stores (--reuse): the build above is the earlier run's, as it reported it."]
     return lines
 
 
@@ -626,13 +649,14 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     info = syn.hardware()
     syn.ensure_multihop()
-    root = Path(tempfile.mkdtemp(prefix="rag-scale-", dir=args.tmp))
+    root = args.reuse or Path(tempfile.mkdtemp(prefix="rag-scale-", dir=args.tmp))
     notes: list[str] = []
     runs: dict[str, Any] = {"embed": None, "stores": [], "reingest": None, "cli": None}
     try:
         source = root / "source"
-        print("exporting the MultiHop chunks ...", file=sys.stderr, flush=True)
-        syn.export_source(args.multihop_dir, args.multihop_collection).save(source)
+        if not args.reuse:
+            print("exporting the MultiHop chunks ...", file=sys.stderr, flush=True)
+            syn.export_source(args.multihop_dir, args.multihop_collection).save(source)
         if not args.no_embedder:
             print("timing the embedder ...", file=sys.stderr, flush=True)
             options = {"seed": args.seed, "embed_sample": args.embed_sample, "real_articles": args.real_articles}
@@ -641,7 +665,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{size:,} chunks ...", file=sys.stderr, flush=True)
             workdir = root / f"store-{size}"
             options = {"size": size, "queries": args.queries, "warmup": args.warmup, "noise": args.noise}
-            options |= {"build_flush": args.build_flush}
+            options |= {"build_flush": args.build_flush, "reused": int(args.reuse is not None)}
             try:
                 modes = {"modes": " ".join(args.modes), "adds": " ".join(map(str, args.adds))}
                 runs["stores"].append(spawn("store", workdir, source, args, seed=args.seed, **options, **modes))
@@ -649,7 +673,7 @@ def main(argv: list[str] | None = None) -> int:
                 notes.append(f"{size:,} chunks could not be measured: {error}")
                 print(notes[-1], file=sys.stderr)
             finally:
-                if not args.keep:
+                if not args.keep and not args.reuse:
                     shutil.rmtree(workdir, ignore_errors=True)
         if not args.no_reingest:
             print("no-op re-ingest of the MultiHop corpus ...", file=sys.stderr, flush=True)
@@ -659,7 +683,7 @@ def main(argv: list[str] | None = None) -> int:
         (root / "raw.json").write_text(json.dumps(runs, indent=1))
         syn.emit(text, args.out)
     finally:
-        syn.cleanup(root, args.keep)
+        syn.cleanup(root, args.keep or args.reuse is not None)
     return 0
 
 
