@@ -2,9 +2,9 @@
 
 News text extracted from web pages keeps things no answer should quote: social-media
 embeds ("— Sam Altman (@sama) November 17, 2023"), calls to action ("Sign up for…",
-"Get in touch…", "Do you work at…?"), questions, photo captions and credits ("Photo:",
-"(Getty Images)"), tables flattened into text (runs of numbers and short cells, pipes,
-tabs), navigation crumbs ("Home › News › Tech") and, for quotes that must be complete
+"Get in touch…", "Do you work at…?", broadcasters' "Watch all the action…"), questions,
+photo captions and credits ("Photo:", "(Getty Images)"), tables flattened into text (runs
+of numbers and short cells, pipes, tabs), navigation crumbs ("Home › News › Tech") and, for quotes that must be complete
 sentences, headings (no closing punctuation). `non_prose_reason` names which one a
 sentence is (None for prose); `is_prose` is its negation.
 """
@@ -23,6 +23,7 @@ _HANDLE_THEN_DATE = re.compile(r"@\w+\)?\s*" + MONTH_NAME_PATTERN + r"\s+\d{1,2}
 _CALL_TO_ACTION = re.compile(
     r"^\W*(?:sign\s+up|subscribe|get\s+in\s+touch|contact\s+us|click\s+here|follow\s+us|follow\s+\w+\s+on|"
     r"read\s+more|read\s+next|download\s+the|join\s+(?:us|our)|share\s+this|listen\s+to|watch\s*:|"
+    r"(?:watch|stream)\s+(?:all|every|it\s+live|live|the\s+(?:action|full|whole))|"
     r"(?:see|view)\s+(?:all|more|also)|do\s+you\s+(?:work|have|know)|have\s+a\s+(?:tip|story)|"
     r"got\s+a\s+(?:tip|story)|send\s+us|email\s+us|register\s+(?:now|here|for)|don['’]t\s+miss|"
     r"want\s+to\s+(?:know|read|get)|advertisement|sponsored|related\s*:|more\s*:|recommended)\b",

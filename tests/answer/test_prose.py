@@ -16,6 +16,8 @@ from rag.answer.prose import is_prose, non_prose_reason
         ("Sign up for our daily newsletter to get the best stories.", "call to action"),
         ("Subscribe to Fortune Daily to get essential business stories.", "call to action"),
         ("Do you work at OpenAI and know more about Sam Altman’s departure?", "call to action"),
+        ("Watch every game of the Six Nations live on the broadcaster's app.", "call to action"),
+        ("Stream all the races this season on a sports channel.", "call to action"),
         ("Will the board reverse its decision before Monday?", "question"),
         ("Photo: Justin Sullivan/Getty Images", "caption"),
         ("Ólafsfjörður offers heli adventures in north Iceland (Getty Images)", "caption"),
@@ -40,6 +42,7 @@ def test_non_prose_is_recognised(sentence: str, reason: str) -> None:
         "Users who subscribe to ChatGPT Plus pay $20 a month, the company told The Associated Press.",
         "Podolyak said Kyiv wants guarantees from countries with “strong armies”, including the US.",
         "Jacksonville improves to 5-2, while New Orleans drops to 3-4.",
+        "Watch parties were held across the city as fans streamed the final live.",
         "Julliard didn’t review the terms of service agreement he’d assented to when making his FTX account.",
     ],
 )
