@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from rag.errors import ConfigurationError
+from rag.models.embedding import encoder_inputs, minilm_tokenizer
 
 MODEL = Path(__file__).with_name("cross-encoder.onnx")
 MAX_LENGTH = 128  # tokens of question and sentence together; the longer of the two is cut first
@@ -34,18 +35,13 @@ def pair_text(sentence: str, headline: str) -> str:
 def _load(path: Path) -> tuple[Any, Any]:
     """The ONNX session and tokenizer for `path`, once per process (every answerer shares them)."""
     import onnxruntime
-    from tokenizers import Tokenizer
-
-    from rag.models.embedding import minilm_tokenizer_file
 
     if not path.is_file():
         raise ConfigurationError(
             f"The answer cross-encoder {path} is missing; reinstall the package, or rebuild it with "
             "python -m bench.train_cross_encoder."
         )
-    tokenizer = Tokenizer.from_file(str(minilm_tokenizer_file()))
-    tokenizer.enable_truncation(max_length=MAX_LENGTH)
-    tokenizer.enable_padding(pad_id=0, pad_type_id=0, pad_token="[PAD]")
+    tokenizer = minilm_tokenizer(MAX_LENGTH)
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3
     return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"]), tokenizer
@@ -66,11 +62,5 @@ class CrossEncoder:
             return np.zeros(0, dtype=np.float64)
         with _LOADING:
             session, tokenizer = _load(self.path)
-        encodings = tokenizer.encode_batch([(question, text) for text in texts])
-        feed = {
-            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
-            "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
-        }
-        (logits,) = session.run(None, feed)
+        (logits,) = session.run(None, encoder_inputs(tokenizer.encode_batch([(question, text) for text in texts])))
         return np.asarray(logits, dtype=np.float64).reshape(-1)

