@@ -646,6 +646,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         run_worker(args)
         return 0
+    if args.reuse:
+        missing = [size for size in args.sizes if not (args.reuse / f"store-{size}" / "result.json").is_file()]
+        if missing or not (args.reuse / "source.npy").is_file():
+            sys.exit(
+                f"{args.reuse} holds no kept store of {', '.join(f'{m:,}' for m in missing) or 'any size'} chunks: "
+                "give the folder an earlier run printed as 'kept …' (run with --keep), and --sizes it built"
+            )
     started = time.perf_counter()
     info = syn.hardware()
     syn.ensure_multihop()
