@@ -159,9 +159,8 @@ def answer_body(answer: Answer, turn: int) -> str:
     return "".join(parts)
 
 
-def highlighted(text: str, spans: Sequence[tuple[int, int]], ids: str = "") -> str:
-    """Escape `text`, wrapping every (start, end) span in <mark>; overlapping spans are merged.
-    With `ids`, the marks are numbered `ids-0`, `ids-1`, … (the reader steps through them)."""
+def merged_spans(text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The (start, end) spans clipped to `text`, sorted, overlapping ones merged; empty ones dropped."""
     merged: list[list[int]] = []
     for start, end in sorted(spans):
         start, end = max(0, start), min(len(text), end)
@@ -171,8 +170,14 @@ def highlighted(text: str, spans: Sequence[tuple[int, int]], ids: str = "") -> s
             merged[-1][1] = max(merged[-1][1], end)
         else:
             merged.append([start, end])
+    return [(start, end) for start, end in merged]
+
+
+def highlighted(text: str, spans: Sequence[tuple[int, int]], ids: str = "") -> str:
+    """Escape `text`, wrapping every (start, end) span in <mark>; overlapping spans are merged.
+    With `ids`, the marks are numbered `ids-0`, `ids-1`, … (the reader steps through them)."""
     out, position = [], 0
-    for number, (start, end) in enumerate(merged):
+    for number, (start, end) in enumerate(merged_spans(text, spans)):
         mark = f'<mark id="{ids}-{number}">' if ids else "<mark>"
         out.append(_escape(text[position:start]) + f"{mark}{_escape(text[start:end])}</mark>")
         position = end
@@ -355,7 +360,8 @@ def article_text(chunks: Sequence[ChunkRecord]) -> str:
 
 def article_html(turn: Turn, number: int, chunks: Sequence[ChunkRecord], nonce: str = "") -> str:
     """The whole article of turn's citation `number`, every span the answer cited from it highlighted and
-    numbered (the page script opens the reader at the first and steps with the previous/next buttons)."""
+    numbered (the page script opens the reader at the clicked citation's first one, `data-first`, and steps
+    with the previous/next buttons)."""
     citation = next((c for c in turn.answer.citations if c.number == number), None)
     if citation is None or not chunks:
         return '<p class="meta">That article is no longer in the collection.</p>'
@@ -366,19 +372,25 @@ def article_html(turn: Turn, number: int, chunks: Sequence[ChunkRecord], nonce: 
         if c.passage.article_id == article_id
         for start, end in c.highlights
     ]
-    body = highlighted(article_text(chunks), spans, ids=f"hl-{turn.number}-{number}")
-    count = body.count("<mark ")
+    text = article_text(chunks)
+    body = highlighted(text, spans, ids=f"hl-{turn.number}-{number}")
+    marks = merged_spans(text, spans)
+    clicked = [citation.passage.start + start for start, _ in citation.highlights]
+    # the reader opens at the clicked citation's first highlight (not the article's first)
+    first = next((i for i, (start, end) in enumerate(marks) if any(start <= c < end for c in clicked)), 0)
+    count = len(marks)
     p = citation.passage
     numbers = ", ".join(f"[{c.number}]" for c in turn.answer.citations if c.passage.article_id == article_id)
     steps = (
         '<button type="button" class="hl-prev" title="Previous highlight">↑ Previous</button>'
-        f'<span class="hl-position">highlight 1 of {count}</span>'
+        f'<span class="hl-position">highlight {first + 1} of {count}</span>'
         '<button type="button" class="hl-next" title="Next highlight">↓ Next</button>'
         if count
         else ""
     )
     return (
-        f'<div class="article-view" id="article-view-{turn.number}-{number}{"-" + nonce if nonce else ""}">'
+        f'<div class="article-view" id="article-view-{turn.number}-{number}{"-" + nonce if nonce else ""}"'
+        f' data-first="{first}">'
         f'<div class="article-nav"><a href="#answer-{turn.number}" class="back-to-answer">← Back to answer '
         f"{turn.number}</a>{steps}</div><h3>{_title(p)}</h3>"
         f'<div class="meta">{_meta(p)} · cited as {numbers} in answer {turn.number}</div>'

@@ -398,27 +398,40 @@ def test_a_new_question_and_its_answer_come_into_view(page: Any) -> None:
 
 # --- expected features: the whole article, feedback, stages and timings -----------------------------------------
 @needs_browser
-def test_the_reader_opens_at_the_first_highlight_and_steps_through_them(page: Any) -> None:
+def test_the_reader_opens_at_the_clicked_citations_highlight_and_steps_through_them(page: Any) -> None:
     answer = ask(page, "What did John Kirby say about Russian troops near Kyiv?")
     assert page.locator("#reader").is_hidden()  # no width taken before an article is opened
     answer.locator("summary", has_text="Sources").click()
-    answer.locator("a.open-article").first.click()
-    page.wait_for_selector("#article .article-view")
-    article = page.locator("#article")
+    article, marks = page.locator("#article"), page.locator("#article mark[id]")
+    cards = answer.locator(".source-card")
+    titles = {title.split("] ", 1)[1] for title in cards.locator(".card-title").all_inner_texts()}
+    assert cards.count() >= 2 and len(titles) == 1  # every card quotes the same article
+
+    def open_card(number: int) -> int:
+        """Open card [number]'s article; the reader starts at the mark holding that card's quote."""
+        cards.nth(number - 1).locator("a.open-article").click()
+        page.wait_for_selector(f"#article .article-view[id^='article-view-1-{number}-']")
+        wait_in_view(page, "#article mark.current")
+        current = int(article.locator(".article-view").get_attribute("data-first") or "")
+        assert marks.nth(current).get_attribute("class") == "current"
+        assert cards.nth(number - 1).locator("mark").first.inner_text() in marks.nth(current).inner_text()
+        assert f"highlight {current + 1} of {marks.count()}" in article.inner_text()
+        return current
+
+    last = open_card(cards.count())
+    first = open_card(1)
+    assert first != last  # the two cards quote different sentences: each opened at its own
     assert "Russia-Ukraine peace talks in Istanbul" in article.inner_text()
     assert "Pentagon spokesman John Kirby" in article.inner_text()  # the whole article, not the passage
-    assert "cited as [1]" in article.inner_text() and "in answer 1" in article.inner_text()
-    marks = article.locator("mark[id]")
+    assert "cited as [1], [2]" in article.inner_text() and "in answer 1" in article.inner_text()
     count = marks.count()
-    assert count >= 2  # this answer quotes the article more than once
-    wait_in_view(page, "#article mark.current")  # the reader opened at the first highlight
-    assert marks.first.get_attribute("class") == "current" and f"highlight 1 of {count}" in article.inner_text()
-    article.locator(".hl-next").click()
-    wait_text(page, "#article .hl-position", f"highlight 2 of {count}")
-    wait_in_view(page, f"#{marks.nth(1).get_attribute('id')}")
-    article.locator(".hl-prev").click()
-    wait_text(page, "#article .hl-position", f"highlight 1 of {count}")
-    wait_in_view(page, f"#{marks.first.get_attribute('id')}")
+    other = first + 1 if first + 1 < count else first - 1
+    article.locator(".hl-next" if other > first else ".hl-prev").click()
+    wait_text(page, "#article .hl-position", f"highlight {other + 1} of {count}")
+    wait_in_view(page, f"#{marks.nth(other).get_attribute('id')}")
+    article.locator(".hl-prev" if other > first else ".hl-next").click()
+    wait_text(page, "#article .hl-position", f"highlight {first + 1} of {count}")
+    wait_in_view(page, f"#{marks.nth(first).get_attribute('id')}")
     article.locator("text=Back to answer 1").click()
     wait_in_view(page, "#answer-1")
     page.click("#close-reader")

@@ -143,7 +143,7 @@
       const nonce = $('#article-request textarea').value.split(':').pop();
       whenPresent(`#article .article-view[id$="-${nonce}"]`, (view) => {
         $('#reader').scrollIntoView({ block: window.innerWidth < 768 ? 'start' : 'nearest' });
-        step(view, 0);
+        step(view, Number(view.dataset.first || 0));
       });
     },
     commentSaved(status) {
