@@ -25,7 +25,7 @@ from rag.errors import LLMError, QuestionRejected
 from rag.search.retrieval import Passage, Retriever
 from rag.text import mentions
 from rag.text.dates import QueryFilters
-from rag.text.questions import is_title_case
+from rag.text.questions import is_title_case, refers_back
 from rag.text.terms import STOPWORDS
 
 if TYPE_CHECKING:  # rag.answer.llm (and llama-index) is imported only when a chat model is configured
@@ -40,6 +40,9 @@ _LEADING_CONNECTIVE = re.compile(r"^(and|but|also|so|then|plus)\b[\s,]*", re.IGN
 # Possessives and "that" are left out: they point inside their own question as often ("How much
 # did the startup raise in its last round?", "the institute that caught fire").
 _POINTING_BACK = re.compile(r"\b(?:he|she|it|they|him|her|them)\b", re.IGNORECASE)
+# In a question that names nothing of its own, a possessive has nothing in it to point at, so it
+# points back too ("What's his job?", "When did its trial start?").
+_POSSESSIVE_PRONOUN = re.compile(r"\b(?:his|her|its|their)\b", re.IGNORECASE)
 ANSWER_NAMES = 2  # names carried from the previous answer's lead
 _TOKEN = re.compile(r"[\w’'-]+")
 # words that never belong to a question's topic: question words, auxiliaries, reporting verbs
@@ -140,14 +143,18 @@ def may_lean(question: str) -> bool:
 
 
 def points_back(question: str) -> bool:
-    """Whether the question refers back with a personal pronoun ("he", "it", "them"…)."""
-    return _POINTING_BACK.search(question) is not None
+    """Whether the question refers back: with a personal pronoun ("he", "it", "them"…), a demonstrative
+    or "the same" ("in that one", "on the same day"; rag.text.questions.refers_back), or, when it
+    names nothing of its own, a possessive ("What's his job?")."""
+    if _POINTING_BACK.search(question) or refers_back(question):
+        return True
+    return _POSSESSIVE_PRONOUN.search(question) is not None and not has_own_topic(question)
 
 
 def needs_context(question: str) -> bool:
     """Whether a follow-up leans on the previous question: it names nothing of its own to search for
-    (no name, no number: "Who won?", "Where are the troops now?") or it points back with a personal
-    pronoun ("What did Pete Carroll say about him?")."""
+    (no name, no number: "Who won?", "Where are the troops now?") or it points back (`points_back`:
+    "What did Pete Carroll say about him?", "Who scored in that game?")."""
     return not has_own_topic(question) or points_back(question)
 
 

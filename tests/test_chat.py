@@ -80,6 +80,24 @@ def _after(previous: str) -> list[Exchange]:
             "What Did The Barbie Movie Earn In Its First Week?",
             "What Did The Barbie Movie Earn In Its First Week?",
         ),
+        # a demonstrative or "the same" points back even beside a name of the question's own
+        (
+            "Who won the final between Leeds and Hull?",
+            "How many did Ortega score in that one?",
+            "How many did Ortega score in that one? (won, final, Leeds, Hull)",
+        ),
+        (
+            "Who is Leeds playing at the Riverside festival?",
+            "Who is Hull facing on the same day?",
+            "Who is Hull facing on the same day? (Leeds playing, Riverside festival)",
+        ),
+        # …but not "that" opening a clause of its own, nor "this" meaning now
+        (
+            "Who runs Microsoft?",
+            "Which law that Congress passed hit Spotify?",
+            "Which law that Congress passed hit Spotify?",
+        ),
+        ("Who runs Microsoft?", "What did Spotify earn this year?", "What did Spotify earn this year?"),
         # context already in the follow-up is not repeated
         (
             "What did John Kirby say about Russian troops?",
@@ -108,6 +126,13 @@ def test_a_pronoun_follow_up_also_carries_the_names_the_previous_answer_gave() -
     assert (
         heuristic_standalone("When did she leave it?", [declined]) == "When did she leave it? (founded, startup Zibo)"
     )
+
+
+def test_a_possessive_points_back_when_the_follow_up_names_nothing_of_its_own() -> None:
+    question = "Which startup did Anna Kowalski found?"
+    answered = Exchange(question, question, "Anna Kowalski founded Zibo in Warsaw in 2019. [1]")
+    searched = "How much is its app worth? (startup, Anna Kowalski found, Zibo, Warsaw)"
+    assert heuristic_standalone("How much is its app worth?", [answered]) == searched
 
 
 def test_heuristic_leaves_a_first_question_alone() -> None:

@@ -110,6 +110,35 @@ def _kind_of_noun(q: str) -> tuple[int, Kind] | None:
     return None
 
 
+# Prepositions (English grammar, a closed class; the common ones) after which "that"/"those" stand
+# for something named before ("in that one", "after that") rather than open a relative clause
+# ("the institute that caught fire").
+_PREPOSITIONS = frozenset([
+    "in", "on", "at", "of", "about", "for", "from", "to", "with", "by", "after", "before", "since", "during",
+    "against", "over", "under", "like", "than", "into", "through", "without", "between", "among"
+])  # fmt: skip
+_QUESTION_OPENERS = frozenset(["what", "who", "whom", "which", "where", "when", "why", "how", "whose"])
+_TOKEN = re.compile(r"[\w'-]+")
+
+
+def refers_back(question: str) -> bool:
+    """Whether `question` points at something named before with a demonstrative or "the same": "that"
+    or "those" opening it or after a question word, an auxiliary or a preposition ("How does that
+    compare?", "Where is that company based?", "Who scored in that one?"), or "the same" ("on the
+    same day"). "That" after a noun or a verb opens a clause of the question's own ("the law that
+    passed", "said that…"); "this"/"these" usually mean the present ("this year"), so they do not count."""
+    tokens = _TOKEN.findall(normal_question(question))
+    for index, token in enumerate(tokens):
+        before = tokens[index - 1] if index else ""
+        if token in ("that", "those") and (
+            not before or before in _QUESTION_OPENERS or before in _AUXILIARIES or before in _PREPOSITIONS
+        ):
+            return True
+        if token == "same" and before == "the":
+            return True
+    return False
+
+
 def is_title_case(text: str) -> bool:
     """Whether the capitals of `text` say nothing about names: Title Case or ALL CAPS."""
     words = [word for word in re.findall(r"[^\W\d_][\w'’-]*", text) if len(word) > 3]

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rag.text.questions import Kind, is_title_case, question_kind
+from rag.text.questions import Kind, is_title_case, question_kind, refers_back
 
 NATURAL = Path(__file__).resolve().parents[2] / "demo" / "natural-questions.jsonl"
 
@@ -69,3 +69,22 @@ def test_title_case_and_capitals_are_recognised() -> None:
     assert is_title_case("WHAT DID APPLE ANNOUNCE AT ITS EVENT?")
     assert not is_title_case("What did Apple announce at its event?")
     assert not is_title_case("Why?")
+
+
+@pytest.mark.parametrize(
+    ("question", "points"),
+    [
+        ("How does that compare with last year?", True),
+        ("That was in May?", True),
+        ("Where is that company based?", True),
+        ("Who scored in that one?", True),
+        ("WHAT HAPPENED AFTER THAT?", True),
+        ("Who else was on the same card?", True),
+        ("Which law that Congress passed hit the banks?", False),  # a relative clause of its own
+        ("Did the minister say that talks would resume?", False),
+        ("What did Apple announce this week?", False),  # "this" means now
+        ("Who won the same-sex marriage vote?", False),
+    ],
+)
+def test_refers_back(question: str, points: bool) -> None:
+    assert refers_back(question) is points
