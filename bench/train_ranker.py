@@ -1,9 +1,9 @@
 """Train the offline answerer's ranker and calibrated decline (rag/answer/ranker.json).
 
 Training data, all of it "dev" (never the natural set's test split, never MultiHop's held-out half):
-- the natural-question set's dev split (demo/natural-questions.jsonl, split "dev") and the 480
+- the natural-question set's dev split (demo/natural-questions.jsonl, split "dev") and the 866
   training questions written the same way from other articles (bench/data/ranker-questions.jsonl,
-  none from an article of the natural test split): a candidate sentence is a positive when it
+  none from an article of the natural test split nor a near-copy of a test question): a candidate sentence is a positive when it
   holds an answer key and shares most of its words with the answering sentence or the question
   (for yes/no questions: it shares most of its words with the answering sentence);
 - MultiHop-RAG dev inference and null questions, the seeded "train half" (bench.answers.halves,
