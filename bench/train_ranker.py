@@ -3,9 +3,10 @@
 Training data, all of it "dev" (never the natural set's test split, never MultiHop's held-out half):
 - the natural-question set's dev split (demo/natural-questions.jsonl, split "dev") and the 866
   training questions written the same way from other articles (bench/data/ranker-questions.jsonl,
-  none from an article of the natural test split nor a near-copy of a test question): a candidate sentence is a positive when it
-  holds an answer key and shares most of its words with the answering sentence or the question
-  (for yes/no questions: it shares most of its words with the answering sentence);
+  none from an article of the natural test split nor a near-copy of a test question): a candidate
+  sentence is a positive when it holds an answer key and shares most of its words with the
+  answering sentence or the question (for yes/no questions: it shares most of its words with the
+  answering sentence);
 - MultiHop-RAG dev inference and null questions, the seeded "train half" (bench.answers.halves,
   seed 1): a candidate answers an inference question when it holds the answer (a name); null
   queries count as questions to decline.
