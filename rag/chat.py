@@ -37,8 +37,9 @@ GATE = "calibrated gate"  # the answerer named on a decline the gate made withou
 _LEADING_CONNECTIVE = re.compile(r"^(and|but|also|so|then|plus)\b[\s,]*", re.IGNORECASE)
 # The personal pronouns (English grammar, a closed class) that point back to someone or something
 # named before; in a follow-up, in the previous turn ("What did Pete Carroll say about him?").
-# Possessives and "that" are left out: they point inside their own question as often ("How much
-# did the startup raise in its last round?", "the institute that caught fire").
+# Possessives and "that" are not among them: they point inside their own question as often ("How
+# much did the startup raise in its last round?", "the institute that caught fire"); `points_back`
+# counts them only where they cannot (rag.text.questions.refers_back, _POSSESSIVE_PRONOUN).
 _POINTING_BACK = re.compile(r"\b(?:he|she|it|they|him|her|them)\b", re.IGNORECASE)
 # In a question that names nothing of its own, a possessive has nothing in it to point at, so it
 # points back too ("What's his job?", "When did its trial start?").

@@ -176,8 +176,13 @@ def merged_spans(text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int,
 def highlighted(text: str, spans: Sequence[tuple[int, int]], ids: str = "") -> str:
     """Escape `text`, wrapping every (start, end) span in <mark>; overlapping spans are merged.
     With `ids`, the marks are numbered `ids-0`, `ids-1`, … (the reader steps through them)."""
+    return _marked(text, merged_spans(text, spans), ids)
+
+
+def _marked(text: str, marks: Sequence[tuple[int, int]], ids: str) -> str:
+    """`text` escaped, each of the sorted, disjoint `marks` wrapped in <mark> (numbered with `ids`)."""
     out, position = [], 0
-    for number, (start, end) in enumerate(merged_spans(text, spans)):
+    for number, (start, end) in enumerate(marks):
         mark = f'<mark id="{ids}-{number}">' if ids else "<mark>"
         out.append(_escape(text[position:start]) + f"{mark}{_escape(text[start:end])}</mark>")
         position = end
@@ -373,8 +378,8 @@ def article_html(turn: Turn, number: int, chunks: Sequence[ChunkRecord], nonce: 
         for start, end in c.highlights
     ]
     text = article_text(chunks)
-    body = highlighted(text, spans, ids=f"hl-{turn.number}-{number}")
     marks = merged_spans(text, spans)
+    body = _marked(text, marks, f"hl-{turn.number}-{number}")
     clicked = [citation.passage.start + start for start, _ in citation.highlights]
     # the reader opens at the clicked citation's first highlight (not the article's first)
     first = next((i for i, (start, end) in enumerate(marks) if any(start <= c < end for c in clicked)), 0)
