@@ -365,7 +365,7 @@ def article_text(chunks: Sequence[ChunkRecord]) -> str:
 
 def article_html(turn: Turn, number: int, chunks: Sequence[ChunkRecord], nonce: str = "") -> str:
     """The whole article of turn's citation `number`, every span the answer cited from it highlighted and
-    numbered (the page script opens the reader at the clicked citation's first one, `data-first`, and steps
+    numbered (the page script opens the reader at the clicked citation's quote, `data-first`, and steps
     with the previous/next buttons)."""
     citation = next((c for c in turn.answer.citations if c.number == number), None)
     if citation is None or not chunks:
@@ -380,9 +380,10 @@ def article_html(turn: Turn, number: int, chunks: Sequence[ChunkRecord], nonce: 
     text = article_text(chunks)
     marks = merged_spans(text, spans)
     body = _marked(text, marks, f"hl-{turn.number}-{number}")
-    clicked = [citation.passage.start + start for start, _ in citation.highlights]
-    # the reader opens at the clicked citation's first highlight (not the article's first)
-    first = next((i for i, (start, end) in enumerate(marks) if any(start <= c < end for c in clicked)), 0)
+    # the reader opens at the clicked citation's quote (the span of the first claim citing it, so the
+    # lead's when the lead cites it), not at the article's first highlight nor the citation's first in the text
+    quote = citation.passage.start + citation.quote_start
+    first = next((i for i, (start, end) in enumerate(marks) if start <= quote < end), 0)
     count = len(marks)
     p = citation.passage
     numbers = ", ".join(f"[{c.number}]" for c in turn.answer.citations if c.passage.article_id == article_id)

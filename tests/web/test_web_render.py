@@ -190,6 +190,11 @@ def test_the_whole_article_is_rebuilt_with_the_answers_spans_highlighted() -> No
     assert 'class="hl-next"' in view and 'class="hl-prev"' in view
     first = article_html(turn(3), 1, sorted(chunks, key=lambda c: c.metadata["start"]))
     assert "highlight 1 of 3" in first and 'data-first="0"' in first
+    # a citation whose first claim quotes its later sentence opens there, not at its first in the text
+    later_first = Citation(1, FIRST, 23, 47, spans=((0, 22), (23, 47)))
+    lead_later = Answer("Russia wants neutrality [1]. Kyiv wants guarantees [1].", [later_first], [FIRST], "m", False)
+    view = article_html(turn(4, lead_later), 1, [ChunkRecord("c0", ARTICLE[0:48], {"start": 0})])
+    assert "highlight 2 of 2" in view and 'data-first="1"' in view
 
 
 def test_overview_line_and_example_questions() -> None:
