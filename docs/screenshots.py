@@ -4,7 +4,7 @@
 Starts the app (`app.py`) on a free port over the given store (default: a temporary store
 that the app fills with the bundled demo article), asks QUESTION in Debian's chromium
 (Playwright), follows the answer's first citation to its card, and writes `docs/chat.png` (1280×900: the answer,
-its sources, and the article open in the reader at the first highlight) and
+its sources, and the article open in the reader at the cited card's quote) and
 `docs/chat-phone.png` (390×844: the cited card with its quote highlighted). Every step waits for
 what it needs to see, never for a fixed time. The store is only read; the test suite never
 writes here.

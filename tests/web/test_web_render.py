@@ -185,7 +185,7 @@ def test_the_whole_article_is_rebuilt_with_the_answers_spans_highlighted() -> No
     ) in view
     assert 'href="#answer-3"' in view and "cited as [1], [2] in answer 3" in view
     # the highlights are numbered for the reader's previous/next buttons; it opens at the clicked
-    # citation's first highlight: [2] quotes "Talks resume in May.", the third, [1] the first
+    # citation's quote: [2] quotes "Talks resume in May.", the third, [1] the first
     assert "highlight 3 of 3" in view and 'data-first="2"' in view
     assert 'class="hl-next"' in view and 'class="hl-prev"' in view
     first = article_html(turn(3), 1, sorted(chunks, key=lambda c: c.metadata["start"]))

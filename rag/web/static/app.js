@@ -5,7 +5,7 @@
 //   article" asks the server for the reader (through a hidden textbox whose input event it listens to).
 // - A new question is brought into view and its answer followed while it streams (never past the
 //   question), until the user scrolls or the answer is complete.
-// - The reader opens at the first highlight; its buttons step through the highlights.
+// - The reader opens at the clicked card's quote (data-first); its buttons step through the highlights.
 // - 👍/👎 opens the comment box inside the rated answer; Library "Remove" buttons ask the server to
 //   confirm. window.ragApp holds what the app's events call.
 (() => {
@@ -138,7 +138,7 @@
     },
     toggleSidebar() { $('#settings .toggle-button').click(); },
     copy(text) { return navigator.clipboard.writeText(text); },
-    // After the server sent the article asked for: bring the reader into view, at its first highlight.
+    // After the server sent the article asked for: bring the reader into view, at the clicked card's quote.
     readerOpened() {
       const nonce = $('#article-request textarea').value.split(':').pop();
       whenPresent(`#article .article-view[id$="-${nonce}"]`, (view) => {
