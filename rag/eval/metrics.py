@@ -14,6 +14,8 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
+from rag.text.sentences import split_sentences
+
 # --- answers -----------------------------------------------------------------------
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
@@ -75,11 +77,12 @@ def contains_answer(prediction: str, reference: str) -> float:
 
 
 def first_sentence(answer: str) -> str:
-    """The answer's first sentence (its first line, up to the first sentence end), markers dropped."""
+    """The answer's first sentence (its first line, up to the first sentence end, as the chunker cuts
+    sentences: "Mr." or "U.S." does not end one), markers dropped."""
     line = next((line for line in answer.splitlines() if line.strip()), "")
     line = re.sub(r"\s*\[\d+(?:\s*[,;]\s*\d+)*\]", "", line).strip()
-    cut = re.search(r"(?<=[.!?])[”\"’')\]]*\s+(?=[A-Z“\"‘(])", line)
-    return line[: cut.start()] if cut else line
+    spans = split_sentences(line)
+    return line[: spans[0][1]] if spans else line
 
 
 def lead_answers(answer: str, keys: Sequence[str]) -> bool:

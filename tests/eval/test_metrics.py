@@ -257,6 +257,8 @@ def test_the_first_sentence_is_the_lead_line_without_markers() -> None:
     answer = "Kyiv wants guarantees [1]. Russia does not [2].\n\n- “A quote.” [3]"
     assert metrics.first_sentence(answer) == "Kyiv wants guarantees."
     assert metrics.first_sentence("\nOnly a line [2]") == "Only a line"
+    lead = "Pressure mounted on Mr. Blinken to act, as the U.S. did with Cuba [1]. It has not [2]."
+    assert metrics.first_sentence(lead) == "Pressure mounted on Mr. Blinken to act, as the U.S. did with Cuba."
 
 
 @pytest.mark.parametrize(
