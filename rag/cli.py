@@ -158,12 +158,14 @@ def _log(line: str) -> None:
 def cmd_list(args: argparse.Namespace) -> int:
     filters = QueryFilters.parse(args.date_from, args.date_to, args.source)
     store = library.open_collection(_settings(args))
+    if filters.sources:
+        filters = filters.named_as(library.source_names(store), store.name)
     found = library.articles(store, filters)
     if args.json:
         print(json.dumps([article.as_json() for article in found], ensure_ascii=False, indent=2))
         return 0
     if not found:
-        print(library.empty_notice(store.name) if store.article_count() == 0 else "No article matches the filters.")
+        print(library.empty_notice(store.name) if store.article_count() == 0 else filters.nothing_matches())
         return 0
     for article in found:
         meta = " · ".join(part for part in (article.date, article.source, f"{article.chunks} chunks") if part)
@@ -284,6 +286,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if pipeline.store.article_count() == 0:
         print(library.empty_notice(pipeline.store.name), file=sys.stderr)
         return 1
+    pipeline.lexical.refresh(pipeline.store)
+    filters = filters.named_as(pipeline.lexical.sources, pipeline.store.name)
     streamed = ""
     live = pipeline.engine.llm is not None and not args.json  # the extractive answer comes whole
     for update in pipeline.engine.ask(args.question, filters=filters):
@@ -292,6 +296,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
             streamed = update.text
     assert update.answer is not None
     answer = update.answer
+    if filters and not answer.passages:
+        answer = replace(answer, notices=[*answer.notices, filters.nothing_matches()])
     if args.json:
         print(json.dumps(answer_json(answer, update.searched), ensure_ascii=False, indent=2))
     else:

@@ -112,6 +112,23 @@ def test_malformed_filter_date_exits_2_naming_the_accepted_forms(cli_store: Path
     )
 
 
+def test_sources_match_whatever_their_case_and_filters_that_match_nothing_say_so(cli_store: Path) -> None:
+    question, source = "What guarantees does Kyiv want?", "news REPORT (demo article)"
+    result = run(sys.executable, "-m", "rag", "ask", "--source", source, question, data_dir=cli_store)
+    assert result.returncode == 0 and "guarantor countries" in result.stdout, result.stderr
+    result = run(sys.executable, "-m", "rag", "ask", "--source", "The Guardian", question, data_dir=cli_store)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == (
+        "error: No articles from source 'The Guardian' in collection 'news'. Its sources: News report (demo article).\n"
+    )
+    result = run(sys.executable, "-m", "rag", "ask", "--from", "2030", question, data_dir=cli_store)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (
+        "The articles do not say.\n\n"
+        "note: No articles from 2030 on in this collection: widen the dates or choose other sources.\n"
+    )
+
+
 def test_reversed_filter_dates_exit_2(cli_store: Path) -> None:
     result = run(sys.executable, "-m", "rag", "ask", "--from", "2023", "--to", "2022", "Who?", data_dir=cli_store)
     assert result.returncode == 2 and "reversed" in result.stderr and "Traceback" not in result.stderr

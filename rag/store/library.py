@@ -88,6 +88,11 @@ def empty_notice(collection: str) -> str:
     )
 
 
+def source_names(store: ChunkStore) -> list[str]:
+    """The sources of the committed articles, sorted."""
+    return sorted({a.source for a in articles(store) if a.source})
+
+
 def articles(store: ChunkStore, filters: QueryFilters | None = None) -> list[LibraryArticle]:
     """The committed articles, newest first (undated last), optionally filtered by date and source."""
     manifest = store.manifest()
@@ -157,11 +162,8 @@ def select_for_removal(
             raise UsageError(f"No such article(s) in '{store.name}': {', '.join(unknown)}; `rag list` shows the ids.")
         return list(dict.fromkeys(ids))
     if source:
-        chosen = [a.id for a in articles(store) if a.source == source]
-        if not chosen:
-            known = sorted({a.source for a in articles(store) if a.source})
-            raise UsageError(f"No articles from source '{source}'. Sources: {', '.join(known) or 'none'}.")
-        return chosen
+        (name,) = QueryFilters(sources=(source,)).named_as(source_names(store), store.name).sources
+        return [a.id for a in articles(store) if a.source == name]
     cutoff = date_number(parse_filter_date(before, "Before"))
     return [a.id for a in articles(store) if a.date and date_number(a.date) < cutoff]
 

@@ -9,8 +9,10 @@ is a `UsageError` naming the accepted forms.
 
 from __future__ import annotations
 
+import difflib
 import re
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -135,6 +137,31 @@ class QueryFilters:
     def __bool__(self) -> bool:
         return bool(self.date_from or self.date_to or self.sources)
 
+    def named_as(self, known: Sequence[str], collection: str) -> QueryFilters:
+        """These filters with each source written as the collection writes it (`known`): case does not
+        matter ("techcrunch" is TechCrunch) unless two sources differ only by case. A source the
+        collection lacks raises `UsageError` naming the ones it has."""
+        by_case = {name: name for name in known}
+        folded: dict[str, list[str]] = {}
+        for name in known:
+            folded.setdefault(name.casefold(), []).append(name)
+        resolved, unknown = [], []
+        for name in self.sources:
+            matches = [by_case[name]] if name in by_case else folded.get(name.casefold(), [])
+            if len(matches) == 1:
+                resolved.append(matches[0])
+            else:
+                unknown.append(name)
+        if unknown:
+            missing = ", ".join(f"'{name}'" for name in unknown)
+            close = difflib.get_close_matches(unknown[0], known, n=1, cutoff=0.6)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise UsageError(
+                f"No articles from source {missing} in collection '{collection}'.{hint} "
+                f"Its sources: {', '.join(known) or 'none'}."
+            )
+        return replace(self, sources=tuple(dict.fromkeys(resolved)))
+
     def describe(self) -> str:
         """Human-readable: 'between 2023-10 and 2023-11, from TechCrunch'; '' when unfiltered."""
         parts = []
@@ -147,6 +174,10 @@ class QueryFilters:
         if self.sources:
             parts.append("from " + ", ".join(self.sources))
         return ", ".join(parts)
+
+    def nothing_matches(self) -> str:
+        """What to say when no article of the collection passes these filters."""
+        return no_articles_notice(self.describe())
 
     def chroma_where(self) -> dict[str, Any] | None:
         clauses: list[dict[str, Any]] = []
@@ -167,3 +198,8 @@ class QueryFilters:
         if self.date_to and day > end_of_period(self.date_to):
             return False
         return not self.sources or metadata.get("source") in self.sources
+
+
+def no_articles_notice(described: str) -> str:
+    """What to say when no article passes the filters `described` (QueryFilters.describe)."""
+    return f"No articles {described} in this collection: widen the dates or choose other sources."

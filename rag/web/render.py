@@ -23,6 +23,7 @@ from rag.answer.citations import MARKER, located_claims
 from rag.answer.model import Answer, Citation, Claim
 from rag.search.retrieval import Passage
 from rag.store.chroma import ChunkRecord
+from rag.text.dates import no_articles_notice
 
 SCORE_HELP = {
     "hybrid": "Ranking score: the BM25 (word) and embedding rankings fused, each adding weight/(k + rank), "
@@ -60,7 +61,7 @@ class Turn:
     def shown_text(self) -> str:
         """The answer's text as the chat shows it (and copies and exports carry)."""
         if not self.answer.passages and self.filters:
-            return f"No articles {self.filters} in this collection: widen the dates or choose other sources."
+            return no_articles_notice(self.filters)
         return self.answer.text
 
     def details(self) -> list[str]:

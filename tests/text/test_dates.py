@@ -83,3 +83,21 @@ def test_filter_bounds_accept_only_the_documented_forms() -> None:
             parse_filter_date(spelling, "From")
     with pytest.raises(UsageError, match="reversed"):
         QueryFilters.parse("2023-11", "2023-10-31")
+
+
+def test_sources_are_named_as_the_collection_names_them() -> None:
+    known = ["BBC", "TechCrunch", "The Verge"]
+    chosen = QueryFilters.parse("2023-11", None, ["techcrunch", "The Verge", "TECHCRUNCH"])
+    assert chosen.named_as(known, "news") == QueryFilters("2023-11", "", ("TechCrunch", "The Verge"))
+    with pytest.raises(UsageError) as raised:
+        QueryFilters.parse(sources=["Tech Crunch"]).named_as(known, "news")
+    assert str(raised.value) == (
+        "No articles from source 'Tech Crunch' in collection 'news'. Did you mean 'TechCrunch'? "
+        "Its sources: BBC, TechCrunch, The Verge."
+    )
+    with pytest.raises(UsageError, match="source 'bbc'"):  # two sources differ only by case: no guess
+        QueryFilters.parse(sources=["bbc"]).named_as(["BBC", "Bbc"], "news")
+    assert QueryFilters.parse(sources=["Bbc"]).named_as(["BBC", "Bbc"], "news").sources == ("Bbc",)
+    assert QueryFilters.parse("2030").nothing_matches() == (
+        "No articles from 2030 on in this collection: widen the dates or choose other sources."
+    )
