@@ -102,8 +102,16 @@ def _record_to_case(record: dict[str, Any], number: int) -> TestCase:
 
 
 def load_testset(path: Path) -> list[TestCase]:
-    """Read a JSON list or JSONL file of test records; raises UsageError naming the bad record."""
-    text = path.read_text(encoding="utf-8")
+    """Read a JSON list or JSONL file of test records; raises UsageError naming the bad record (or why
+    the file cannot be read)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        raise UsageError(
+            f"Cannot read the test set {path} ({reason}); give a JSON or JSONL file of questions "
+            "(e.g. demo/testset.jsonl)."
+        ) from error
     try:
         records = (
             json.loads(text)

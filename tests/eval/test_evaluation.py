@@ -53,6 +53,9 @@ def test_bad_testset_is_a_clear_error(tmp_path: Path) -> None:
     path.write_text('{"answer": "x"}\n', encoding="utf-8")
     with pytest.raises(UsageError, match="record 1 lacks a question"):
         load_testset(path)
+    for unreadable, reason in ((tmp_path / "missing.jsonl", "No such file"), (tmp_path, "Is a directory")):
+        with pytest.raises(UsageError, match=f"Cannot read the test set {unreadable} \\({reason}.*JSONL"):
+            load_testset(unreadable)
 
 
 def test_select_samples_reproducibly() -> None:
