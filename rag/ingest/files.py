@@ -10,6 +10,7 @@ never raises for bad content.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,8 @@ from rag.text.dates import normalise_date
 
 if TYPE_CHECKING:
     from rag.config import Settings
+
+_OTHER_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:/")  # ftp://, file://, s3:// (two letters or more: not C:/)
 
 __all__ = ["SUPPORTED_SUFFIXES", "Article", "CsvColumns", "LoadFailure", "LoadOptions", "discover", "load_file"]
 
@@ -62,7 +65,7 @@ def discover(paths: Sequence[Path]) -> tuple[list[Path], list[LoadFailure]]:
         if path.is_dir():
             _walk(path, path.resolve(), found, failures)
         elif not path.exists():
-            failures.append(LoadFailure(str(path), "path does not exist; check the spelling"))
+            failures.append(LoadFailure(str(path), _missing(path)))
         elif not path.is_file():
             failures.append(LoadFailure(str(path), "not a regular file or folder; pass article files"))
         elif path.suffix.lower() not in SUPPORTED_SUFFIXES:
@@ -70,6 +73,14 @@ def discover(paths: Sequence[Path]) -> tuple[list[Path], list[LoadFailure]]:
         else:
             found.add(path.resolve())
     return sorted(found), failures
+
+
+def _missing(path: Path) -> str:
+    """Why a path that does not exist was skipped: an address of another scheme than the web's
+    (`ftp://…`, which a path keeps as `ftp:/…`), or a misspelt path."""
+    if _OTHER_SCHEME.match(str(path)):
+        return "not a file, and only http:// and https:// addresses are fetched; give a web address or a path"
+    return "path does not exist; check the spelling"
 
 
 def _walk(folder: Path, root: Path, found: set[Path], failures: list[LoadFailure]) -> None:

@@ -359,6 +359,8 @@ def test_discover_reports_missing_and_unsupported(tmp_path: Path) -> None:
     assert [f.path for f in failures] == [str(tmp_path / "missing.txt"), str(pdf)]
     assert "does not exist" in failures[0].reason
     assert "unsupported file type '.docx'" in failures[1].reason
+    _, (ftp,) = discover([Path("ftp://example.com/story.txt")])
+    assert "only http:// and https:// addresses are fetched" in ftp.reason
 
 
 def test_discover_symlinks(tmp_path: Path) -> None:
