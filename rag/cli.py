@@ -464,6 +464,8 @@ def _library_commands(commands: Any) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "quiet", True) is False and not sys.stderr.isatty():
+        args.quiet = True  # progress bars are for a terminal; a log or a pipe gets the summary lines only
     try:
         return int(args.run(args))
     except ValidationError as error:  # a setting from the environment, .env or a flag

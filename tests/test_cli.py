@@ -54,8 +54,9 @@ def test_ask_json_and_decline(cli_store: Path) -> None:
 
 
 def test_rerun_is_a_no_op_and_bad_files_fail_the_exit_code(cli_store: Path, tmp_path: Path) -> None:
-    again = run(sys.executable, "-m", "rag", "ingest", "--quiet", str(DEMO_DIR), data_dir=cli_store)
+    again = run(sys.executable, "-m", "rag", "ingest", str(DEMO_DIR), data_dir=cli_store)  # stderr is a pipe
     assert again.returncode == 0 and "unchanged 1" in again.stdout and "chunks written 0" in again.stdout
+    assert "chunk/s" not in again.stderr  # no progress bar off a terminal, without --quiet too
     bad = tmp_path / "bad.json"
     bad.write_text('{"title": "x", "body": ', encoding="utf-8")
     result = run(sys.executable, "-m", "rag", "ingest", "--quiet", str(bad), data_dir=cli_store)
