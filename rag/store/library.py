@@ -89,8 +89,8 @@ def empty_notice(collection: str) -> str:
 
 
 def source_names(store: ChunkStore) -> list[str]:
-    """The sources of the committed articles, sorted."""
-    return sorted({a.source for a in articles(store) if a.source})
+    """The sources of the committed articles, sorted whatever their case."""
+    return sorted({a.source for a in articles(store) if a.source}, key=str.lower)
 
 
 def articles(store: ChunkStore, filters: QueryFilters | None = None) -> list[LibraryArticle]:

@@ -55,7 +55,7 @@ def table_html(articles: Sequence[LibraryArticle], removable: bool = True) -> st
 
 
 def sources_of(pipeline: Pipeline) -> list[str]:
-    return sorted({a.source for a in library.articles(pipeline.store) if a.source}, key=str.lower)
+    return library.source_names(pipeline.store)
 
 
 # --- removing -------------------------------------------------------------------------------------------------
