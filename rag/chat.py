@@ -21,6 +21,7 @@ from rag.answer.finish import finish_answer
 from rag.answer.model import Answer, Answerer, answer_json
 from rag.answer.refusal import is_refusal
 from rag.answer.usage import Budget
+from rag.config import MAX_TOP_K
 from rag.errors import LLMError, QuestionRejected
 from rag.search.retrieval import Passage, Retriever
 from rag.text import mentions
@@ -240,6 +241,8 @@ class ChatEngine:
     ) -> Iterator[TurnUpdate]:
         """Stream one turn (with a chat model: one deadline for all of it). Raises QuestionRejected."""
         question = check_question(question)
+        if top_k is not None and not 1 <= top_k <= MAX_TOP_K:
+            raise QuestionRejected(f"top-k is {top_k}: ask for 1 to {MAX_TOP_K} passages per answer.")
         budget = self.llm.budget() if self.llm else None
         searched, notices = self.standalone(question, history, budget)
         passages = self.retriever.retrieve(searched, top_k or self.top_k, filters)

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 RetrievalMode = Literal["hybrid", "dense", "bm25"]
 LLM_PROVIDERS = ("openai", "openai-like", "anthropic", "ollama")
+MAX_TOP_K = 50  # passages per answer at most (the web's slider stops at 20)
 
 
 class Settings(BaseSettings):
@@ -89,7 +90,7 @@ class Settings(BaseSettings):
     )
 
     # --- retrieval -------------------------------------------------------------------
-    top_k: int = Field(5, description="Passages given to the answerer.")
+    top_k: int = Field(5, ge=1, le=MAX_TOP_K, description="Passages given to the answerer (1 to 50).")
     retrieval_mode: RetrievalMode = Field("hybrid", description="hybrid (dense + BM25 fused), dense or bm25.")
     candidates: int = Field(60, description="Candidates taken from each ranking before fusion.")
     query_hints: bool = Field(True, description="Boost articles from sources and dates named in the question.")
@@ -135,7 +136,12 @@ class Settings(BaseSettings):
             "for the estimated cost of each answer."
         ),
     )
-    llm_top_k: int = Field(8, description="Passages given to a chat model (the extractive answerer uses top_k).")
+    llm_top_k: int = Field(
+        8,
+        ge=1,
+        le=MAX_TOP_K,
+        description="Passages given to a chat model, 1 to 50 (the extractive answerer uses top_k).",
+    )
     llm_context_window: int = Field(8192, description="Context window assumed for openai-like models (tokens).")
     anthropic_api_key: SecretStr | None = Field(
         None,

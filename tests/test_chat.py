@@ -159,6 +159,12 @@ def test_the_previous_topic_is_never_carried_across_two_turns() -> None:
     assert heuristic_standalone("And when?", history) == "When?"
 
 
+@pytest.mark.parametrize("top_k", [0, -1, 51])
+def test_a_top_k_outside_1_to_50_is_rejected_clearly(demo_pipeline: Pipeline, top_k: int) -> None:
+    with pytest.raises(QuestionRejected, match=f"top-k is {top_k}: ask for 1 to 50 passages per answer"):
+        next(demo_pipeline.engine.ask("What guarantees does Kyiv want?", top_k=top_k))
+
+
 def test_non_english_and_long_questions_get_answers_not_crashes(demo_pipeline: Pipeline) -> None:
     for question in ("Какие гарантии хочет Киев?", "guarantees " * 150):
         final = demo_pipeline.engine.answer(question)

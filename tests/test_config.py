@@ -20,7 +20,7 @@ def test_every_setting_says_what_it_is_for() -> None:
 
 def test_table_names_variables_and_defaults() -> None:
     rows = configuration_table().splitlines()
-    assert "| `RAG_TOP_K` | `5` | Passages given to the answerer. |" in rows
+    assert "| `RAG_TOP_K` | `5` | Passages given to the answerer (1 to 50). |" in rows
     assert any(row.startswith("| `OPENAI_API_KEY` | unset |") for row in rows)
     assert "| `RAG_QUERY_HINTS` | `true` |" in configuration_table()
     assert len(rows) == 2 + len(Settings.model_fields)
