@@ -255,6 +255,17 @@ def cmd_collections(args: argparse.Namespace) -> int:
     return 0
 
 
+def at_least_one(text: str) -> int:
+    """An option's count: a whole number of 1 or more (argparse reports anything else with the option's name)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of 1 or more")
+    return value
+
+
 def plural(count: int, noun: str) -> str:
     """`1 article`, `2 articles`."""
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
@@ -357,8 +368,8 @@ def _ask_and_eval_commands(commands: Any) -> None:
 
     evaluate = commands.add_parser("eval", help="score the system against a test set and write a report")
     evaluate.add_argument("testset", type=Path, help="JSON/JSONL test set, or MultiHop-RAG's queries file")
-    evaluate.add_argument("--limit", type=int, help="only the first N questions (after --sample)")
-    evaluate.add_argument("--sample", type=int, metavar="N", help="a random sample of N questions (seeded)")
+    evaluate.add_argument("--limit", type=at_least_one, help="only the first N questions (after --sample)")
+    evaluate.add_argument("--sample", type=at_least_one, metavar="N", help="a random sample of N questions (seeded)")
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument(
         "--split", choices=["dev", "test"], help="only this split of a set that has one (demo/natural-questions.jsonl)"
@@ -415,7 +426,9 @@ def _ingest_commands(commands: Any) -> None:
     _sources_options(watch, required=True)
     watch.add_argument("--every", default="30m", help="default refresh interval (e.g. 30m, 2h; default 30m)")
     watch.add_argument("--max-backoff", default="6h", help="longest wait after repeated failures (default 6h)")
-    watch.add_argument("--rounds", type=int, help="stop after this many rounds (default: run until interrupted)")
+    watch.add_argument(
+        "--rounds", type=at_least_one, help="stop after this many rounds (default: run until interrupted)"
+    )
     _common(watch)
     watch.set_defaults(run=cmd_watch)
 
@@ -428,7 +441,9 @@ def _sources_options(parser: argparse.ArgumentParser, required: bool = False) ->
         required=required,
         help="a list of sources: lines `feed|page|sitemap URL [source name] [max=N] [age=7d] [every=30m]`",
     )
-    parser.add_argument("--max-entries", type=int, metavar="N", help="newest entries taken from each feed or sitemap")
+    parser.add_argument(
+        "--max-entries", type=at_least_one, metavar="N", help="newest entries taken from each feed or sitemap"
+    )
     parser.add_argument("--max-age", metavar="AGE", help="skip feed and sitemap entries older than this (e.g. 7d, 12h)")
 
 

@@ -458,6 +458,12 @@ def run_cli(args: argparse.Namespace, settings: Settings) -> int:
     from rag.pipeline import Pipeline
 
     cases = select(load_testset(args.testset), args.sample, args.limit, args.seed, args.split)
+    try:  # before the questions are asked, not after
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(
+            f"Cannot write the report to {args.out} ({error.strerror or error}); give a folder you can write (--out)."
+        ) from error
     judge = _judge(settings) if args.judge else None
     if judge is not None and args.retrieval_only:
         raise UsageError("--judge scores answers; drop --retrieval-only to judge them.")

@@ -58,6 +58,35 @@ def test_bad_testset_is_a_clear_error(tmp_path: Path) -> None:
             load_testset(unreadable)
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["eval", "set.jsonl", "--sample", "0"],
+        ["eval", "set.jsonl", "--limit", "-3"],
+        ["ingest", "--feed", "https://example.com/rss", "--max-entries", "x"],
+        ["watch", "--sources", "s.txt", "--rounds", "0"],
+    ],
+)
+def test_counts_below_one_are_refused_by_name(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as raised:
+        cli.build_parser().parse_args(argv)
+    assert raised.value.code == 2
+    assert f"argument {argv[-2]}: '{argv[-1]}' is not a whole number of 1 or more" in capsys.readouterr().err
+
+
+def test_an_unwritable_report_folder_is_refused_before_any_question(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("", encoding="utf-8")
+    argv = ["eval", str(DEMO_TESTSET), "--quiet", "--out", str(blocker / "reports"), "--data-dir", str(tmp_path)]
+    assert cli.main(argv) == 2  # no store in tmp_path: had it asked, the error would be the missing collection
+    out = blocker / "reports"
+    assert capsys.readouterr().err == (
+        f"error: Cannot write the report to {out} (Not a directory); give a folder you can write (--out).\n"
+    )
+
+
 def test_select_samples_reproducibly() -> None:
     cases = load_testset(DEMO_TESTSET)
     assert select(cases, 5, None, seed=1) == select(cases, 5, None, seed=1)
