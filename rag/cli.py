@@ -73,8 +73,8 @@ def _print_report(report: IngestReport) -> None:
         print(f"  {copy}: stored in place of the removed {story}, which it re-published")
     if report.swept:
         print(f"  cleaned up {report.swept} chunks left by an interrupted run")
-    for fallback in report.fallbacks:
-        print(f"  {fallback.path}: {fallback.reason}", file=sys.stderr)
+    for kept in (*report.fallbacks, *report.notes):
+        print(f"  {kept.path}: {kept.reason}", file=sys.stderr)
     for failure in report.failures:
         print(f"  skipped {failure.path}: {failure.reason}", file=sys.stderr)
     print(report.summary())

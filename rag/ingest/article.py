@@ -45,3 +45,4 @@ def is_url(text: str) -> bool:
 class LoadFailure:
     path: str  # the file, plus '#line N' / '#row N' / '#record N' for a bad record; or a URL
     reason: str
+    kept: bool = False  # the article was stored all the same, without what `reason` names (e.g. a bad date)

@@ -21,6 +21,7 @@ from rag.ingest.formats import (
     BINARY_SUFFIXES,
     RECORD_SUFFIXES,
     SUPPORTED_SUFFIXES,
+    TITLE_WORDS,
     CsvColumns,
     FormatError,
     Parsed,
@@ -183,7 +184,10 @@ def _build(parsed: Parsed, origin: str, max_bytes: int) -> tuple[list[Article], 
             )
             continue
         url = canonical_url(one_line(item.url))
-        title, when, source = one_line(item.title), normalise_date(item.date), one_line(item.source)
+        title, written, source = one_line(item.title), one_line(item.date), one_line(item.source)
+        when = normalise_date(written)
+        if written and not when:
+            failures.append(LoadFailure(where, _unread_date(written), kept=True))
         base = url or (record_id(title, when, source, text) if item.record else text_id(text))
         source = source or item.default_source
         ident, copy = base, 1
@@ -191,5 +195,20 @@ def _build(parsed: Parsed, origin: str, max_bytes: int) -> tuple[list[Article], 
             copy += 1
             ident = f"{base}#{copy}"
         used.add(ident)
+        title = title or (lead_words(text) if item.record else "")  # after the id, which keeps the title given
         articles.append(Article(ident, title, text, when, source, url, origin))
     return articles, failures
+
+
+def _unread_date(written: str) -> str:
+    return (
+        f"date '{written}' is not a date that can be read (malformed, no four-digit year, or day and month "
+        "could be either way round); stored without a date: write it as YYYY-MM-DD"
+    )
+
+
+def lead_words(text: str, most: int = TITLE_WORDS) -> str:
+    """A title for a record that has none: its first line when short, else its first words and '…'."""
+    first = text.strip().split("\n", 1)[0].strip()
+    words = first.split()
+    return first if len(words) <= most else " ".join(words[:most]) + " …"

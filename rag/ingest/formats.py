@@ -31,6 +31,7 @@ from rag.text.dates import date_from_name, normalise_date
 RECORD_SUFFIXES = (".json", ".jsonl", ".csv")
 HTML_SUFFIXES = (".html", ".htm")
 BINARY_SUFFIXES = (".pdf",)  # read with their file-size limit, like record files
+TITLE_WORDS = 20  # an untitled PDF or record is titled by its first line when it is this short
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl", ".csv", ".pdf")
 
 
@@ -159,7 +160,7 @@ def pdf_draft(data: bytes, stem: str = "") -> Draft:
         raise FormatError(f"not a readable PDF ({error}); re-export it or convert it to text") from None
     text = "\n\n".join(page.strip() for page in pages if page.strip())
     first = text.strip().split("\n", 1)[0].strip()
-    title = title or (first if 0 < len(first.split()) <= 20 else "") or _title_from_stem(stem)
+    title = title or (first if 0 < len(first.split()) <= TITLE_WORDS else "") or _title_from_stem(stem)
     needs = "the PDF has no text layer (a scanned document?); run OCR on it or give the text"
     return Draft(text, needs, title, date_from_name(stem))
 

@@ -60,6 +60,7 @@ class IngestReport:
     promoted: list[tuple[str, str]] = field(default_factory=list)  # (re-publication stored, id of its removed story)
     failures: list[LoadFailure] = field(default_factory=list)
     fallbacks: list[LoadFailure] = field(default_factory=list)  # pages that failed, stored from their feed summary
+    notes: list[LoadFailure] = field(default_factory=list)  # stored without a field that could not be read
     chunks_written: int = 0
     embedded: int = 0  # chunks the model embedded (the rest came from the embedding cache)
     swept: int = 0
@@ -178,7 +179,8 @@ def _take_files(paths: Sequence[Path], options: IngestOptions, plan: _Plan, writ
     plan.report.failures.extend(failures)
     for path in tqdm(files, desc="reading", unit="file", disable=not writer.progress or len(files) < 2):
         articles, failures = load_file(path, options.load)
-        plan.report.failures.extend(failures)
+        plan.report.failures.extend(failure for failure in failures if not failure.kept)
+        plan.report.notes.extend(failure for failure in failures if failure.kept)
         for article in articles:
             if plan.place(article):
                 writer.add(article, is_update=article.id in plan.updates)

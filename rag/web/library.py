@@ -191,6 +191,7 @@ def item_entries(item: Item, titles: dict[str, str]) -> list[str]:
     entries += [
         f"{html.escape(f.path)} — stored from the feed's summary: {html.escape(f.reason)}" for f in report.fallbacks
     ]
+    entries += [f"{_where(f.path, item)}stored, but: {html.escape(f.reason)}" for f in report.notes]
     entries += [f"{_where(f.path, item)}failed: {html.escape(f.reason)}" for f in report.failures]
     mentioned = {*report.added, *report.updated, *(twin for _, twin in report.duplicates)}
     for article_id, title in item.articles:  # an uploaded file's articles that were already stored

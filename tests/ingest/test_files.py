@@ -207,6 +207,29 @@ def test_json_single_record_object(tmp_path: Path) -> None:
     assert (article.id, article.title, article.text) == (record_id("Solo", "", "", ""), "Solo", "Solo body.")
 
 
+def test_a_record_with_an_unreadable_date_is_kept_undated_and_said_so(tmp_path: Path) -> None:
+    lines = [
+        {"title": "A", "body": "Alpha.", "date": "30.02.2023"},
+        {"body": "Beta, with no title, is the first line.\nA second line.", "date": "Nov 3, 2023"},
+    ]
+    path = write(tmp_path / "feed.jsonl", "\n".join(json.dumps(line) for line in lines))
+    articles, failures = load_file(path, OPTIONS)
+    assert [(a.id, a.title, a.date) for a in articles] == [
+        (record_id("A", "", "", "Alpha."), "A", ""),
+        # the id keeps the title given (none): the same record gets the same id as before titles were filled in
+        (record_id("", "2023-11-03", "", articles[1].text), "Beta, with no title, is the first line.", "2023-11-03"),
+    ]
+    origin = path.resolve().as_posix()
+    assert failures == [
+        LoadFailure(
+            f"{origin}#line 1",
+            "date '30.02.2023' is not a date that can be read (malformed, no four-digit year, or day and month "
+            "could be either way round); stored without a date: write it as YYYY-MM-DD",
+            kept=True,
+        )
+    ]
+
+
 def test_jsonl_with_bad_lines(tmp_path: Path) -> None:
     lines = [
         json.dumps({"title": "A", "body": "Alpha."}),
@@ -296,7 +319,9 @@ def test_options_from_settings() -> None:
 )
 def test_date_normalisation(tmp_path: Path, raw: str, expected: str) -> None:
     path = write(tmp_path / "d.json", json.dumps({"body": "Text.", "date": raw}))
-    assert load_one(path).date == expected
+    (article,), notes = load_file(path, OPTIONS)
+    assert article.date == expected
+    assert [(note.kept, raw in note.reason) for note in notes] == ([(True, True)] if raw and not expected else [])
 
 
 def test_duplicate_ids_get_suffixes(tmp_path: Path) -> None:

@@ -101,6 +101,10 @@ def test_bad_files_are_reported_and_their_articles_kept(pipeline: Pipeline, tmp_
     assert {Path(f.path.split("#")[0]).name for f in report.failures} == {"b.jsonl", "empty.txt"}
     assert report.removed == []  # story 2 survives: its file failed, it did not vanish
     assert set(pipeline.store.manifest()) == {"https://example.com/story-1", "https://example.com/story-2"}
+    write_jsonl(folder / "c.jsonl", [news(3) | {"published_at": "the 3rd"}])
+    report = pipeline.ingest([folder / "c.jsonl"], progress=False)
+    assert report.added == ["https://example.com/story-3"] and report.failures == []  # stored: not a failure
+    assert [Path(note.path).name for note in report.notes] == ["c.jsonl#line 1"] and "the 3rd" in report.notes[0].reason
 
 
 def test_interrupted_run_is_finished_by_the_next(pipeline: Pipeline, tmp_path: Path, monkeypatch) -> None:

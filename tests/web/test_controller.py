@@ -465,6 +465,13 @@ def test_adding_reports_progress_and_each_item_in_words(controller: ChatControll
     assert story.title in done["library_table"]
 
 
+def test_a_record_stored_without_its_unreadable_date_is_reported(controller: ChatController, tmp_path: Path) -> None:
+    record = {"title": "Harbour reopens", "body": "The harbour reopened on Monday after repairs.", "date": "Monday"}
+    report = list(controller.add_articles("news", [upload(tmp_path, "one.jsonl", json.dumps(record))], ""))[-2]
+    shown = "- one.jsonl:\n  - “Harbour reopens” — added\n  - #line 1 — stored, but: date &#x27;Monday&#x27; is not"
+    assert shown in report["add_result"]  # Markdown shows &#x27; as '
+
+
 def test_a_republication_is_reported_as_such(controller: ChatController, tmp_path: Path) -> None:
     original = upload(tmp_path, "chips.txt", CHIPS)
     list(controller.add_articles("news", [original], ""))
