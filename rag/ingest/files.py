@@ -187,7 +187,8 @@ def _build(parsed: Parsed, origin: str, max_bytes: int) -> tuple[list[Article], 
         title, written, source = one_line(item.title), one_line(item.date), one_line(item.source)
         when = normalise_date(written)
         if written and not when:
-            failures.append(LoadFailure(where, _unread_date(written), kept=True))
+            failures.append(LoadFailure(where, _unread_date(written, item.default_date), kept=True))
+        when = when or item.default_date
         base = url or (record_id(title, when, source, text) if item.record else text_id(text))
         source = source or item.default_source
         ident, copy = base, 1
@@ -200,10 +201,11 @@ def _build(parsed: Parsed, origin: str, max_bytes: int) -> tuple[list[Article], 
     return articles, failures
 
 
-def _unread_date(written: str) -> str:
+def _unread_date(written: str, instead: str) -> str:
+    stored = f"stored with the date in the file's name, {instead}" if instead else "stored without a date"
     return (
         f"date '{written}' is not a date that can be read (malformed, no four-digit year, or day and month "
-        "could be either way round); stored without a date: write it as YYYY-MM-DD"
+        f"could be either way round); {stored}: write it as YYYY-MM-DD"
     )
 
 

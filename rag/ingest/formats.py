@@ -26,7 +26,7 @@ from rag.ingest.article import LoadFailure
 from rag.ingest.web.extract import extract
 from rag.ingest.web.paywall import paywall_reason
 from rag.text.boilerplate import drop_promotions
-from rag.text.dates import date_from_name, normalise_date
+from rag.text.dates import date_from_name
 
 RECORD_SUFFIXES = (".json", ".jsonl", ".csv")
 HTML_SUFFIXES = (".html", ".htm")
@@ -62,6 +62,7 @@ class Draft:
     label: str = ""  # "line 3" / "row 5" / "record 2" for failures in multi-record files
     record: bool = False  # one record of a JSON/JSONL/CSV file (identified by title, date and source)
     default_source: str = ""  # shown when the record names no source; not part of its identity
+    default_date: str = ""  # the date in the file's name: used when `date` (as written) is missing or unreadable
 
 
 Parsed = list[Draft | LoadFailure]
@@ -116,9 +117,9 @@ def _parse_text(text: str, path: Path, columns: CsvColumns, *, markdown: bool = 
     meta, body = _split_front_matter(text)
     heading = re.search(r"^# +(.+?)[ #]*$", body, re.MULTILINE) if markdown else None
     title = meta.get("title") or (heading.group(1) if heading else "") or _title_from_stem(path.stem)
-    when = normalise_date(meta.get("date", "")) or date_from_name(path.stem)
     source, url = meta.get("source", ""), meta.get("url", "")
-    return [Draft(body, "nothing after the front matter", title, when, source, url)]
+    written, named = meta.get("date", ""), date_from_name(path.stem)
+    return [Draft(body, "nothing after the front matter", title, written, source, url, default_date=named)]
 
 
 def _split_front_matter(text: str) -> tuple[dict[str, str], str]:

@@ -230,6 +230,14 @@ def test_a_record_with_an_unreadable_date_is_kept_undated_and_said_so(tmp_path: 
     ]
 
 
+def test_an_unreadable_front_matter_date_falls_back_to_the_file_name_and_says_so(tmp_path: Path) -> None:
+    path = write(tmp_path / "harbour-2022-03-30.txt", "Title: Harbour\nDate: 31/31/2022\n\nThe harbour reopened.")
+    (article,), (note,) = load_file(path, OPTIONS)
+    assert (article.title, article.date, note.kept) == ("Harbour", "2022-03-30", True)
+    assert note.reason.startswith("date '31/31/2022' is not a date that can be read")
+    assert "stored with the date in the file's name, 2022-03-30: write it as YYYY-MM-DD" in note.reason
+
+
 def test_jsonl_with_bad_lines(tmp_path: Path) -> None:
     lines = [
         json.dumps({"title": "A", "body": "Alpha."}),
