@@ -39,11 +39,15 @@ def read_sources_file(path: Path) -> list[WebSource]:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as error:
         raise UsageError(f"Cannot read the sources file {path} ({error}); give a UTF-8 text file.") from None
-    sources = []
+    sources, problems = [], []
     for number, line in enumerate(lines, 1):
         words = line.split("#", 1)[0].split() if not line.lstrip().startswith("#") else []
-        if words:
-            sources.append(_source_line(words, f"{path}, line {number}", line))
+        try:
+            sources += [_source_line(words, f"{path}, line {number}", line)] if words else []
+        except UsageError as problem:
+            problems.append(str(problem))
+    if problems:  # all of them at once; nothing runs on a half-read file (--sync would drop the other lines' articles)
+        raise UsageError("\n".join([*problems, "Nothing was ingested: fix the file and run again."]))
     return sources
 
 

@@ -135,9 +135,14 @@ def test_limits_in_a_sources_file(tmp_path: Path) -> None:
     wire, sitemap = read_sources_file(path)
     assert (wire.name, wire.max_entries, wire.max_age_days, wire.every) == ("The Wire", 20, 7.0, 900.0)
     assert (sitemap.kind, sitemap.max_entries) == ("sitemap", 50)
-    path.write_text("feed https://a.example/rss max=many\n", encoding="utf-8")
-    with pytest.raises(UsageError, match="max=many is not a positive whole number"):
+    path.write_text("feed https://a.example/rss max=many\nfeed https://b.example/rss\nfeed b.example/rss\n", "utf-8")
+    with pytest.raises(UsageError) as raised:  # every bad line at once, and nothing runs
         read_sources_file(path)
+    assert str(raised.value) == (
+        f"{path}, line 1: max=many is not a positive whole number.\n"
+        f"{path}, line 3: expected `feed|page|sitemap URL [name] [max=N] [age=7d]`, got 'feed b.example/rss'.\n"
+        "Nothing was ingested: fix the file and run again."
+    )
 
 
 def test_a_line_dropped_from_the_sources_file_removes_its_articles_with_sync(
