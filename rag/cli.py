@@ -297,8 +297,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if pipeline.store.article_count() == 0:
         print(library.empty_notice(pipeline.store.name), file=sys.stderr)
         return 1
-    pipeline.lexical.refresh(pipeline.store)
-    filters = filters.named_as(pipeline.lexical.sources, pipeline.store.name)
+    if filters.sources:
+        pipeline.lexical.refresh(pipeline.store)
+        filters = filters.named_as(pipeline.lexical.sources, pipeline.store.name)
     streamed = ""
     live = pipeline.engine.llm is not None and not args.json  # the extractive answer comes whole
     for update in pipeline.engine.ask(args.question, filters=filters):

@@ -196,7 +196,7 @@ def _build(parsed: Parsed, origin: str, max_bytes: int) -> tuple[list[Article], 
             copy += 1
             ident = f"{base}#{copy}"
         used.add(ident)
-        title = title or (lead_words(text) if item.record else "")  # after the id, which keeps the title given
+        title = title or (_lead_words(text) if item.record else "")  # after the id, which keeps the title given
         articles.append(Article(ident, title, text, when, source, url, origin))
     return articles, failures
 
@@ -209,7 +209,7 @@ def _unread_date(written: str, instead: str) -> str:
     )
 
 
-def lead_words(text: str, most: int = TITLE_WORDS) -> str:
+def _lead_words(text: str, most: int = TITLE_WORDS) -> str:
     """A title for a record that has none: its first line when short, else its first words and '…'."""
     first = text.strip().split("\n", 1)[0].strip()
     words = first.split()
