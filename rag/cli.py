@@ -33,11 +33,13 @@ LISTED_CHANGES = 10
 def _settings(args: argparse.Namespace) -> Settings:
     overrides: dict[str, Any] = {
         name: value
-        for name in ("data_dir", "collection", "retrieval_mode", "top_k")
+        for name in ("data_dir", "collection", "retrieval_mode", "top_k", "host", "port")
         if (value := getattr(args, name, None)) is not None
     }
     if "top_k" in overrides:  # --top-k sets the passages for either answerer
         overrides["llm_top_k"] = overrides["top_k"]
+    if getattr(args, "share", False):  # a flag: absent leaves RAG_SHARE as it is
+        overrides["share"] = True
     return Settings(**overrides)
 
 
@@ -330,9 +332,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from rag.web.app import serve
 
-    settings = _settings(args)
-    overrides = {key: value for key, value in (("host", args.host), ("port", args.port)) if value is not None}
-    serve(settings.model_copy(update={**overrides, "share": args.share or settings.share}))
+    serve(_settings(args))
     return 0
 
 

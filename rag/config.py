@@ -33,7 +33,11 @@ class Settings(BaseSettings):
         description="Chroma server host; unset = embedded PersistentClient under data_dir.",
     )
     chroma_port: int = Field(
-        8000, validation_alias=AliasChoices("CHROMA_PORT", "RAG_CHROMA_PORT"), description="Chroma server port."
+        8000,
+        ge=1,
+        le=65535,
+        validation_alias=AliasChoices("CHROMA_PORT", "RAG_CHROMA_PORT"),
+        description="Chroma server port.",
     )
     chroma_token: SecretStr | None = Field(
         None,
@@ -173,7 +177,7 @@ class Settings(BaseSettings):
 
     # --- web app -----------------------------------------------------------------------
     host: str = Field("127.0.0.1", description="Web app address.")
-    port: int = Field(7860, description="Web app port.")
+    port: int = Field(7860, ge=1, le=65535, description="Web app port (1 to 65535).")
     auth_user: str | None = Field(None, description="With auth_password: the web app asks for a login.")
     auth_password: SecretStr | None = Field(None, description="Password for auth_user.")
     share: bool = Field(False, description="Ask Gradio for a public share link (needs internet).")

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import socket
+from pathlib import Path
+
 import pytest
 
+from rag import cli
 from rag.cli import build_parser
 from rag.config import Settings, configuration_table, default_text, env_name
 from tests.conftest import ROOT
@@ -41,3 +45,18 @@ def test_cli_help_shows_the_settings_defaults(
     help_text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
     for field in fields:
         assert f"(default {default_text(field)}, env {env_name(field)})" in help_text
+
+
+def test_serve_says_what_to_do_when_it_cannot_listen(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    where = ["--data-dir", str(tmp_path)]
+    assert cli.main(["serve", "--port", "70000", *where]) == 2  # checked before anything loads
+    assert capsys.readouterr().err == "error: setting port: Input should be less than or equal to 65535\n"
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert cli.main(["serve", "--port", str(port), *where]) == 2
+    assert capsys.readouterr().err == (
+        f"error: Cannot listen on 127.0.0.1:{port} (Address already in use): another program may be using the "
+        "port; choose another with --port or RAG_PORT, or an address of this machine with --host or RAG_HOST.\n"
+    )

@@ -12,6 +12,7 @@ rag/web/static/app.css and app.js.
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 import gradio as gr
 
 from rag.config import Settings
+from rag.errors import ConfigurationError
 from rag.pipeline import Pipelines
 from rag.text.dates import QueryFilters
 from rag.web.controller import ARTICLE_PLACEHOLDER, ChatController, filters_line
@@ -215,4 +217,19 @@ def serve(settings: Settings) -> None:
         log.warning(
             "RAG_ALLOW_ANONYMOUS_WRITES=true: anyone who can reach %s may add and remove articles.", settings.host
         )
+    ensure_can_listen(settings.host, settings.port)  # before the models load, not after
     build_app(settings).launch(**launch_options(settings))
+
+
+def ensure_can_listen(host: str, port: int) -> None:
+    """A `ConfigurationError` saying what to do when `host:port` cannot be listened on (in use, or an
+    address this machine does not have), where Gradio would raise after loading everything."""
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server itself will
+            probe.bind((host, port))
+    except OSError as error:
+        raise ConfigurationError(
+            f"Cannot listen on {host}:{port} ({error.strerror or error}): another program may be using the port; "
+            "choose another with --port or RAG_PORT, or an address of this machine with --host or RAG_HOST."
+        ) from None
