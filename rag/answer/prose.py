@@ -2,7 +2,8 @@
 
 News text extracted from web pages keeps things no answer should quote: social-media
 embeds ("— Sam Altman (@sama) November 17, 2023"), calls to action ("Sign up for…",
-"Get in touch…", "Do you work at…?", broadcasters' "Watch all the action…"), questions,
+"Get in touch…", "Do you work at…?", broadcasters' "Watch all the action…", readers' callouts
+"We want to hear from you. Tell us through a short survey."), questions,
 photo captions and credits ("Photo:", "(Getty Images)"), tables flattened into text (runs
 of numbers and short cells, pipes, tabs), navigation crumbs ("Home › News › Tech") and, for quotes that must be complete
 sentences, headings (no closing punctuation). `non_prose_reason` names which one a
@@ -32,7 +33,8 @@ _CALL_TO_ACTION = re.compile(
 _NEWSLETTER = re.compile(
     r"\b(?:our\s+newsletters?|sign\s+up\s+(?:for|to|here|now)|subscribe\s+(?:now|here|today)|unsubscribe|"
     r"privacy\s+policy|cookie\s+policy|all\s+rights\s+reserved|"
-    r"affiliate\s+commission|we\s+may\s+earn)\b",
+    r"affiliate\s+commission|we\s+may\s+earn|"
+    r"we(?:['’]d|\s+would)?\s+(?:want|like|love)\s+to\s+hear\s+from\s+you|tell\s+us\s+(?:through|via|using)\b)\b",
     re.IGNORECASE,
 )
 _CAPTION = re.compile(
