@@ -132,8 +132,13 @@ def load_testset(path: Path) -> list[TestCase]:
 def select(
     cases: list[TestCase], sample: int | None, limit: int | None, seed: int = 0, split: str | None = None
 ) -> list[TestCase]:
-    """The cases to run: one split of a set that has them, a seeded sample, the first `limit`."""
+    """The cases to run: one split of a set that has them, a seeded sample, the first `limit`. A split
+    the set does not have is a `UsageError`, never an empty run."""
     if split is not None:
+        splits = sorted({case.split for case in cases if case.split})
+        if split not in splits:
+            has = f"its splits are {', '.join(splits)}" if splits else "it has no 'split' field"
+            raise UsageError(f"The test set has no '{split}' split ({has}); drop --split or give a set that has it.")
         cases = [case for case in cases if case.split == split]
     if sample is not None:
         cases = random.Random(seed).sample(cases, min(sample, len(cases)))

@@ -91,6 +91,14 @@ def test_select_samples_reproducibly() -> None:
     cases = load_testset(DEMO_TESTSET)
     assert select(cases, 5, None, seed=1) == select(cases, 5, None, seed=1)
     assert len(select(cases, None, 3)) == 3
+    with pytest.raises(UsageError, match="no 'dev' split \\(it has no 'split' field\\); drop --split"):
+        select(cases, None, None, split="dev")  # never an empty run
+
+
+def test_a_split_is_chosen_from_the_set_that_has_it() -> None:
+    cases = load_testset(ROOT / "demo" / "natural-questions.jsonl")
+    dev = select(cases, None, None, split="dev")
+    assert dev and {case.split for case in dev} == {"dev"} and len(dev) < len(cases)
 
 
 def test_summary_is_computed_by_hand() -> None:
