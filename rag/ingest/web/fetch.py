@@ -103,7 +103,11 @@ class Fetcher:
     def fetch(self, url: str, accept: tuple[str, ...] = HTML_TYPES, validators: Validators | None = None) -> Fetched:
         """The page at `url` (a 304 when `validators` still match), or a `FetchError` with the reason
         (never another exception for network trouble)."""
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 (raises on a port that is not a number)
+        except ValueError as error:  # "http://[::1", "http://host:port"
+            raise FetchError(f"not a well-formed URL ({error}); check the address") from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise FetchError("not an http(s) URL; give a full address like https://example.com/story")
         check_url(url, self.options.allow_private)

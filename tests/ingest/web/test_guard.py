@@ -93,6 +93,20 @@ def test_internal_urls_are_refused_with_the_reason(url: str, reason: str, no_con
     assert no_connection == []
 
 
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://[::1/news.html", "not a well-formed URL (Invalid IPv6 URL); check the address"),
+        ("http://example.com:port/x", "not a well-formed URL (Port could not be cast to integer value as 'port')"),
+        ("ftp://example.com/news.txt", "not an http(s) URL; give a full address like https://example.com/story"),
+    ],
+)
+def test_malformed_urls_are_a_fetch_error_not_a_crash(url: str, reason: str, no_connection: list[Any]) -> None:
+    with Fetcher(FetchOptions(host_delay=0.0)) as fetcher, pytest.raises(FetchError) as refused:
+        fetcher.fetch(url)
+    assert str(refused.value).startswith(reason) and no_connection == []
+
+
 @pytest.fixture
 def site() -> Iterator[NewsSite]:
     story = generated_story(1)
