@@ -47,9 +47,11 @@ class Settings(BaseSettings):
 
     # --- loading -------------------------------------------------------------------
     max_article_bytes: int = Field(
-        500_000, description="Larger articles (the text of a file, record or web page) are reported and skipped."
+        500_000, ge=1, description="Larger articles (the text of a file, record or web page) are reported and skipped."
     )
-    max_file_bytes: int = Field(500_000_000, description="Larger .json/.jsonl/.csv files are reported and skipped.")
+    max_file_bytes: int = Field(
+        500_000_000, ge=1, description="Larger .json/.jsonl/.csv files are reported and skipped."
+    )
     csv_title_column: str = Field("headlines", description="CSV column with the title.")
     csv_text_column: str = Field("articles", description="CSV column with the article text.")
     csv_date_column: str = Field("published", description="CSV column with the publication date.")
@@ -57,13 +59,15 @@ class Settings(BaseSettings):
     csv_url_column: str = Field("url", description="CSV column with the article URL.")
 
     # --- web sources (rag.ingest.web.fetch) ---------------------------------------------------------
-    fetch_connect_timeout: float = Field(5.0, description="Seconds to connect to a web server.")
-    fetch_read_timeout: float = Field(15.0, description="Seconds to wait for each piece of a response.")
-    fetch_total_timeout: float = Field(60.0, description="Seconds for a whole page, however slowly it arrives.")
-    fetch_max_bytes: int = Field(5_000_000, description="Larger pages and feeds are reported and skipped.")
-    fetch_max_redirects: int = Field(5, description="Redirects followed before a page is reported (a redirect loop?).")
-    fetch_host_delay: float = Field(1.0, description="Seconds between two requests to the same host.")
-    fetch_concurrency: int = Field(4, description="Pages fetched at once (different hosts in parallel).")
+    fetch_connect_timeout: float = Field(5.0, gt=0, description="Seconds to connect to a web server.")
+    fetch_read_timeout: float = Field(15.0, gt=0, description="Seconds to wait for each piece of a response.")
+    fetch_total_timeout: float = Field(60.0, gt=0, description="Seconds for a whole page, however slowly it arrives.")
+    fetch_max_bytes: int = Field(5_000_000, ge=1, description="Larger pages and feeds are reported and skipped.")
+    fetch_max_redirects: int = Field(
+        5, ge=0, description="Redirects followed before a page is reported (a redirect loop?)."
+    )
+    fetch_host_delay: float = Field(1.0, ge=0, description="Seconds between two requests to the same host.")
+    fetch_concurrency: int = Field(4, ge=1, description="Pages fetched at once (different hosts in parallel).")
     fetch_allow_private: bool = Field(
         False,
         description=(
@@ -73,8 +77,12 @@ class Settings(BaseSettings):
     )
 
     # --- chunking and embedding ------------------------------------------------------
-    chunk_tokens: int = Field(200, description="Target chunk size in wordpiece tokens (embedder truncates at 256).")
-    chunk_overlap: int = Field(40, description="Tokens of trailing sentences repeated at the start of the next chunk.")
+    chunk_tokens: int = Field(
+        200, ge=1, description="Target chunk size in wordpiece tokens (embedder truncates at 256)."
+    )
+    chunk_overlap: int = Field(
+        40, ge=0, description="Tokens of trailing sentences repeated at the start of the next chunk."
+    )
     embedder: str = Field(
         "minilm",
         description=(
@@ -83,10 +91,11 @@ class Settings(BaseSettings):
         ),
     )
     embed_batch_size: int = Field(
-        8, description="Texts per embedding call (larger batches are no faster on CPU and need more memory)."
+        8, ge=1, description="Texts per embedding call (larger batches are no faster on CPU and need more memory)."
     )
     write_wait: float = Field(
         600.0,
+        ge=0,
         description=(
             "Seconds an ingest or removal waits for another writer of the same collection before giving up "
             "(readers never wait)."
@@ -96,7 +105,7 @@ class Settings(BaseSettings):
     # --- retrieval -------------------------------------------------------------------
     top_k: int = Field(5, ge=1, le=MAX_TOP_K, description="Passages given to the answerer (1 to 50).")
     retrieval_mode: RetrievalMode = Field("hybrid", description="hybrid (dense + BM25 fused), dense or bm25.")
-    candidates: int = Field(60, description="Candidates taken from each ranking before fusion.")
+    candidates: int = Field(60, ge=1, description="Candidates taken from each ranking before fusion.")
     query_hints: bool = Field(True, description="Boost articles from sources and dates named in the question.")
 
     # --- answering -------------------------------------------------------------------
@@ -122,6 +131,7 @@ class Settings(BaseSettings):
     llm_model: str = Field("gpt-4o-mini", description="Chat model used when OPENAI_API_KEY is set and RAG_LLM is not.")
     llm_timeout: float = Field(
         60.0,
+        gt=0,
         description=(
             "Seconds for a whole turn with a chat model: the follow-up rewrite, the answer and the claim review "
             "share them; a stream still running then is cut and the local answer shown."
@@ -146,7 +156,7 @@ class Settings(BaseSettings):
         le=MAX_TOP_K,
         description="Passages given to a chat model, 1 to 50 (the extractive answerer uses top_k).",
     )
-    llm_context_window: int = Field(8192, description="Context window assumed for openai-like models (tokens).")
+    llm_context_window: int = Field(8192, ge=1, description="Context window assumed for openai-like models (tokens).")
     anthropic_api_key: SecretStr | None = Field(
         None,
         validation_alias=AliasChoices("ANTHROPIC_API_KEY", "RAG_ANTHROPIC_API_KEY"),

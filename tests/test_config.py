@@ -60,3 +60,26 @@ def test_serve_says_what_to_do_when_it_cannot_listen(tmp_path: Path, capsys: pyt
         f"error: Cannot listen on 127.0.0.1:{port} (Address already in use): another program may be using the "
         "port; choose another with --port or RAG_PORT, or an address of this machine with --host or RAG_HOST.\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "problem"),
+    [
+        ("RAG_CHUNK_TOKENS", "0", "chunk_tokens: Input should be greater than or equal to 1"),
+        ("RAG_EMBED_BATCH_SIZE", "0", "embed_batch_size: Input should be greater than or equal to 1"),
+        ("RAG_FETCH_CONCURRENCY", "0", "fetch_concurrency: Input should be greater than or equal to 1"),
+        ("RAG_FETCH_READ_TIMEOUT", "-1", "fetch_read_timeout: Input should be greater than 0"),
+        ("RAG_CANDIDATES", "0", "candidates: Input should be greater than or equal to 1"),
+    ],
+)
+def test_settings_out_of_range_are_named_before_anything_runs(
+    variable: str,
+    value: str,
+    problem: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setenv(variable, value)
+    assert cli.main(["ask", "Who?", "--data-dir", str(tmp_path)]) == 2  # before a store is opened or a model loaded
+    assert capsys.readouterr().err == f"error: setting {problem}\n"
