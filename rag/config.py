@@ -208,6 +208,14 @@ class Settings(BaseSettings):
     max_upload_files: int = Field(20, ge=1, description="Files one Library upload may hold.")
     max_upload_bytes: int = Field(20_000_000, ge=1, description="Largest file the Library accepts (bytes).")
 
+    @field_validator("data_dir")
+    @classmethod
+    def _a_folder(cls, folder: Path) -> Path:
+        existing = next((path for path in (folder, *folder.parents) if path.exists()), None)
+        if existing is not None and not existing.is_dir():
+            raise ValueError(f"{existing} is a file, not a folder; give a folder for the store (made if missing)")
+        return folder
+
     @field_validator("collection")
     @classmethod
     def _collection_name(cls, name: str) -> str:

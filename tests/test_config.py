@@ -83,3 +83,12 @@ def test_settings_out_of_range_are_named_before_anything_runs(
     monkeypatch.setenv(variable, value)
     assert cli.main(["ask", "Who?", "--data-dir", str(tmp_path)]) == 2  # before a store is opened or a model loaded
     assert capsys.readouterr().err == f"error: setting {problem}\n"
+
+
+def test_a_data_dir_that_is_a_file_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("", encoding="utf-8")
+    for data_dir in (blocker, blocker / "store"):
+        assert cli.main(["list", "--data-dir", str(data_dir)]) == 2
+        problem = f"{blocker} is a file, not a folder; give a folder for the store (made if missing)"
+        assert capsys.readouterr().err == f"error: setting data_dir: {problem}\n"
