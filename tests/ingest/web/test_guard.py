@@ -85,12 +85,17 @@ def no_connection(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     ],
 )
 def test_internal_urls_are_refused_with_the_reason(url: str, reason: str, no_connection: list[Any]) -> None:
-    with Fetcher(FetchOptions(host_delay=0.0)) as fetcher, pytest.raises(FetchError) as refused:
-        fetcher.fetch(url)
-    message = str(refused.value)
+    message = fetch_refusal(url, no_connection)
     assert message.startswith(f"refused {url}: {reason}"), message
     assert "RAG_FETCH_ALLOW_PRIVATE=true" in message
+
+
+def fetch_refusal(url: str, no_connection: list[Any]) -> str:
+    """Why fetching `url` fails, having connected nowhere."""
+    with Fetcher(FetchOptions(host_delay=0.0)) as fetcher, pytest.raises(FetchError) as refused:
+        fetcher.fetch(url)
     assert no_connection == []
+    return str(refused.value)
 
 
 @pytest.mark.parametrize(
@@ -102,9 +107,7 @@ def test_internal_urls_are_refused_with_the_reason(url: str, reason: str, no_con
     ],
 )
 def test_malformed_urls_are_a_fetch_error_not_a_crash(url: str, reason: str, no_connection: list[Any]) -> None:
-    with Fetcher(FetchOptions(host_delay=0.0)) as fetcher, pytest.raises(FetchError) as refused:
-        fetcher.fetch(url)
-    assert str(refused.value).startswith(reason) and no_connection == []
+    assert fetch_refusal(url, no_connection).startswith(reason)
 
 
 @pytest.fixture
