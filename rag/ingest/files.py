@@ -10,6 +10,7 @@ never raises for bad content.
 from __future__ import annotations
 
 import csv
+import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -196,7 +197,8 @@ def _build(parsed: Parsed, origin: str, max_bytes: int) -> tuple[list[Article], 
             copy += 1
             ident = f"{base}#{copy}"
         used.add(ident)
-        title = title or (_lead_words(text) if item.record else "")  # after the id, which keeps the title given
+        if item.record:  # after the id, which keeps the title as given
+            title = html.unescape(title) or _lead_words(text)  # "&#039;Massive …" from a scraper is "'Massive …"
         articles.append(Article(ident, title, text, when, source, url, origin))
     return articles, failures
 

@@ -238,6 +238,12 @@ def test_an_unreadable_front_matter_date_falls_back_to_the_file_name_and_says_so
     assert "stored with the date in the file's name, 2022-03-30: write it as YYYY-MM-DD" in note.reason
 
 
+def test_html_entities_in_a_record_title_are_read_and_its_id_kept(tmp_path: Path) -> None:
+    escaped = "&#039;Massive failure&#039;: AT&amp;T&#x27;s outage"
+    article = load_one(write(tmp_path / "one.json", json.dumps({"title": escaped, "body": "Body."})))
+    assert (article.title, article.id) == ("'Massive failure': AT&T's outage", record_id(escaped, "", "", "Body."))
+
+
 def test_jsonl_with_bad_lines(tmp_path: Path) -> None:
     lines = [
         json.dumps({"title": "A", "body": "Alpha."}),
