@@ -161,7 +161,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     filters = QueryFilters.parse(args.date_from, args.date_to, args.source)
     store = library.open_collection(_settings(args))
     if filters.sources:
-        filters = filters.named_as(library.source_names(store), store.name)
+        filters = filters.named_as(library.source_names(library.articles(store)), store.name)
     found = library.articles(store, filters)
     if args.json:
         print(json.dumps([article.as_json() for article in found], ensure_ascii=False, indent=2))

@@ -103,7 +103,7 @@ class Settings(BaseSettings):
     )
 
     # --- retrieval -------------------------------------------------------------------
-    top_k: int = Field(5, ge=1, le=MAX_TOP_K, description="Passages given to the answerer (1 to 50).")
+    top_k: int = Field(5, ge=1, le=MAX_TOP_K, description=f"Passages given to the answerer (1 to {MAX_TOP_K}).")
     retrieval_mode: RetrievalMode = Field("hybrid", description="hybrid (dense + BM25 fused), dense or bm25.")
     candidates: int = Field(60, ge=1, description="Candidates taken from each ranking before fusion.")
     query_hints: bool = Field(True, description="Boost articles from sources and dates named in the question.")
@@ -154,7 +154,7 @@ class Settings(BaseSettings):
         8,
         ge=1,
         le=MAX_TOP_K,
-        description="Passages given to a chat model, 1 to 50 (the extractive answerer uses top_k).",
+        description=f"Passages given to a chat model, 1 to {MAX_TOP_K} (the extractive answerer uses top_k).",
     )
     llm_context_window: int = Field(8192, ge=1, description="Context window assumed for openai-like models (tokens).")
     anthropic_api_key: SecretStr | None = Field(

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from urllib.parse import unquote_plus, urlsplit, urlunsplit
+from urllib.parse import SplitResult, unquote_plus, urlsplit, urlunsplit
 
 from courlan import normalize_url
 from courlan.clean import TRACKERS_RE
@@ -47,6 +47,14 @@ def is_tracking(name: str, value: str = "") -> bool:
     return bool(_COURLAN_TRACKER.search(lowered))
 
 
+def split_url(url: str) -> SplitResult:
+    """`urlsplit`, with the port read too: a ValueError for a malformed IPv6 host ("http://[::1") and
+    for a port that is not a number, which urlsplit alone lets through."""
+    parts = urlsplit(url)
+    parts.port  # noqa: B018 (raises on a port that is not a number)
+    return parts
+
+
 def canonical_url(url: str) -> str:
     """Scheme and host lower-cased, default port, fragment and tracking parameters removed.
 
@@ -54,8 +62,7 @@ def canonical_url(url: str) -> str:
     """
     url = url.strip()
     try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 (raises on a port that is not a number)
+        parts = split_url(url)
     except ValueError:
         return url
     if parts.scheme.lower() not in _WEB_SCHEMES or not parts.hostname:

@@ -88,9 +88,9 @@ def empty_notice(collection: str) -> str:
     )
 
 
-def source_names(store: ChunkStore) -> list[str]:
-    """The sources of the committed articles, sorted whatever their case."""
-    return sorted({a.source for a in articles(store) if a.source}, key=str.lower)
+def source_names(listed: Sequence[LibraryArticle]) -> list[str]:
+    """The sources of `listed` (articles(store)), sorted whatever their case."""
+    return sorted({a.source for a in listed if a.source}, key=str.lower)
 
 
 def articles(store: ChunkStore, filters: QueryFilters | None = None) -> list[LibraryArticle]:
@@ -162,8 +162,9 @@ def select_for_removal(
             raise UsageError(f"No such article(s) in '{store.name}': {', '.join(unknown)}; `rag list` shows the ids.")
         return list(dict.fromkeys(ids))
     if source:
-        (name,) = QueryFilters(sources=(source,)).named_as(source_names(store), store.name).sources
-        return [a.id for a in articles(store) if a.source == name]
+        listed = articles(store)
+        (name,) = QueryFilters(sources=(source,)).named_as(source_names(listed), store.name).sources
+        return [a.id for a in listed if a.source == name]
     cutoff = date_number(parse_filter_date(before, "Before"))
     return [a.id for a in articles(store) if a.date and date_number(a.date) < cutoff]
 

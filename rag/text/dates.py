@@ -141,13 +141,13 @@ class QueryFilters:
         """These filters with each source written as the collection writes it (`known`): case does not
         matter ("techcrunch" is TechCrunch) unless two sources differ only by case. A source the
         collection lacks raises `UsageError` naming the ones it has."""
-        by_case = {name: name for name in known}
         folded: dict[str, list[str]] = {}
         for name in known:
             folded.setdefault(name.casefold(), []).append(name)
         resolved, unknown = [], []
         for name in self.sources:
-            matches = [by_case[name]] if name in by_case else folded.get(name.casefold(), [])
+            same_case = folded.get(name.casefold(), [])
+            matches = [name] if name in same_case else same_case
             if len(matches) == 1:
                 resolved.append(matches[0])
             else:

@@ -55,7 +55,7 @@ def table_html(articles: Sequence[LibraryArticle], removable: bool = True) -> st
 
 
 def sources_of(pipeline: Pipeline) -> list[str]:
-    return library.source_names(pipeline.store)
+    return library.source_names(library.articles(pipeline.store))
 
 
 # --- removing -------------------------------------------------------------------------------------------------

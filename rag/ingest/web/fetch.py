@@ -23,6 +23,7 @@ from urllib.robotparser import RobotFileParser
 import httpx
 
 from rag.errors import FetchError
+from rag.ingest.identity import split_url
 from rag.ingest.web.guard import GuardedTransport, check_url
 
 if TYPE_CHECKING:
@@ -104,8 +105,7 @@ class Fetcher:
         """The page at `url` (a 304 when `validators` still match), or a `FetchError` with the reason
         (never another exception for network trouble)."""
         try:
-            parts = urlsplit(url)
-            parts.port  # noqa: B018 (raises on a port that is not a number)
+            parts = split_url(url)
         except ValueError as error:  # "http://[::1", "http://host:port"
             raise FetchError(f"not a well-formed URL ({error}); check the address") from None
         if parts.scheme not in ("http", "https") or not parts.hostname:

@@ -42,8 +42,10 @@ def read_sources_file(path: Path) -> list[WebSource]:
     sources, problems = [], []
     for number, line in enumerate(lines, 1):
         words = line.split("#", 1)[0].split() if not line.lstrip().startswith("#") else []
+        if not words:
+            continue
         try:
-            sources += [_source_line(words, f"{path}, line {number}", line)] if words else []
+            sources.append(_source_line(words, f"{path}, line {number}", line))
         except UsageError as problem:
             problems.append(str(problem))
     if problems:  # all of them at once; nothing runs on a half-read file (--sync would drop the other lines' articles)
