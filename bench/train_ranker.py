@@ -109,8 +109,7 @@ def _shares(candidate: str, evidence: str) -> float:
 
 
 def _holds(candidate: str, keys: Sequence[str]) -> bool:
-    text = f" {metrics.normalize_answer(candidate)} "
-    return any(f" {metrics.normalize_answer(key)} " in text for key in keys if metrics.normalize_answer(key))
+    return any(metrics.contains_answer(candidate, key) for key in keys)
 
 
 def natural_label(record: dict[str, Any], question: str, candidate: Candidate) -> bool:

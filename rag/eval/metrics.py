@@ -64,16 +64,22 @@ def is_yes_no_reference(reference: str) -> bool:
     return normalize_answer(reference) in ("yes", "no")
 
 
+_JOINERS = re.compile(r"[/\-\u2010-\u2015]")  # slashes, hyphens and dashes: they join words
+
+
 def contains_answer(prediction: str, reference: str) -> float:
     """1.0 when the normalised reference occurs in the normalised prediction as whole tokens.
 
-    Matching on token boundaries keeps "no" from matching inside "know". An empty
-    reference scores 0.0.
+    Matching on token boundaries keeps "no" from matching inside "know". SQuAD's normalisation
+    deletes punctuation, so words joined by a slash, hyphen or dash become one token ("€9.99/month"
+    -> "€999month", "10-point" -> "10point"); the reference also counts when it occurs with those
+    joiners read as spaces. An empty reference scores 0.0.
     """
-    expected = normalize_answer(reference)
-    if not expected:
-        return 0.0
-    return float(f" {expected} " in f" {normalize_answer(prediction)} ")
+    for text, key in ((prediction, reference), (_JOINERS.sub(" ", prediction), _JOINERS.sub(" ", reference))):
+        expected = normalize_answer(key)
+        if expected and f" {expected} " in f" {normalize_answer(text)} ":
+            return 1.0
+    return 0.0
 
 
 def first_sentence(answer: str) -> str:

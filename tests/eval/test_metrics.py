@@ -101,6 +101,12 @@ def test_contains_answer() -> None:
     assert contains_answer("Kirby said about 20 percent.", "20 percent") == 1.0
     assert contains_answer("I don't know", "no") == 0.0  # "i dont know": "no" is not a whole token
     assert contains_answer("Kyiv", "") == 0.0
+    # words joined by a slash or hyphen are still whole words of the answer
+    assert contains_answer("The fee is €9.99/month on web.", "€9.99") == 1.0
+    assert contains_answer("Everton were handed a 10-point deduction.", "10 points") == 0.0
+    assert contains_answer("Everton were handed a 10-point deduction.", "10") == 1.0
+    assert contains_answer("a 10-point deduction", "10-point") == 1.0
+    assert contains_answer("It sold 19.3 million copies.", "9.3 million") == 0.0
 
 
 # --- retrieval ---------------------------------------------------------------------
